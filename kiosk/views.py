@@ -1,0 +1,14 @@
+"""Lobby kiosk and post-visit rating tablet: routes only."""
+
+from typing import Any
+
+from kiosk import bp
+from visits.models import DeviceKind
+from visits.web.auth import device_required
+from visits.web.htmx import render
+
+
+@bp.route("/")
+@device_required(DeviceKind.KIOSK)
+def start() -> Any:
+    return render("kiosk/pages/start.html")

@@ -1,0 +1,152 @@
+"""The ticket as plain data, and the one list of blocks both renderers draw."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Align = Literal["left", "center"]
+
+# CP866 has no typographic dashes or quotes: replace them rather than print "?".
+_PLAIN: Final[dict[int, str]] = str.maketrans(
+    {
+        "\u2014": "-",  # em dash
+        "\u2013": "-",  # en dash
+        "\u2212": "-",  # minus
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TicketLayout:
+    """What a visitor's ticket says, already formatted as text."""
+
+    department: str
+    number: str
+    greeting: str
+    service: str
+    booked_time: str
+    specialist: str
+    room_line: str
+    route: str
+    qr_url: str
+    issued_at: str
+    phones: str
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    """How one physical printer prints: its python-escpos profile and paper."""
+
+    profile: str = "TM-T20II"
+    paper_width_chars: int = 42  # 42 for 80 mm paper, 32 for 58 mm
+    native_qr: bool = True  # False for printers without GS ( k (TM-T88III)
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.paper_width_chars <= 64:
+            raise ValueError(f"paper_width_chars out of range: {self.paper_width_chars}")
+
+    @property
+    def paper_width_px(self) -> int:
+        """Return the printable width in dots (203 dpi): 576 for 80 mm, 384 for 58 mm."""
+        return 384 if self.paper_width_chars <= 32 else 576
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines already wrapped to the paper, printed with one style."""
+
+    lines: tuple[str, ...]
+    align: Align = "left"
+    bold: bool = False
+    scale: int = 1
+
+
+@dataclass(frozen=True)
+class QrBlock:
+    """A QR code, centred."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class FeedBlock:
+    """Empty lines."""
+
+    count: int = 1
+
+
+Block = TextBlock | QrBlock | FeedBlock
+
+
+def plain_text(text: str) -> str:
+    """Replace characters a CP866 printer lacks by their ASCII look-alikes."""
+    return " ".join(text.translate(_PLAIN).split())
+
+
+def wrap(text: str, width: int) -> tuple[str, ...]:
+    """Wrap text to `width` columns without breaking words or hyphenated words."""
+    return tuple(
+        textwrap.wrap(
+            plain_text(text),
+            width=width,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
+
+
+def number_scale(number: str, width: int) -> int:
+    """Return the largest character magnification (4..1) that fits the number on a line."""
+    for scale in (4, 3, 2):
+        if len(number) * scale <= width:
+            return scale
+    return 1
+
+
+def ticket_blocks(layout: TicketLayout, settings: PrinterSettings) -> list[Block]:
+    """Lay the ticket out for the paper width; empty fields are left out."""
+    width = settings.paper_width_chars
+    blocks: list[Block] = []
+
+    def text(value: str, align: Align = "left", *, bold: bool = False, scale: int = 1) -> None:
+        lines = wrap(value, width // scale)
+        if lines:
+            blocks.append(TextBlock(lines, align, bold, scale))
+
+    rule = TextBlock(("-" * width,), "center")
+
+    text(layout.department, "center", bold=True)
+    blocks.append(rule)
+    text(layout.number, "center", bold=True, scale=number_scale(plain_text(layout.number), width))
+    text(layout.greeting, "center")
+    blocks.append(rule)
+    if layout.service:
+        text(f"Услуга: {layout.service}")
+    if layout.booked_time:
+        text(f"Время приёма: {layout.booked_time}", bold=True)
+    if layout.specialist:
+        text(f"Специалист: {layout.specialist}")
+    text(layout.room_line, bold=True)
+    text(layout.route)
+    if layout.qr_url:
+        blocks.append(FeedBlock())
+        blocks.append(QrBlock(layout.qr_url))
+    blocks.append(FeedBlock())
+    if layout.issued_at:
+        text(f"Талон выдан {layout.issued_at}", "center")
+    text(layout.phones, "center")
+    text(layout.footer, "center")
+    return blocks

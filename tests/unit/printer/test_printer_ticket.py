@@ -1,0 +1,256 @@
+"""The ticket as ESC/POS bytes and as a PNG preview."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from printer import (
+    PrinterError,
+    PrinterSettings,
+    PrinterStatus,
+    TicketLayout,
+    VirtualPrinter,
+    print_ticket,
+    render_preview_png,
+    render_ticket,
+)
+from printer import preview as preview_module
+from printer.layout import number_scale, wrap
+
+ROUTE = (
+    "Поднимитесь на лифте на третий этаж, поверните направо и пройдите "
+    "до конца коридора, кабинет слева от окна"
+)
+
+EPSON = ["TM-T88V", "TM-T20II", "TM-T88III"]
+ALL_PROFILES = [*EPSON, "POS-5890"]
+ESC_T = b"\x1bt"
+GS_QR = b"\x1d(k"
+GS_RASTER = b"\x1dv0"
+GS_CUT = b"\x1dV"
+
+
+def make_layout(**overrides: str) -> TicketLayout:
+    fields = {
+        "department": "Центр государственных услуг",
+        "number": "А-001",
+        "greeting": "Здравствуйте, Иван Петрович!",
+        "service": "Замена паспорта",
+        "booked_time": "10:30",
+        "specialist": "Смирнова Ольга Николаевна",
+        "room_line": "Кабинет 305, 3 этаж",
+        "route": ROUTE,
+        "qr_url": "https://priyom.example.ru/t/A-001?k=3f9a0c",
+        "issued_at": "28.11.2026 10:12",
+        "phones": "Справки: +7 (383) 000-00-00",
+    }
+    fields.update(overrides)
+    return TicketLayout(**fields)
+
+
+def settings_for(profile: str, *, native_qr: bool = True) -> PrinterSettings:
+    width = 32 if profile == "POS-5890" else 42
+    return PrinterSettings(profile=profile, paper_width_chars=width, native_qr=native_qr)
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+def test_cyrillic_goes_out_as_cp866_after_one_code_page_command(profile: str) -> None:
+    layout = make_layout(department="Отдел «Центр госуслуг» — приём граждан", footer="Спасибо 🙂")
+
+    data = render_ticket(layout, settings_for(profile))
+
+    assert data.count(ESC_T) == 1
+    assert data.index(ESC_T) < data.index("Здравствуйте".encode("cp866"))
+    assert "Иван Петрович!".encode("cp866") in data
+    assert "А-001".encode("cp866") in data
+    assert 'Отдел "Центр госуслуг" -'.encode("cp866") in data
+    assert "Спасибо ?".encode("cp866") in data
+
+
+@pytest.mark.parametrize(
+    ("profile", "slot"), [("TM-T88V", 17), ("TM-T20II", 17), ("TM-T88III", 17), ("POS-5890", 59)]
+)
+def test_cp866_slot_comes_from_the_profile(profile: str, slot: int) -> None:
+    data = render_ticket(make_layout(), settings_for(profile))
+
+    assert ESC_T + bytes([slot]) in data
+
+
+def test_number_is_printed_four_times_larger() -> None:
+    data = render_ticket(make_layout(number="А-001"), settings_for("TM-T20II"))
+
+    size_4x = b"\x1d!\x33"
+    assert data.index(size_4x) < data.index("А-001".encode("cp866")) < data.index(b"\x1d!\x00")
+
+
+def test_number_shrinks_to_fit_the_paper() -> None:
+    assert number_scale("А-001", 32) == 4
+    assert number_scale("ПМ-000123", 32) == 3
+    assert number_scale("ПМ-000123-ОЧЕРЕДЬ", 32) == 1
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+def test_native_qr_uses_gs_k(profile: str) -> None:
+    data = render_ticket(make_layout(), settings_for(profile, native_qr=True))
+
+    assert GS_QR in data
+    assert b"priyom.example.ru/t/A-001?k=3f9a0c" in data
+    assert GS_RASTER not in data
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+def test_raster_qr_uses_gs_v0(profile: str) -> None:
+    data = render_ticket(make_layout(), settings_for(profile, native_qr=False))
+
+    assert GS_RASTER in data
+    assert GS_QR not in data
+    assert "Здравствуйте".encode("cp866") in data
+
+
+def test_long_url_raster_qr_still_fits_58mm_paper() -> None:
+    url = "https://priyom.example.ru/t/" + "x" * 300
+
+    data = render_ticket(make_layout(qr_url=url), settings_for("POS-5890", native_qr=False))
+
+    assert GS_RASTER in data
+
+
+@pytest.mark.parametrize("profile", EPSON)
+def test_ticket_ends_with_a_cut(profile: str) -> None:
+    data = render_ticket(make_layout(), settings_for(profile))
+
+    assert GS_CUT in data[-8:]
+
+
+def test_printer_without_cutter_only_feeds() -> None:
+    data = render_ticket(make_layout(), settings_for("POS-5890"))
+
+    assert GS_CUT not in data
+    assert data.endswith(b"\x1bd\x06")
+
+
+def route_lines(data: bytes, route: str) -> list[str]:
+    """Return the route as printed: the lines between its first and last word."""
+    words = route.split()
+    start = data.index(words[0].encode("cp866"))
+    end = data.index(words[-1].encode("cp866"), start) + len(words[-1].encode("cp866"))
+    return data[start:end].decode("cp866").split("\n")
+
+
+@pytest.mark.parametrize("width", [42, 32])
+def test_route_is_wrapped_to_paper_width_between_words(width: int) -> None:
+    settings = PrinterSettings(profile="TM-T20II", paper_width_chars=width)
+
+    lines = route_lines(render_ticket(make_layout(), settings), ROUTE)
+
+    assert len(lines) > 1
+    assert all(len(line) <= width for line in lines)
+    assert " ".join(lines) == ROUTE
+
+
+def test_a_word_longer_than_the_paper_is_not_broken() -> None:
+    long_word = "Северо-Западный-административно-хозяйственный-корпус"
+
+    assert wrap(f"Корпус {long_word} вход", 32) == ("Корпус", long_word, "вход")
+
+
+def test_empty_fields_are_left_out() -> None:
+    data = render_ticket(make_layout(specialist="", booked_time=""), settings_for("TM-T20II"))
+
+    assert "Специалист".encode("cp866") not in data
+    assert "Время".encode("cp866") not in data
+
+
+def test_unknown_profile_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="NO-SUCH-PRINTER"):
+        render_ticket(make_layout(), PrinterSettings(profile="NO-SUCH-PRINTER"))
+
+
+def test_paper_width_is_checked() -> None:
+    with pytest.raises(ValueError, match="paper_width_chars"):
+        PrinterSettings(paper_width_chars=0)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size
+
+
+@pytest.mark.parametrize(("chars", "width_px"), [(42, 576), (32, 384)])
+def test_preview_is_a_png_as_wide_as_the_paper(chars: int, width_px: int) -> None:
+    png = render_preview_png(make_layout(), PrinterSettings(paper_width_chars=chars))
+
+    assert png.startswith(b"\x89PNG")
+    width, height = png_size(png)
+    assert width == width_px
+    assert height > width
+
+
+def test_preview_grows_with_the_route() -> None:
+    settings = PrinterSettings()
+    short = render_preview_png(make_layout(route="Направо"), settings)
+    long = render_preview_png(make_layout(route=ROUTE * 3), settings)
+
+    assert png_size(long)[1] > png_size(short)[1]
+
+
+def test_preview_works_without_dejavu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(preview_module, "FONT_DIRS", (tmp_path,))
+    preview_module._load_font.cache_clear()
+    try:
+        png = render_preview_png(make_layout(), PrinterSettings())
+    finally:
+        preview_module._load_font.cache_clear()
+
+    assert png.startswith(b"\x89PNG")
+    assert png_size(png)[0] == 576
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus(online=True, paper="ok")
+
+
+def test_print_ticket_sends_the_rendered_bytes() -> None:
+    transport = RecordingTransport()
+    settings = settings_for("TM-T20II")
+
+    data = print_ticket(make_layout(), settings, transport)
+
+    assert transport.sent == [data]
+    assert data == render_ticket(make_layout(), settings)
+
+
+def test_print_ticket_keeps_a_preview_on_the_virtual_printer() -> None:
+    printer = VirtualPrinter("test-preview")
+
+    data = print_ticket(make_layout(), PrinterSettings(), printer)
+
+    job = printer.last_job
+    assert job is not None
+    assert job.data == data
+    assert job.preview_png is not None
+    assert job.preview_png.startswith(b"\x89PNG")
+
+
+def test_print_ticket_raises_when_the_printer_fails() -> None:
+    printer = VirtualPrinter("test-fail")
+    printer.fail_with("paper_out")
+
+    with pytest.raises(PrinterError) as caught:
+        print_ticket(replace(make_layout(), footer="x"), PrinterSettings(), printer)
+
+    assert caught.value.reason_code == "paper_out"
+    assert caught.value.message == "В принтере закончилась бумага"
+    assert printer.jobs == []

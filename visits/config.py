@@ -1,0 +1,290 @@
+"""The office configuration: one TOML file, validated at start-up.
+
+A wrong file stops start-up with a message that names the key and what is
+wrong (`ConfigError`), never with a traceback deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEMO_CONFIG_PATH = Path(__file__).with_name("demo_office.toml")
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Role = Literal["operator", "specialist", "administrator"]
+RoomKind = Literal["office", "meeting", "hall"]
+Channel = Literal["sms", "email", "phone"]
+Arrow = Literal["left", "right", "up", "down", "ahead", "back", "here"]
+
+_CYRILLIC_LETTER = re.compile(r"^[А-ЯЁ]$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_time(value: str) -> time:
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise ValueError(f"ожидается время ЧЧ:ММ, получено {value!r}")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class WorkingHours(_Strict):
+    """Hours of one or more weekdays, with the lunch break."""
+
+    days: list[Weekday]
+    open: str
+    close: str
+    lunch: tuple[str, str] | None = None
+
+    @field_validator("open", "close")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        _parse_time(value)
+        return value
+
+    @field_validator("lunch")
+    @classmethod
+    def _check_lunch(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None:
+            start, end = (_parse_time(v) for v in value)
+            if end <= start:
+                raise ValueError("перерыв должен кончаться позже, чем начинается")
+        return value
+
+    @model_validator(mode="after")
+    def _check_order(self) -> WorkingHours:
+        if _parse_time(self.close) <= _parse_time(self.open):
+            raise ValueError("close должно быть позже open")
+        if self.lunch is not None:
+            start, end = (_parse_time(v) for v in self.lunch)
+            if start < _parse_time(self.open) or end > _parse_time(self.close):
+                raise ValueError("перерыв должен быть внутри рабочего времени")
+        return self
+
+    @property
+    def open_time(self) -> time:
+        return _parse_time(self.open)
+
+    @property
+    def close_time(self) -> time:
+        return _parse_time(self.close)
+
+    @property
+    def lunch_times(self) -> tuple[time, time] | None:
+        if self.lunch is None:
+            return None
+        return _parse_time(self.lunch[0]), _parse_time(self.lunch[1])
+
+
+class Office(_Strict):
+    name: str = Field(min_length=3)
+    short_name: str = Field(min_length=2)
+    address: str = Field(min_length=5)
+    how_to_get_there: str = Field(min_length=5)
+    entrance: str = Field(min_length=5)
+    phones: list[str] = Field(min_length=1)
+    timezone: str = "Asia/Novosibirsk"
+    public_base_url: str = "http://127.0.0.1:8000"
+    slot_minutes: int = Field(default=15, ge=5, le=60)
+    booking_horizon_working_days: int = Field(default=30, ge=1, le=120)
+    checkin_opens_minutes_before: int = Field(default=60, ge=0, le=240)
+    late_checkin_grace_minutes: int = Field(default=15, ge=0, le=60)
+    # §34.4: a call this many minutes after the booked time prompts an apology.
+    apology_after_minutes: int = Field(default=5, ge=0, le=60)
+    transferred_workday_hours_from: Weekday = "fri"
+
+
+class CalendarOverrides(_Strict):
+    """Local exceptions to the Russian production calendar."""
+
+    extra_days_off: list[date] = []
+    extra_working_days: list[date] = []
+
+
+class Floor(_Strict):
+    number: int
+    name: str
+
+
+class Room(_Strict):
+    number: str = Field(min_length=1, max_length=10)
+    floor: int
+    kind: RoomKind = "office"
+    name: str = ""
+    route: str = Field(min_length=3, description="how to get there from the lobby (§31)")
+
+
+class Service(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=3)
+    letter: str
+    duration_minutes: int = Field(ge=5, le=240)
+    documents: list[str] = []
+
+    @field_validator("letter")
+    @classmethod
+    def _check_letter(cls, value: str) -> str:
+        if not _CYRILLIC_LETTER.match(value):
+            raise ValueError("ожидается одна заглавная русская буква, например «А»")
+        return value
+
+
+class StaffMember(_Strict):
+    login: str = Field(pattern=r"^[a-z][a-z0-9._-]{2,31}$")
+    surname: str = Field(min_length=1)
+    first_name: str = Field(min_length=1)
+    patronymic: str = ""
+    position: str = Field(min_length=2)
+    unit: str = Field(min_length=2)
+    room: str | None = None
+    roles: list[Role] = Field(min_length=1)
+    services: list[str] = []
+    unit_head: bool = False
+
+
+class DirectoryEntry(_Strict):
+    """§26: a body that handles questions outside the department's remit."""
+
+    name: str
+    topics: str
+    address: str
+    phone: str
+    hours: str = ""
+    website: str = ""
+
+
+class SpotRoute(_Strict):
+    arrow: Arrow
+    text: str
+
+
+class Spot(_Strict):
+    """A place where a hallway display hangs, with routes from there."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    floor: int
+    name: str
+    exit_route: SpotRoute | None = None
+    routes: dict[str, SpotRoute] = {}
+
+
+class Messaging(_Strict):
+    """Outgoing channels, each an adapter chosen by a URI."""
+
+    email_uri: str = "log://"
+    sms_uri: str = "log://"
+    email_from: str = "priyom@example.invalid"
+    sms_max_length: int = Field(default=335, ge=70)
+    day_window: tuple[str, str] = ("09:00", "21:00")
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+
+class Demo(_Strict):
+    password: str = "priyom-demo"
+
+
+class OfficeConfig(_Strict):
+    office: Office
+    hours: list[WorkingHours] = Field(min_length=1)
+    calendar: CalendarOverrides = CalendarOverrides()
+    floors: list[Floor] = Field(min_length=1)
+    rooms: list[Room] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    staff: list[StaffMember] = Field(min_length=1)
+    directory: list[DirectoryEntry] = []
+    spots: list[Spot] = []
+    messaging: Messaging = Messaging()
+    demo: Demo = Demo()
+
+    @model_validator(mode="after")
+    def _check_references(self) -> OfficeConfig:
+        seen_days: set[str] = set()
+        for block in self.hours:
+            for day in block.days:
+                if day in seen_days:
+                    raise ValueError(f"hours: день {day} указан дважды")
+                seen_days.add(day)
+        floors = {f.number for f in self.floors}
+        rooms = {r.number for r in self.rooms}
+        _unique("rooms.number", [r.number for r in self.rooms])
+        _unique("services.code", [s.code for s in self.services])
+        _unique("services.letter", [s.letter for s in self.services])
+        _unique("staff.login", [s.login for s in self.staff])
+        _unique("spots.key", [s.key for s in self.spots])
+        for room in self.rooms:
+            if room.floor not in floors:
+                raise ValueError(f"rooms.{room.number}.floor: этажа {room.floor} нет в floors")
+        services = {s.code for s in self.services}
+        for member in self.staff:
+            if member.room is not None and member.room not in rooms:
+                raise ValueError(f"staff.{member.login}.room: кабинета {member.room} нет в rooms")
+            for code in member.services:
+                if code not in services:
+                    raise ValueError(f"staff.{member.login}.services: нет услуги {code}")
+            if "specialist" in member.roles and (member.room is None or not member.services):
+                raise ValueError(f"staff.{member.login}: специалисту нужны room и services")
+        for code in services:
+            if not any(code in m.services for m in self.staff):
+                raise ValueError(f"services.{code}: ни один специалист не ведёт эту услугу")
+        for spot in self.spots:
+            if spot.floor not in floors:
+                raise ValueError(f"spots.{spot.key}.floor: этажа {spot.floor} нет в floors")
+            for number in spot.routes:
+                if number not in rooms:
+                    raise ValueError(f"spots.{spot.key}.routes: кабинета {number} нет в rooms")
+        return self
+
+    def hours_for(self, weekday: Weekday) -> WorkingHours | None:
+        """Return the hours block for a weekday, or None if the office is closed."""
+        for block in self.hours:
+            if weekday in block.days:
+                return block
+        return None
+
+    def room(self, number: str) -> Room:
+        return next(r for r in self.rooms if r.number == number)
+
+    def spot(self, key: str) -> Spot | None:
+        return next((s for s in self.spots if s.key == key), None)
+
+
+def _unique(key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{key}: значение {value!r} повторяется")
+        seen.add(value)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> OfficeConfig:
+    """Read and validate the office TOML; raise ConfigError naming the key."""
+    config_path = Path(path) if path else Path(os.environ.get("PRIYOM_CONFIG", DEMO_CONFIG_PATH))
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Файл настроек {config_path} не найден") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: ошибка синтаксиса TOML: {exc}") from exc
+    try:
+        return OfficeConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(корень)"
+            problems.append(f"  {key}: {error['msg']}")
+        raise ConfigError(f"{config_path}: ошибки в настройках:\n" + "\n".join(problems)) from exc

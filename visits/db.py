@@ -1,0 +1,111 @@
+"""Engines, sessions and write transactions for SQLite and PostgreSQL.
+
+SQLite (the single-server default) runs in WAL mode. A write transaction
+on SQLite starts with BEGIN IMMEDIATE, so two writers queue on the
+database lock instead of failing half-way when a read upgrades to a write.
+On PostgreSQL the services take row locks (FOR UPDATE / SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+DEFAULT_SQLITE_PATH = Path("var") / "priyom.sqlite3"
+
+_immediate: ContextVar[bool] = ContextVar("priyom_sqlite_immediate", default=False)
+_in_write: ContextVar[bool] = ContextVar("priyom_in_write", default=False)
+
+
+def database_url() -> str:
+    """Return DATABASE_URL, or the default SQLite file under ./var."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the settings Priyom relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        _setup_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, emit BEGIN (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def make_sessionmaker(bind: Engine | Connection, **kwargs: Any) -> sessionmaker[Session]:
+    kwargs.setdefault("expire_on_commit", False)
+    return sessionmaker(bind=bind, class_=Session, **kwargs)
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """Run a block as one write transaction; commit on success, roll back on error.
+
+    Nested calls join the outer transaction, so a service may call another.
+    """
+    if _in_write.get():
+        yield session
+        return
+    if session.in_transaction():
+        # End a read transaction first: SQLite cannot upgrade it safely.
+        session.commit()
+    immediate_token = _immediate.set(True)
+    write_token = _in_write.set(True)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        _in_write.reset(write_token)
+        _immediate.reset(immediate_token)
+
+
+def for_update(session: Session) -> bool:
+    """True where SELECT ... FOR UPDATE means something (PostgreSQL)."""
+    return not is_sqlite(session)

@@ -1,0 +1,121 @@
+"""Demo data: clients, bookings around the current time, and the demo devices."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.models import Client, Device, DeviceKind, Service, Staff
+from visits.queries.slots import free_slots
+from visits.services.booking import booking_create
+from visits.services.clients import client_register
+from visits.services.devices import device_create
+from visits.services.staff import staff_set_password
+
+log = logging.getLogger(__name__)
+
+DEMO_CLIENTS = [
+    ("Петров", "Иван", "Петрович", "+79131234567", "ivan.petrov@example.ru", "email", "sms"),
+    ("Сидорова", "Анна", "Михайловна", "+79139876543", None, "sms", None),
+    ("Кузьмин", "Олег", "Дмитриевич", "+73832123456", None, "phone", None),
+    ("Григорьева", "Валентина", "Степановна", "+79235550101", None, "phone", "sms"),
+    ("Алексеев", "Николай", "Фёдорович", "+79609998877", "n.alekseev@example.ru", "email", None),
+    ("Захарова", "Людмила", "Ивановна", "+79001112233", None, "sms", None),
+    ("Тимофеев", "Виктор", "Андреевич", "+79134445566", "v.timofeev@example.ru", "sms", "email"),
+    ("Миронова", "Екатерина", "Павловна", "+79237778899", None, "sms", None),
+]
+
+
+def demo_seed(*, session: Session, calendar: WorkCalendar) -> dict[str, str]:
+    """Fill an empty, synced database with demo data; return the demo bookings' codes."""
+    config = calendar.config
+    for staff in session.exec(select(Staff)).all():
+        staff_set_password(session=session, login=staff.login, password=config.demo.password)
+    if session.exec(select(Client)).first() is not None:
+        log.info("demo: data already present, nothing added")
+        return {}
+    clients = [
+        client_register(
+            session=session,
+            surname=s,
+            first_name=f,
+            patronymic=p,
+            phone=ph,
+            email=e,
+            channel=c,
+            second_channel=c2,
+            consent=True,
+        )
+        for s, f, p, ph, e, c, c2 in DEMO_CLIENTS
+    ]
+    operator = session.exec(select(Staff).where(Staff.login == "operator")).one()
+    services = {s.code: s for s in session.exec(select(Service)).all()}
+    codes: dict[str, str] = {}
+    now = utcnow()
+    # Today: one visitor late, some due soon, one too early to check in yet.
+    plan = [
+        (clients[0], "land-lease", "ivanova", timedelta(minutes=10)),
+        (clients[1], "land-lease", "smirnov", timedelta(minutes=25)),
+        (clients[2], "payments", "kuznetsova", timedelta(minutes=-10)),
+        (clients[3], "land-free", "popov", timedelta(minutes=40)),
+        (clients[4], "cadastre", "volkova", timedelta(minutes=150)),
+        (clients[5], "property-lease", "lebedev", timedelta(minutes=55)),
+        (clients[6], "land-lease", "ivanova", timedelta(days=1)),
+    ]
+    staff_by_login = {s.login: s for s in session.exec(select(Staff)).all()}
+    for client, service_code, login, offset in plan:
+        service, specialist = services[service_code], staff_by_login[login]
+        target = now + offset
+        slots = free_slots(
+            session,
+            calendar,
+            service=service,
+            staff_id=specialist.id,
+            first_day=calendar.to_local(target).date(),
+            days=2,
+            now=target - timedelta(minutes=20),
+        )
+        slot = next((s for s in slots if s.starts_at >= target - timedelta(minutes=15)), None)
+        if slot is None:
+            continue
+        confirmation = booking_create(
+            session=session,
+            calendar=calendar,
+            client_id=client.id or 0,
+            service_id=service.id or 0,
+            staff_id=slot.staff_id,
+            starts_at=slot.starts_at,
+            remind_day_before=True,
+            remind_two_hours_before=True,
+            staff=operator,
+            now=min(now, slot.starts_at),
+        )
+        codes[client.full_name] = confirmation.booking.code
+    _demo_devices(session, calendar)
+    return codes
+
+
+def _demo_devices(session: Session, calendar: WorkCalendar) -> None:
+    if session.exec(select(Device)).first() is not None:
+        return
+    device_create(
+        session=session,
+        kind=DeviceKind.KIOSK,
+        name="Терминал в холле",
+        printer_uri="virtual://kiosk-1",
+        printer_profile="TM-T20II",
+    )
+    for spot in calendar.config.spots:
+        device_create(
+            session=session, kind=DeviceKind.DISPLAY, name=f"Табло: {spot.name}", spot_key=spot.key
+        )
+    for number in ("305", "301", "203"):
+        device_create(
+            session=session,
+            kind=DeviceKind.TABLET,
+            name=f"Планшет кабинета {number}",
+            room_number=number,
+        )

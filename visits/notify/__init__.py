@@ -1,0 +1,1 @@
+"""Outgoing messages: the outbox, channel adapters, Russian message templates."""

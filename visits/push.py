@@ -1,0 +1,167 @@
+"""Push events for live screens, and the bus that wakes their streams.
+
+A service calls push_emit() inside its transaction: the event is a row of
+PushEvent (ids only, never personal data). When the transaction commits, the
+bus is told the newest id; every open stream on every server wakes, reads
+the rows after its Last-Event-ID that match its topics, and sends them.
+
+- InProcessBus: one server (the SQLite default); a threading.Condition.
+- PostgresBus: several servers on one PostgreSQL; LISTEN/NOTIFY carries the
+  newest id between servers, and the rows themselves stay the source of truth,
+  so a missed notification only delays an event until the next wake-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from visits.models import PushEvent
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "priyom_push_pending"
+CHANNEL = "priyom_push"
+
+
+class PushBus(Protocol):
+    def notify(self, event_id: int) -> None: ...
+
+    def wait_beyond(self, event_id: int, timeout: float) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessBus:
+    """Wakes waiters in this process only."""
+
+    def __init__(self) -> None:
+        self._latest = 0
+        self._condition = threading.Condition()
+
+    def notify(self, event_id: int) -> None:
+        with self._condition:
+            if event_id > self._latest:
+                self._latest = event_id
+            self._condition.notify_all()
+
+    def wait_beyond(self, event_id: int, timeout: float) -> int:
+        """Block until an event newer than `event_id` is known, or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self._latest <= event_id:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            return self._latest
+
+    def close(self) -> None:
+        with self._condition:
+            self._condition.notify_all()
+
+
+class PostgresBus(InProcessBus):
+    """InProcessBus plus LISTEN/NOTIFY, so events cross servers."""
+
+    def __init__(self, conninfo: str) -> None:
+        super().__init__()
+        self._conninfo = conninfo
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._listen_forever, name="push-listen", daemon=True
+        )
+        self._thread.start()
+
+    def notify(self, event_id: int) -> None:
+        super().notify(event_id)
+        import psycopg
+
+        try:
+            with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(event_id)))
+        except psycopg.Error:
+            # The row is saved; other servers see it at their next wake-up.
+            log.warning("push: NOTIFY failed for event %s", event_id, exc_info=True)
+
+    def _listen_forever(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    log.info("push: listening on PostgreSQL channel %s", CHANNEL)
+                    # Wake every waiter after a reconnect: they re-read the table.
+                    super().notify(self._latest + 0)
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            if note.payload.isdigit():
+                                super().notify(int(note.payload))
+            except psycopg.Error:
+                log.warning("push: listener lost the database, reconnecting", exc_info=True)
+                self._stop.wait(1.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
+
+
+_bus: PushBus = InProcessBus()
+
+
+def get_bus() -> PushBus:
+    return _bus
+
+
+def set_bus(bus: PushBus) -> None:
+    global _bus
+    _bus.close()
+    _bus = bus
+
+
+def push_emit(session: Session, kind: str, topics: Sequence[str], **payload: Any) -> PushEvent:
+    """Add a push event to the current transaction; the bus is told after commit."""
+    row = PushEvent(kind=kind, topics=list(topics), payload=payload)
+    session.add(row)
+    session.info.setdefault(_PENDING_KEY, []).append(row)
+    return row
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _notify_after_commit(session: Session) -> None:
+    pending: list[PushEvent] = session.info.pop(_PENDING_KEY, [])
+    ids = [row.id for row in pending if row.id is not None]
+    if ids:
+        _bus.notify(max(ids))
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def push_latest_id(session: Session) -> int:
+    """Return the newest event id (where a fresh stream starts)."""
+    return session.exec(select(func.max(PushEvent.id))).one() or 0
+
+
+def push_events_after(
+    session: Session, after_id: int, topics: Sequence[str], limit: int = 100
+) -> list[PushEvent]:
+    """Return events newer than `after_id` addressed to any of `topics`."""
+    rows = session.exec(
+        select(PushEvent)
+        .where(col(PushEvent.id) > after_id)
+        .order_by(col(PushEvent.id))
+        .limit(limit)
+    ).all()
+    wanted = set(topics)
+    return [row for row in rows if wanted.intersection(row.topics)]

@@ -1,0 +1,1 @@
+"""Read-only selectors for screens and reports."""

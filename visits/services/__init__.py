@@ -1,0 +1,1 @@
+"""Use cases that change state. Each owns its transaction and raises visits.errors."""

@@ -1,0 +1,282 @@
+"""Booking a visit by phone (§28-29), with reminders (§30), and cancelling it (§32)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.db import write_transaction
+from visits.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from visits.models import (
+    Booking,
+    BookingStatus,
+    Client,
+    HistoryKind,
+    MessageKind,
+    Room,
+    Service,
+    SlotHold,
+    Staff,
+    StaffService,
+)
+from visits.notify.outbox import message_queue
+from visits.notify.templates import MessageText, booking_cancellation, booking_confirmation
+from visits.queries.slots import cells_of, slot_is_bookable
+from visits.services.history import history_record
+
+log = logging.getLogger(__name__)
+
+# No look-alikes: no 0/O, no 1/I/L. Read aloud over the phone and typed on a kiosk keypad.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 6
+SLOT_TAKEN = "Это время только что заняли. Выберите другое."
+
+
+def booking_code_new() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def booking_code_normalise(raw: str) -> str:
+    """Clean a typed or scanned booking code; raise InvalidInput if it cannot be one.
+
+    Accepts the QR payload "PRIYOM:ABC234" and forgives the look-alikes a
+    person may type (O for 0 is not in the alphabet, so O/0 -> not valid).
+    """
+    value = (raw or "").strip().upper()
+    if value.startswith("PRIYOM:"):
+        value = value.removeprefix("PRIYOM:")
+    value = value.replace(" ", "").replace("-", "")
+    if len(value) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in value):
+        raise InvalidInput(
+            f"Код записи — {CODE_LENGTH} знаков: латинские буквы и цифры от 2 до 9. Проверьте код.",
+            field="code",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class BookingConfirmation:
+    booking: Booking
+    text: MessageText
+    created: bool  # False when the same form was posted twice
+
+
+def booking_create(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    client_id: int,
+    service_id: int,
+    staff_id: int,
+    starts_at: datetime,
+    remind_day_before: bool,
+    remind_two_hours_before: bool,
+    staff: Staff | None,
+    submit_key: str | None = None,
+    walk_in: bool = False,
+    now: datetime | None = None,
+) -> BookingConfirmation:
+    """Book a free slot. Exactly one of two racing operators wins (SlotHold unique)."""
+    if submit_key:
+        earlier = session.exec(select(Booking).where(Booking.submit_key == submit_key)).first()
+        if earlier is not None:
+            return _confirmation(session, calendar, earlier, created=False)
+    service = session.get(Service, service_id)
+    if service is None or not service.active:
+        raise InvalidInput("Такой услуги нет. Выберите услугу из списка.", field="service")
+    specialist = session.get(Staff, staff_id)
+    link = session.exec(
+        select(StaffService).where(
+            StaffService.staff_id == staff_id, StaffService.service_id == service_id
+        )
+    ).first()
+    if specialist is None or not specialist.active or link is None or specialist.room_id is None:
+        raise InvalidInput(
+            "Этот специалист не ведёт приём по выбранной услуге. Выберите время из списка.",
+            field="slot",
+        )
+    client = session.get(Client, client_id)
+    if client is None or client.merged_into_id is not None:
+        raise NotFound("Клиент не найден.", field="client")
+    reason = slot_is_bookable(
+        calendar, starts_at=starts_at, duration_minutes=service.duration_minutes, now=now
+    )
+    if reason:
+        raise InvalidInput(reason, field="slot")
+    room = session.get(Room, specialist.room_id)
+    assert room is not None and room.id is not None
+    booking = Booking(
+        code=booking_code_new(),
+        client_id=client_id,
+        service_id=service_id,
+        staff_id=staff_id,
+        room_id=room.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=service.duration_minutes),
+        remind_day_before=remind_day_before,
+        remind_two_hours_before=remind_two_hours_before,
+        created_by_staff_id=staff.id if staff else None,
+        submit_key=submit_key or None,
+        walk_in=walk_in,
+    )
+    try:
+        with write_transaction(session):
+            session.add(booking)
+            session.flush()
+            assert booking.id is not None
+            for cell in cells_of(
+                starts_at, service.duration_minutes, calendar.config.office.slot_minutes
+            ):
+                session.add(SlotHold(staff_id=staff_id, starts_at=cell, booking_id=booking.id))
+            session.flush()
+            local = calendar.to_local(starts_at)
+            text = booking_confirmation(
+                config=calendar.config,
+                client=client,
+                service=service,
+                staff=specialist,
+                room=room,
+                local_start=local,
+                code=booking.code,
+            )
+            history_record(
+                session,
+                client_id=client_id,
+                kind=HistoryKind.BOOKING_CREATED,
+                staff=staff,
+                actor=None if staff else "Терминал в холле",
+                booking_id=booking.id,
+                summary=f"Запись на {local:%d.%m.%Y %H:%M}: {service.name}. Специалист "
+                f"{specialist.full_name}, {room.place}. Код {booking.code}.",
+                data={"reminders": _reminder_words(remind_day_before, remind_two_hours_before)},
+            )
+            message_queue(
+                session,
+                client=client,
+                kind=MessageKind.CONFIRMATION,
+                text=text,
+                booking_id=booking.id,
+                staff=staff,
+            )
+            _after_booking_hooks(session, booking)
+    except IntegrityError as exc:
+        session.rollback()
+        if submit_key:
+            earlier = session.exec(select(Booking).where(Booking.submit_key == submit_key)).first()
+            if earlier is not None:
+                return _confirmation(session, calendar, earlier, created=False)
+        log.info("booking refused: slot %s of staff %s taken meanwhile", starts_at, staff_id)
+        raise Conflict(SLOT_TAKEN, code="slot_taken", field="slot") from exc
+    log.info(
+        "booking %s created: client=%s staff=%s at %s", booking.code, client_id, staff_id, starts_at
+    )
+    return BookingConfirmation(booking=booking, text=text, created=True)
+
+
+def _reminder_words(day: bool, two_hours: bool) -> str:
+    words = [w for w, on in (("за день", day), ("за два часа", two_hours)) if on]
+    return ", ".join(words) or "без напоминаний"
+
+
+# Other parts of the core (reminder scheduling) register here to act inside the
+# booking's transaction, so the core does not import them in a circle.
+BookingHook = Callable[[Session, Booking], None]
+BOOKING_CREATED_HOOKS: list[BookingHook] = []
+BOOKING_CANCELLED_HOOKS: list[BookingHook] = []
+
+
+def _after_booking_hooks(session: Session, booking: Booking) -> None:
+    for hook in BOOKING_CREATED_HOOKS:
+        hook(session, booking)
+
+
+def _confirmation(
+    session: Session, calendar: WorkCalendar, booking: Booking, *, created: bool
+) -> BookingConfirmation:
+    client = session.get(Client, booking.client_id)
+    service = session.get(Service, booking.service_id)
+    specialist = session.get(Staff, booking.staff_id)
+    room = session.get(Room, booking.room_id)
+    assert client and service and specialist and room
+    text = booking_confirmation(
+        config=calendar.config,
+        client=client,
+        service=service,
+        staff=specialist,
+        room=room,
+        local_start=calendar.to_local(booking.starts_at),
+        code=booking.code,
+    )
+    return BookingConfirmation(booking=booking, text=text, created=created)
+
+
+def booking_confirmation_text(
+    *, session: Session, calendar: WorkCalendar, booking_id: int
+) -> BookingConfirmation:
+    """Return the confirmation of an existing booking (to read it to the caller again)."""
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound("Запись не найдена.")
+    return _confirmation(session, calendar, booking, created=False)
+
+
+def booking_cancel(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    booking_id: int,
+    staff: Staff | None,
+    reason: str = "",
+) -> Booking:
+    """Cancel a booking (§32): the slot is free at once, the client gets a message."""
+    with write_transaction(session):
+        booking = session.get(Booking, booking_id)
+        if booking is None:
+            raise NotFound("Запись не найдена.")
+        if booking.status == BookingStatus.CANCELLED:
+            raise Conflict("Эта запись уже отменена.", code="already_cancelled")
+        if booking.status != BookingStatus.BOOKED:
+            raise RuleViolation(
+                "Клиент уже пришёл на приём: запись отменить нельзя.", code="not_cancellable"
+            )
+        booking.status = BookingStatus.CANCELLED.value
+        booking.cancelled_at = utcnow()
+        booking.cancelled_by_staff_id = staff.id if staff else None
+        booking.cancel_reason = reason.strip()[:500]
+        for hold in session.exec(select(SlotHold).where(SlotHold.booking_id == booking.id)).all():
+            session.delete(hold)
+        session.add(booking)
+        client = session.get(Client, booking.client_id)
+        service = session.get(Service, booking.service_id)
+        assert client and service
+        local = calendar.to_local(booking.starts_at)
+        history_record(
+            session,
+            client_id=client.id or 0,
+            kind=HistoryKind.BOOKING_CANCELLED,
+            staff=staff,
+            booking_id=booking.id,
+            summary=f"Запись на {local:%d.%m.%Y %H:%M} отменена"
+            + (f". Причина: {booking.cancel_reason}" if booking.cancel_reason else "."),
+        )
+        message_queue(
+            session,
+            client=client,
+            kind=MessageKind.CANCELLATION,
+            text=booking_cancellation(
+                config=calendar.config, client=client, service=service, local_start=local
+            ),
+            booking_id=booking.id,
+            staff=staff,
+        )
+        for hook in BOOKING_CANCELLED_HOOKS:
+            hook(session, booking)
+    log.info("booking %s cancelled", booking.code)
+    return booking

@@ -1,0 +1,124 @@
+"""Devices: kiosks, hallway displays and tablets pair once with a one-time code."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from visits.calendar import utcnow
+from visits.db import write_transaction
+from visits.errors import InvalidInput, NotFound
+from visits.models import Device, DeviceKind, Room
+from visits.services.staff import token_hash
+
+log = logging.getLogger(__name__)
+
+PAIRING_CODE_TTL = timedelta(hours=24)
+# Digits only: typed once on a touchscreen without a keyboard.
+PAIRING_CODE_DIGITS = 8
+
+
+def device_create(
+    *,
+    session: Session,
+    kind: DeviceKind,
+    name: str,
+    spot_key: str | None = None,
+    room_number: str | None = None,
+    printer_uri: str | None = None,
+    printer_profile: str = "TM-T20II",
+    printer_native_qr: bool = True,
+) -> tuple[Device, str]:
+    """Register a device; return it with its one-time pairing code."""
+    if not name.strip():
+        raise InvalidInput("Укажите название устройства.", field="name")
+    with write_transaction(session):
+        room_id = None
+        if room_number:
+            room = session.exec(select(Room).where(Room.number == room_number)).first()
+            if room is None:
+                raise NotFound(f"Кабинета {room_number} нет в настройках офиса.", field="room")
+            room_id = room.id
+        if kind == DeviceKind.TABLET and room_id is None:
+            raise InvalidInput("Для планшета укажите кабинет.", field="room")
+        if kind == DeviceKind.DISPLAY and not spot_key:
+            raise InvalidInput("Для табло укажите место, где оно висит.", field="spot")
+        device = Device(
+            kind=kind.value,
+            name=name.strip(),
+            spot_key=spot_key,
+            room_id=room_id,
+            printer_uri=printer_uri,
+            printer_profile=printer_profile,
+            printer_native_qr=printer_native_qr,
+        )
+        code = _new_pairing_code()
+        device.pairing_code_hash = token_hash(code)
+        device.pairing_expires_at = utcnow() + PAIRING_CODE_TTL
+        session.add(device)
+    log.info("device created: %s %r", kind.value, name)
+    return device, code
+
+
+def device_new_pairing_code(*, session: Session, device_id: int) -> str:
+    """Issue a fresh pairing code; the old token stops working."""
+    with write_transaction(session):
+        device = session.get(Device, device_id)
+        if device is None:
+            raise NotFound("Устройство не найдено.")
+        code = _new_pairing_code()
+        device.pairing_code_hash = token_hash(code)
+        device.pairing_expires_at = utcnow() + PAIRING_CODE_TTL
+        device.token_hash = None
+        session.add(device)
+    return code
+
+
+def device_pair(*, session: Session, code: str) -> tuple[Device, str]:
+    """Exchange a one-time pairing code for a long-lived device token."""
+    cleaned = "".join(ch for ch in code if ch.isdigit())
+    if len(cleaned) != PAIRING_CODE_DIGITS:
+        raise InvalidInput(f"Код привязки состоит из {PAIRING_CODE_DIGITS} цифр.", field="code")
+    with write_transaction(session):
+        device = session.exec(
+            select(Device).where(
+                Device.pairing_code_hash == token_hash(cleaned), col(Device.active).is_(True)
+            )
+        ).first()
+        if (
+            device is None
+            or device.pairing_expires_at is None
+            or device.pairing_expires_at < utcnow()
+        ):
+            log.warning("device pairing refused: unknown or expired code")
+            raise InvalidInput(
+                "Код не подошёл или устарел. Попросите администратора выдать новый.", field="code"
+            )
+        token = secrets.token_urlsafe(32)
+        device.token_hash = token_hash(token)
+        device.pairing_code_hash = None
+        device.pairing_expires_at = None
+        device.paired_at = device.last_seen_at = utcnow()
+        session.add(device)
+    log.info("device paired: %s %r", device.kind, device.name)
+    return device, token
+
+
+def device_by_token(*, session: Session, token: str, kind: DeviceKind) -> Device | None:
+    """Return the active device of that kind for a token, touching its last contact time."""
+    device = session.exec(select(Device).where(Device.token_hash == token_hash(token))).first()
+    if device is None or not device.active or device.kind != kind.value:
+        return None
+    now = utcnow()
+    if device.last_seen_at is None or now - device.last_seen_at > timedelta(seconds=30):
+        with write_transaction(session):
+            device.last_seen_at = now
+            session.add(device)
+    return device
+
+
+def _new_pairing_code() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(PAIRING_CODE_DIGITS))

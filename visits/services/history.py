@@ -1,0 +1,69 @@
+"""Writing the interaction history (§4) and the audit log.
+
+Every service that touches a client calls history_record() inside its own
+transaction, so an event and its history entry are saved together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from visits.calendar import utcnow
+from visits.models import AuditEntry, HistoryEntry, HistoryKind, Staff
+
+SYSTEM_ACTOR = "Система"
+
+
+def history_record(
+    session: Session,
+    *,
+    client_id: int,
+    kind: HistoryKind,
+    summary: str,
+    staff: Staff | None = None,
+    actor: str | None = None,
+    channel: str | None = None,
+    booking_id: int | None = None,
+    ticket_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> HistoryEntry:
+    """Add one history entry; the caller's transaction commits it."""
+    entry = HistoryEntry(
+        client_id=client_id,
+        at=at or utcnow(),
+        kind=kind.value,
+        staff_id=staff.id if staff else None,
+        actor=actor if actor is not None else (staff.full_name if staff else SYSTEM_ACTOR),
+        channel=channel,
+        summary=summary,
+        booking_id=booking_id,
+        ticket_id=ticket_id,
+        data=data or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def audit_record(
+    session: Session,
+    *,
+    staff: Staff | None,
+    action: str,
+    client_id: int | None = None,
+    ticket_id: int | None = None,
+    details: str = "",
+) -> AuditEntry:
+    """Add one audit entry: who did or looked at what."""
+    entry = AuditEntry(
+        staff_id=staff.id if staff else None,
+        action=action,
+        client_id=client_id,
+        ticket_id=ticket_id,
+        details=details,
+    )
+    session.add(entry)
+    return entry

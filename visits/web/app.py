@@ -1,0 +1,198 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from htmx_flask import Htmx
+from sqlmodel import Session
+from werkzeug.exceptions import HTTPException
+
+from visits.calendar import WorkCalendar
+from visits.config import OfficeConfig, load_config
+from visits.db import database_url, make_engine, make_sessionmaker
+from visits.errors import PriyomError
+from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff
+from visits.web.context import Priyom
+from visits.web.htmx import is_fragment_request, render
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def setup_logging(level: str | None = None) -> None:
+    """Log to stderr in one readable line per event."""
+    logging.basicConfig(
+        level=level or os.environ.get("PRIYOM_LOG_LEVEL", "INFO"),
+        format=LOG_FORMAT,
+        datefmt="%Y-%m-%d %H:%M:%S",
+    )
+
+
+def _secret_key() -> str:
+    """PRIYOM_SECRET_KEY, or a key kept in var/ so restarts keep logins."""
+    key = os.environ.get("PRIYOM_SECRET_KEY")
+    if key:
+        return key
+    path = Path(os.environ.get("PRIYOM_VAR_DIR", "var")) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(
+    *,
+    config: OfficeConfig | None = None,
+    session_factory: Callable[[], Session] | None = None,
+    database: str | None = None,
+    demo: bool | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the Flask app with every screen registered."""
+    app = Flask(__name__)
+    office = config or load_config()
+    is_demo = demo if demo is not None else os.environ.get("PRIYOM_DEMO") == "1"
+    calendar = WorkCalendar(office, always_open=is_demo)
+    if session_factory is None:
+        engine = make_engine(database or database_url())
+        session_factory = make_sessionmaker(engine)
+        app.extensions["priyom_engine"] = engine
+    app.config.update(
+        SECRET_KEY=_secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("PRIYOM_SECURE_COOKIES") == "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PRIYOM_DEMO=is_demo,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    if settings:
+        app.config.update(settings)
+    app.extensions["priyom"] = Priyom(
+        config=office, calendar=calendar, session_factory=session_factory, demo=is_demo
+    )
+    Htmx(app)
+
+    _register_blueprints(app)
+    _register_template_helpers(app, office, calendar)
+    _register_request_hooks(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from kiosk import bp as kiosk_bp
+    from signage import bp as signage_bp
+    from staff_panel import bp as staff_bp
+    from visits.web.auth import bp as auth_bp
+    from visits.web.home import bp as home_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
+    app.register_blueprint(signage_bp, url_prefix="/signage")
+
+
+def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkCalendar) -> None:
+    def local(moment: datetime | None, fmt: str = "%H:%M") -> str:
+        return calendar.to_local(moment).strftime(fmt) if moment else ""
+
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.globals.update(
+        office=office.office,
+        office_config=office,
+        csrf_token=csrf_token,
+        current_staff=current_staff,
+        ROLE_LABELS=ROLE_LABELS,
+    )
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _csrf() -> None:
+        check_csrf()
+
+    @app.teardown_request
+    def _close_db(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+        and not request.headers.get("HX-Request")
+    )
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(PriyomError)
+    def _domain_error(exc: PriyomError) -> Any:
+        log.info("refused %s %s: %s (%s)", request.method, request.path, exc.code, exc.message)
+        if _wants_json():
+            return jsonify(error=exc.code, message=exc.message, field=exc.field), exc.status
+        return render(
+            "web/error.html",
+            "web/partials/_error.html",
+            status=exc.status,
+            message=exc.message,
+            code=exc.code,
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        messages = {
+            403: "У вас нет доступа к этой странице.",
+            404: "Такой страницы нет.",
+            405: "Это действие здесь недоступно.",
+            413: "Слишком большой запрос.",
+        }
+        message = messages.get(exc.code or 500, "Запрос не выполнен.")
+        if _wants_json():
+            return jsonify(error=exc.name.lower().replace(" ", "_"), message=message), exc.code
+        return render(
+            "web/error.html",
+            "web/partials/_error.html",
+            status=exc.code or 500,
+            message=message,
+            code=str(exc.code),
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        message = (
+            "Что-то пошло не так. Повторите действие; если не получится, позовите администратора."
+        )
+        if _wants_json():
+            return jsonify(error="internal", message=message), 500
+        if is_fragment_request():
+            return render(
+                "web/error.html",
+                "web/partials/_error.html",
+                status=500,
+                message=message,
+                code="500",
+            )
+        return render("web/error.html", status=500, message=message, code="500")

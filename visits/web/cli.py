@@ -1,0 +1,175 @@
+"""The `priyom` command: serve, demo, migrate, create-staff and the rest."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from visits.config import ConfigError, OfficeConfig, load_config
+from visits.db import database_url, make_engine, make_sessionmaker
+from visits.errors import PriyomError
+from visits.web.app import setup_logging
+
+log = logging.getLogger("priyom")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `priyom` console command."""
+    parser = argparse.ArgumentParser(
+        prog="priyom", description="Приём: электронная очередь и запись на приём"
+    )
+    parser.add_argument("--config", help="office TOML (default: $PRIYOM_CONFIG or the demo office)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server (all screens)")
+    serve.add_argument("--host", default=os.environ.get("PRIYOM_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PRIYOM_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("PRIYOM_WORKERS", "1")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("PRIYOM_THREADS", "256")))
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run reminders and housekeeping here (run `priyom scheduler` instead)",
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="demo mode: open around the clock, one-click devices"
+    )
+
+    demo = sub.add_parser("demo", help="create the database with demo data")
+    demo.add_argument("--reset", action="store_true", help="delete the SQLite file first")
+
+    sub.add_parser("migrate", help="apply database migrations")
+
+    create_staff = sub.add_parser(
+        "create-staff", help="set a password for a staff member from the config"
+    )
+    create_staff.add_argument("login")
+    create_staff.add_argument("--password", help="(default: asked, or $PRIYOM_PASSWORD)")
+
+    sub.add_parser("scheduler", help="run reminders and housekeeping as their own process")
+
+    args = parser.parse_args(argv)
+    setup_logging()
+    if args.config:
+        os.environ["PRIYOM_CONFIG"] = args.config
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    handler = {
+        "serve": _serve,
+        "demo": _demo,
+        "migrate": _migrate,
+        "create-staff": _create_staff,
+        "scheduler": _scheduler,
+    }[args.command]
+    try:
+        return handler(args, config)
+    except PriyomError as exc:
+        log.error("%s", exc.message)
+        return 1
+
+
+def _engine() -> Engine:
+    return make_engine(database_url())
+
+
+def _migrate(_args: argparse.Namespace, config: OfficeConfig) -> int:
+    from visits.migrate import migrate_upgrade
+    from visits.services.office import office_sync
+
+    engine = _engine()
+    migrate_upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        office_sync(session=session, config=config)
+    log.info("database is at the newest migration: %s", database_url())
+    return 0
+
+
+def _demo(args: argparse.Namespace, config: OfficeConfig) -> int:
+    from visits.calendar import WorkCalendar
+    from visits.demo import demo_seed
+
+    url = database_url()
+    if args.reset and url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    _migrate(args, config)
+    engine = _engine()
+    with make_sessionmaker(engine)() as session:
+        codes = demo_seed(session=session, calendar=WorkCalendar(config, always_open=True))
+    for name, code in codes.items():
+        log.info("demo booking: %s, code %s", name, code)
+    log.info("demo data ready; staff password: %s", config.demo.password)
+    return 0
+
+
+def _create_staff(args: argparse.Namespace, _config: OfficeConfig) -> int:
+    from visits.services.staff import staff_set_password
+
+    password = args.password or os.environ.get("PRIYOM_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"Пароль для {args.login}: ")
+    with make_sessionmaker(_engine())() as session:
+        staff = staff_set_password(session=session, login=args.login, password=password)
+    log.info("password set for %s (%s)", staff.login, staff.full_name)
+    return 0
+
+
+def _check_migrated() -> bool:
+    from visits.migrate import migrate_is_current
+
+    engine = _engine()
+    try:
+        current = migrate_is_current(engine)
+    finally:
+        engine.dispose()
+    if not current:
+        log.error(
+            "The database %s is not migrated to the newest schema. Run: priyom migrate",
+            database_url(),
+        )
+    return current
+
+
+def _serve(args: argparse.Namespace, config: OfficeConfig) -> int:
+    if not _check_migrated():
+        return 3
+    from visits.web.server import run_server
+
+    if args.demo:
+        os.environ["PRIYOM_DEMO"] = "1"
+    if args.workers > 1 and database_url().startswith("sqlite"):
+        log.error(
+            "SQLite runs with one worker process (threads serve the load). Use PostgreSQL for more."
+        )
+        return 2
+    run_server(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        scheduler=not args.no_scheduler,
+    )
+    return 0
+
+
+def _scheduler(_args: argparse.Namespace, _config: OfficeConfig) -> int:
+    if not _check_migrated():
+        return 3
+    from visits.jobs import run_scheduler_forever
+
+    run_scheduler_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The start page with the four screens, health checks and demo helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, url_for
+from sqlalchemy import text
+from sqlmodel import select
+
+from visits.models import Device, DeviceKind
+from visits.services.devices import device_new_pairing_code
+from visits.web.context import db, priyom
+from visits.web.htmx import render
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+def index() -> Any:
+    devices = db().exec(select(Device).where(Device.active == True)).all() if priyom().demo else []  # noqa: E712
+    return render("web/index.html", devices=devices, demo=priyom().demo)
+
+
+@bp.route("/demo/open/<int:device_id>")
+def demo_open_device(device_id: int) -> Any:
+    """Demo only: pair this browser as a demo device in one click."""
+    if not priyom().demo:
+        abort(404)
+    device = db().get(Device, device_id)
+    if device is None:
+        abort(404)
+    code = device_new_pairing_code(session=db(), device_id=device_id)
+    return redirect(url_for("auth.pair", kind=device.kind, code=code))
+
+
+@bp.route("/healthz")
+def healthz() -> Any:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz() -> Any:
+    """Readiness: the database answers."""
+    try:
+        db().exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return {"status": "unavailable", "database": str(exc)[:200]}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+__all__ = ["DeviceKind", "bp"]

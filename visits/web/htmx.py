@@ -1,0 +1,47 @@
+"""The one helper that decides between a whole page and a fragment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, make_response, render_template
+from htmx_flask import request
+
+
+def is_fragment_request() -> bool:
+    """True for an htmx request that wants a fragment (not a history restore)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def render(
+    page: str,
+    partial: str | None = None,
+    *,
+    status: int = 200,
+    trigger: dict[str, Any] | None = None,
+    **context: Any,
+) -> Response:
+    """Render the partial for htmx requests and the full page otherwise.
+
+    Always sends Vary: HX-Request, so a cache never serves one for the other.
+    `trigger` becomes an HX-Trigger header (ASCII event names, JSON payload).
+    """
+    template = partial if (partial and is_fragment_request()) else page
+    response = make_response(render_template(template, **context), status)
+    response.headers.add("Vary", "HX-Request")
+    if trigger:
+        # Header values must be latin-1: keep non-ASCII payload escaped.
+        response.headers["HX-Trigger"] = json.dumps(trigger, ensure_ascii=True)
+    return response
+
+
+def hx_redirect(location: str) -> Response:
+    """Redirect the browser: HX-Redirect for htmx, 303 otherwise."""
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    response = make_response("", 303)
+    response.headers["Location"] = location
+    return response

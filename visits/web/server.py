@@ -1,0 +1,55 @@
+"""Production server: gunicorn with threads, so long-lived push streams do not starve requests.
+
+Each hallway display and tablet keeps one Server-Sent Events stream open; a
+gthread worker gives each its own thread (cheap: they sleep on a condition),
+while ordinary requests use the same pool. One worker on SQLite; several on
+PostgreSQL, where LISTEN/NOTIFY carries push events between them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from visits.web.wsgi import application
+
+        return application
+
+
+def run_server(*, host: str, port: int, workers: int, threads: int, scheduler: bool) -> None:
+    """Run gunicorn (gthread) in the foreground."""
+    import os
+
+    os.environ["PRIYOM_RUN_SCHEDULER"] = "1" if scheduler else "0"
+    log.info("serving on http://%s:%s (%d worker(s) x %d threads)", host, port, workers, threads)
+    _Gunicorn(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            # Push streams send a heartbeat every 15 s; a silent connection is dead.
+            "timeout": 60,
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "worker_connections": 1000,
+        }
+    ).run()

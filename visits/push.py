@@ -28,6 +28,13 @@ from visits.models import PushEvent
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "priyom_push_pending"
+
+# Topics (who receives an event) used across the screens:
+#   "staff:<staff_id>"  one staff member's panel      "admin"        administrators' day view
+#   "room:<room_id>"    the room's tablet              "displays"     every hallway display
+#   "operators"         phone operators (call tasks)   "unit:<name>"  a unit head (low ratings)
+# Kinds: ticket.checked_in, ticket.called, ticket.recalled, ticket.moved, ticket.finished,
+# ticket.returned, ticket.no_show, queue.changed, rating.prompt, rating.low, invite, printer.alert.
 CHANNEL = "priyom_push"
 
 

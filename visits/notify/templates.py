@@ -68,3 +68,24 @@ def booking_cancellation(
         f"Записаться снова можно по телефону {_phones(config)}."
     )
     return MessageText(subject=f"Запись на {local_start:%d.%m.%Y} отменена", body=body)
+
+
+def room_change(*, client: Client, ticket_number: str, room: Room, route: str) -> MessageText:
+    """A room change on the day of the visit (transfer §23, meeting room §35)."""
+    body = (
+        f"{client.address_name}, ваш приём по талону {ticket_number} продолжится: {room.place}. "
+        f"Как пройти: {route}"
+    )
+    return MessageText(subject=f"Талон {ticket_number}: {room.place}", body=body)
+
+
+def visit_final(
+    *, config: OfficeConfig, client: Client, staff: Staff, ticket_number: str, survey_url: str
+) -> MessageText:
+    """§17: the final written message carries the link to the satisfaction survey."""
+    body = (
+        f"{client.address_name}, спасибо за визит. Вас принял(а) {staff.full_name}, талон {ticket_number}.\n"
+        f"Оцените, пожалуйста, приём: {survey_url}\n"
+        f"Вопросы можно задать по телефону {_phones(config)}."
+    )
+    return MessageText(subject="Оцените визит в департамент", body=body)

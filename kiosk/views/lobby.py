@@ -1,4 +1,4 @@
-"""Lobby kiosk and post-visit rating tablet: routes only."""
+"""Lobby kiosk: routes only."""
 
 from typing import Any
 

@@ -1,0 +1,31 @@
+"""The panel's start: each role goes to its main screen."""
+
+from typing import Any
+
+from flask import redirect, url_for
+
+from staff_panel import bp
+from visits.models import Role
+from visits.web.auth import current_staff, staff_required
+
+
+@bp.route("/")
+@staff_required()
+def home() -> Any:
+    """Operators start at the booking desk, specialists at their day, administrators at the day view."""
+    staff = current_staff()
+    assert staff is not None
+    for role, endpoint in (
+        (Role.SPECIALIST, "staff_panel.today"),
+        (Role.OPERATOR, "staff_panel.desk"),
+        (Role.ADMINISTRATOR, "staff_panel.admin_day"),
+    ):
+        if staff.has_role(role) and endpoint in _endpoints():
+            return redirect(url_for(endpoint))
+    return redirect(url_for("home.index"))
+
+
+def _endpoints() -> set[str]:
+    from flask import current_app
+
+    return set(current_app.view_functions)

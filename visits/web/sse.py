@@ -1,0 +1,71 @@
+"""Server-Sent Events for live screens (hallway displays, staff panels, tablets).
+
+A stream sends the PushEvent rows addressed to its topics, each with its id,
+so a reconnecting browser (Last-Event-ID, or ?after=<id>) gets exactly what it
+missed. Between events it sleeps on the push bus, and sends a comment every
+`heartbeat` seconds so proxies and the browser know the line is alive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from flask import Response, request, stream_with_context
+from sqlmodel import Session
+
+from visits.push import get_bus, push_events_after, push_latest_id
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 15.0
+# A stream ends after this long and the browser reconnects at once: no thread is held forever.
+MAX_STREAM_SECONDS = 30 * 60
+
+
+def _start_id(session_factory: Callable[[], Session]) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("after", "")
+    if raw.isdigit():
+        return int(raw)
+    with session_factory() as session:
+        return push_latest_id(session)
+
+
+def sse_response(
+    topics: Sequence[str],
+    session_factory: Callable[[], Session],
+    *,
+    heartbeat: float = HEARTBEAT_SECONDS,
+    max_seconds: float = MAX_STREAM_SECONDS,
+    on_idle: Callable[[], None] | None = None,
+) -> Response:
+    """Stream the events of `topics` as text/event-stream."""
+    after = _start_id(session_factory)
+    bus = get_bus()
+
+    def generate() -> Iterator[str]:
+        last = after
+        deadline = time.monotonic() + max_seconds
+        yield f"retry: 2000\n: connected after {last}\n\n"
+        while time.monotonic() < deadline:
+            with session_factory() as session:
+                events, last = push_events_after(session, last, topics)
+            for event in events:
+                data = json.dumps(
+                    {"id": event.id, "kind": event.kind, **event.payload}, ensure_ascii=False
+                )
+                yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+            if events:
+                continue
+            if bus.wait_beyond(last, heartbeat) <= last:
+                if on_idle is not None:
+                    on_idle()
+                yield ": ping\n\n"
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    # nginx: do not buffer the stream (see the deployment guide).
+    response.headers["X-Accel-Buffering"] = "no"
+    return response

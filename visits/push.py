@@ -161,9 +161,9 @@ def push_latest_id(session: Session) -> int:
 
 
 def push_events_after(
-    session: Session, after_id: int, topics: Sequence[str], limit: int = 100
-) -> list[PushEvent]:
-    """Return events newer than `after_id` addressed to any of `topics`."""
+    session: Session, after_id: int, topics: Sequence[str], limit: int = 200
+) -> tuple[list[PushEvent], int]:
+    """Return events newer than `after_id` addressed to any of `topics`, and the last id read."""
     rows = session.exec(
         select(PushEvent)
         .where(col(PushEvent.id) > after_id)
@@ -171,4 +171,5 @@ def push_events_after(
         .limit(limit)
     ).all()
     wanted = set(topics)
-    return [row for row in rows if wanted.intersection(row.topics)]
+    last = rows[-1].id if rows else after_id
+    return [row for row in rows if wanted.intersection(row.topics)], last or after_id

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, request
 from htmx_flask import Htmx
+from sqlalchemy import Engine
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +20,7 @@ from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig, load_config
 from visits.db import database_url, make_engine, make_sessionmaker
 from visits.errors import PriyomError
+from visits.push import PostgresBus, set_bus
 from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff
 from visits.web.context import Priyom
 from visits.web.htmx import is_fragment_request, render
@@ -71,6 +73,7 @@ def create_app(
         engine = make_engine(database or database_url())
         session_factory = make_sessionmaker(engine)
         app.extensions["priyom_engine"] = engine
+        _choose_push_bus(engine)
     app.config.update(
         SECRET_KEY=_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
@@ -94,15 +97,27 @@ def create_app(
     return app
 
 
+def _choose_push_bus(engine: Engine) -> None:
+    """PostgreSQL: LISTEN/NOTIFY carries push events between servers; SQLite: in-process."""
+    choice = os.environ.get("PRIYOM_PUSH_BUS", "auto")
+    if choice == "memory" or (choice == "auto" and engine.dialect.name != "postgresql"):
+        return
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    set_bus(PostgresBus(conninfo))
+    log.info("push bus: PostgreSQL LISTEN/NOTIFY")
+
+
 def _register_blueprints(app: Flask) -> None:
     from kiosk import bp as kiosk_bp
     from signage import bp as signage_bp
     from staff_panel import bp as staff_bp
     from visits.web.auth import bp as auth_bp
     from visits.web.home import bp as home_bp
+    from visits.web.ops import bp as ops_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
     app.register_blueprint(signage_bp, url_prefix="/signage")

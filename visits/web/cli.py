@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("scheduler", help="run reminders and housekeeping as their own process")
 
+    backup = sub.add_parser("backup", help="copy the SQLite database safely while it runs")
+    backup.add_argument("target", help="file to write, e.g. /var/backups/priyom-2026-11-28.sqlite3")
+
     args = parser.parse_args(argv)
     setup_logging()
     if args.config:
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": _migrate,
         "create-staff": _create_staff,
         "scheduler": _scheduler,
+        "backup": _backup,
     }[args.command]
     try:
         return handler(args, config)
@@ -168,6 +172,29 @@ def _scheduler(_args: argparse.Namespace, _config: OfficeConfig) -> int:
     from visits.jobs import run_scheduler_forever
 
     run_scheduler_forever()
+    return 0
+
+
+def _backup(args: argparse.Namespace, _config: OfficeConfig) -> int:
+    """Online backup of the SQLite file (PostgreSQL: use pg_dump, see the deployment guide)."""
+    import sqlite3
+
+    url = database_url()
+    if not url.startswith("sqlite:///"):
+        log.error(
+            "priyom backup copies the SQLite file; for PostgreSQL run pg_dump (README, Deployment)"
+        )
+        return 2
+    source = Path(url.removeprefix("sqlite:///"))
+    if not source.exists():
+        log.error("database file %s not found", source)
+        return 1
+    target = Path(args.target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # The backup API copies a consistent snapshot while the server keeps writing (WAL included).
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    log.info("backup written: %s (%d bytes)", target, target.stat().st_size)
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, url_for
-from sqlalchemy import text
 from sqlmodel import select
 
 from visits.models import Device, DeviceKind
@@ -32,22 +31,6 @@ def demo_open_device(device_id: int) -> Any:
         abort(404)
     code = device_new_pairing_code(session=db(), device_id=device_id)
     return redirect(url_for("auth.pair", kind=device.kind, code=code))
-
-
-@bp.route("/healthz")
-def healthz() -> Any:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
-
-
-@bp.route("/readyz")
-def readyz() -> Any:
-    """Readiness: the database answers."""
-    try:
-        db().exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        return {"status": "unavailable", "database": str(exc)[:200]}, 503
-    return {"status": "ok", "database": "ok"}
 
 
 __all__ = ["DeviceKind", "bp"]

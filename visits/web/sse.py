@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -23,6 +24,20 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
 # A stream ends after this long and the browser reconnects at once: no thread is held forever.
 MAX_STREAM_SECONDS = 30 * 60
+
+_connected = 0
+_connected_lock = threading.Lock()
+
+
+def connected_streams() -> int:
+    """Push streams open in this process now (for /metrics)."""
+    return _connected
+
+
+def _count(delta: int) -> None:
+    global _connected
+    with _connected_lock:
+        _connected += delta
 
 
 def _start_id(session_factory: Callable[[], Session]) -> int:
@@ -46,6 +61,13 @@ def sse_response(
     bus = get_bus()
 
     def generate() -> Iterator[str]:
+        _count(+1)
+        try:
+            yield from stream()
+        finally:
+            _count(-1)
+
+    def stream() -> Iterator[str]:
         last = after
         deadline = time.monotonic() + max_seconds
         yield f"retry: 2000\n: connected after {last}\n\n"

@@ -1,0 +1,67 @@
+"""Liveness, readiness and Prometheus metrics for the people who run the servers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+from sqlalchemy import text
+
+from visits.migrate import migrate_is_current
+from visits.queries.ops import ops_counters, scheduler_alive
+from visits.web.context import db, priyom
+from visits.web.sse import connected_streams
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.route("/healthz")
+def healthz() -> Any:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz() -> Any:
+    """Readiness: database reachable, schema current, scheduler alive."""
+    checks: dict[str, Any] = {}
+    try:
+        db().exec(text("SELECT 1"))  # type: ignore[call-overload]
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        log.warning("readyz: database unavailable: %s", exc)
+        return {"status": "unavailable", "database": str(exc)[:200]}, 503
+    engine = current_app.extensions.get("priyom_engine")
+    if engine is not None:
+        checks["migrations"] = "ok" if migrate_is_current(engine) else "outdated"
+    alive = scheduler_alive(db())
+    checks["scheduler"] = {True: "ok", False: "stale", None: "not started"}[alive]
+    ready = checks.get("migrations", "ok") == "ok" and alive is not False
+    return {"status": "ok" if ready else "degraded", **checks}, 200 if ready else 503
+
+
+@bp.route("/metrics")
+def metrics() -> Response:
+    """Prometheus text format."""
+    counters = ops_counters(db(), priyom().calendar)
+    lines = [
+        "# HELP priyom_tickets_issued_today Tickets issued today (office day).",
+        "# TYPE priyom_tickets_issued_today gauge",
+        f"priyom_tickets_issued_today {counters['tickets_issued_today']}",
+        "# HELP priyom_tickets_called_today Tickets called today.",
+        "# TYPE priyom_tickets_called_today gauge",
+        f"priyom_tickets_called_today {counters['tickets_called_today']}",
+        "# HELP priyom_print_jobs_failed Print jobs that failed and wait for a retry.",
+        "# TYPE priyom_print_jobs_failed gauge",
+        f"priyom_print_jobs_failed {counters['print_jobs_failed']}",
+        "# HELP priyom_outbox_backlog Messages queued or being sent.",
+        "# TYPE priyom_outbox_backlog gauge",
+        f"priyom_outbox_backlog {counters['outbox_backlog']}",
+        "# HELP priyom_push_clients Push streams connected to this process.",
+        "# TYPE priyom_push_clients gauge",
+        f"priyom_push_clients {connected_streams()}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")

@@ -1,0 +1,1 @@
+"""Benchmark: a busy day replayed against the real server (`make bench`)."""

@@ -192,6 +192,37 @@ class Messaging(_Strict):
     sms_max_length: int = Field(default=335, ge=70)
     day_window: tuple[str, str] = ("09:00", "21:00")
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # §30: where a client allowed early messages, the morning edge of the window.
+    early_window_start: str = "07:00"
+    # A reminder moved into the window must still leave this much time before the visit.
+    reminder_min_lead_minutes: int = Field(default=60, ge=0, le=720)
+    # Waits between attempts after a gateway or SMTP failure (the last one repeats).
+    retry_delays_minutes: list[int] = Field(default=[2, 10, 30], min_length=1)
+    # SMS gateway over HTTP (sms_uri = "https://sms.ru/sms/send"); "log://" writes to the log.
+    # "smsru": SMS.ru's parameters (api_id, to, msg, json=1) and JSON answer; "plain":
+    # the same parameters, any 2xx answer counts as accepted.
+    sms_format: Literal["smsru", "plain"] = "smsru"
+    sms_method: Literal["GET", "POST"] = "POST"
+    sms_api_id: str = ""
+    sms_sender: str = ""
+    sms_param_key: str = "api_id"
+    sms_param_to: str = "to"
+    sms_param_text: str = "msg"
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+
+    @field_validator("day_window")
+    @classmethod
+    def _check_window(cls, value: tuple[str, str]) -> tuple[str, str]:
+        start, end = (_parse_time(v) for v in value)
+        if end <= start:
+            raise ValueError("окно должно кончаться позже, чем начинается")
+        return value
+
+    @field_validator("early_window_start")
+    @classmethod
+    def _check_early(cls, value: str) -> str:
+        _parse_time(value)
+        return value
 
 
 class Demo(_Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
 from visits.models import (
@@ -17,7 +17,7 @@ from visits.models import (
     OutgoingMessage,
     Staff,
 )
-from visits.notify.templates import MessageText
+from visits.notify.templates import MessageText, call_task_text
 from visits.services.history import history_record
 
 
@@ -25,6 +25,25 @@ def _recipient(client: Client, channel: str) -> str | None:
     if channel == Channel.EMAIL:
         return client.email
     return client.phone
+
+
+def _form_for(client: Client, channel: str, text: MessageText) -> str:
+    """The channel's compact form: the SMS text or the operator's call task ("" for e-mail)."""
+    if channel == Channel.SMS:
+        return text.sms
+    if channel == Channel.PHONE:
+        return call_task_text(client=client, action=text.call or f"сообщить: {text.subject}")
+    return ""
+
+
+def _phone_skip_reason(kind: MessageKind, staff: Staff | None) -> str:
+    """A phone call is not needed where the client already heard it, or for a written-only message."""
+    if kind in (MessageKind.CONFIRMATION, MessageKind.CANCELLATION) and staff is not None:
+        return f"{staff.full_name} сообщил(а) это клиенту при разговоре"
+    if kind == MessageKind.FINAL:
+        # §17: the survey link is a written message; the rating tablet asks in person.
+        return "Ссылку на опрос по телефону не передают"
+    return ""
 
 
 def message_queue(
@@ -37,10 +56,12 @@ def message_queue(
     booking_id: int | None = None,
     ticket_id: int | None = None,
     staff: Staff | None = None,
+    skip_reason: str = "",
 ) -> list[OutgoingMessage]:
     """Queue a message to each of the client's channels, inside the caller's transaction.
 
-    A client who withdrew consent gets nothing: the rows are kept as skipped.
+    A client who withdrew consent gets nothing: the rows are kept as skipped,
+    as are rows the caller already knows are useless (`skip_reason`).
     """
     assert client.id is not None
     rows = []
@@ -55,14 +76,19 @@ def message_queue(
             recipient=recipient,
             subject=text.subject,
             body=text.body,
+            short_body=_form_for(client, channel, text),
             due_at=due_at or utcnow(),
         )
+        phone_reason = _phone_skip_reason(kind, staff) if channel == Channel.PHONE else ""
         if client.consent_withdrawn_at is not None:
             row.status = MessageStatus.SKIPPED.value
             row.skip_reason = "Клиент отозвал согласие на обработку данных"
         elif not recipient:
             row.status = MessageStatus.SKIPPED.value
             row.skip_reason = "Нет адреса для этого способа связи"
+        elif skip_reason or phone_reason:
+            row.status = MessageStatus.SKIPPED.value
+            row.skip_reason = skip_reason or phone_reason
         session.add(row)
         rows.append(row)
         history_record(
@@ -80,3 +106,28 @@ def message_queue(
             data={"kind": kind.value, "body": text.body},
         )
     return rows
+
+
+def outbox_recent(
+    session: Session, *, status: str | None = None, limit: int = 200
+) -> list[tuple[OutgoingMessage, Client]]:
+    """Return the newest outbox rows with their clients (the /staff/outbox page)."""
+    query = select(OutgoingMessage, Client).join(
+        Client, col(Client.id) == OutgoingMessage.client_id
+    )
+    if status:
+        query = query.where(OutgoingMessage.status == status)
+    query = query.order_by(col(OutgoingMessage.due_at).desc(), col(OutgoingMessage.id).desc())
+    return [(m, c) for m, c in session.exec(query.limit(limit)).all()]
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Return how many rows the outbox holds in each state."""
+    from sqlalchemy import func
+
+    rows = session.exec(
+        select(OutgoingMessage.status, func.count()).group_by(OutgoingMessage.status)
+    ).all()
+    counts = {s.value: 0 for s in MessageStatus}
+    counts.update({status: int(n) for status, n in rows})
+    return counts

@@ -6,18 +6,28 @@ Each text names who acts and what happens: "Вас примет Мария Пе�
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from visits.config import OfficeConfig
 from visits.models import Client, Room, Service, Staff
-from visits.ru import date_with_weekday
+from visits.ru import MONTHS_GENITIVE, date_with_weekday
 
 
 @dataclass(frozen=True)
 class MessageText:
+    """One message in its forms: e-mail (subject + body), SMS (short), phone (what to say).
+
+    `sms` and `call` are empty when the body itself fits; the outbox picks the
+    form for each channel (visits.notify.outbox).
+    """
+
     subject: str
     body: str
+    sms: str = ""
+    # What the phone operator does, after "Позвонить Ивану Петровичу, +7...: ".
+    call: str = ""
 
 
 def _phones(config: OfficeConfig) -> str:
@@ -36,9 +46,7 @@ def booking_confirmation(
 ) -> MessageText:
     """§31, §32: the confirmation says when, who, where, how to get there and how to cancel."""
     office = config.office
-    documents = (
-        ", ".join(d[0].lower() + d[1:] for d in service.documents) if service.documents else ""
-    )
+    documents = ", ".join(_mid_sentence(d) for d in service.documents)
     lines = [
         f"{client.address_name}, вы записаны на приём {date_with_weekday(local_start)} "
         f"в {local_start:%H:%M}.",
@@ -56,18 +64,35 @@ def booking_confirmation(
     return MessageText(
         subject=f"Запись на приём {local_start:%d.%m.%Y} в {local_start:%H:%M}",
         body="\n".join(lines),
+        sms=f"{client.address_name}, вы записаны на приём {local_start:%d.%m} в "
+        f"{local_start:%H:%M}. Вас примет {staff.full_name}, {room.place}, {office.address}. "
+        f"Код записи {code}. Отменить запись: {config.office.phones[0]}.",
+        call=f"подтвердить запись на {local_start:%d.%m.%Y} в {local_start:%H:%M} "
+        f"({staff.full_name}, {room.place}) и назвать код записи {code}",
     )
+
+
+def _mid_sentence(item: str) -> str:
+    """ "Паспорт" -> "паспорт" inside a list, but "ЕГРН ..." stays as it is."""
+    if len(item) > 1 and item[1].isupper():
+        return item
+    return item[:1].lower() + item[1:]
 
 
 def booking_cancellation(
     *, config: OfficeConfig, client: Client, service: Service, local_start: datetime
 ) -> MessageText:
+    """§32, §5-6: who cancelled what, and how to book again."""
     body = (
-        f"{client.address_name}, ваша запись на приём {date_with_weekday(local_start)} "
-        f"в {local_start:%H:%M} отменена. Вопрос: {service.name}.\n"
+        f"{client.address_name}, мы отменили вашу запись на приём "
+        f"{date_with_weekday(local_start)} в {local_start:%H:%M}. Вопрос: {service.name}.\n"
         f"Записаться снова можно по телефону {_phones(config)}."
     )
-    return MessageText(subject=f"Запись на {local_start:%d.%m.%Y} отменена", body=body)
+    return MessageText(
+        subject=f"Запись на {local_start:%d.%m.%Y} отменена",
+        body=body,
+        call=f"сообщить, что запись на {local_start:%d.%m.%Y} в {local_start:%H:%M} отменена",
+    )
 
 
 def room_change(*, client: Client, ticket_number: str, room: Room, route: str) -> MessageText:
@@ -76,7 +101,11 @@ def room_change(*, client: Client, ticket_number: str, room: Room, route: str) -
         f"{client.address_name}, ваш приём по талону {ticket_number} продолжится: {room.place}. "
         f"Как пройти: {route}"
     )
-    return MessageText(subject=f"Талон {ticket_number}: {room.place}", body=body)
+    return MessageText(
+        subject=f"Талон {ticket_number}: {room.place}",
+        body=body,
+        call=f"сообщить, что приём по талону {ticket_number} продолжится: {room.place}",
+    )
 
 
 def visit_final(
@@ -89,3 +118,127 @@ def visit_final(
         f"Вопросы можно задать по телефону {_phones(config)}."
     )
     return MessageText(subject="Оцените визит в департамент", body=body)
+
+
+def _day_words(local_start: datetime, local_send: datetime) -> str:
+    """ "сегодня" / "завтра" / "15 декабря", as seen on the day the reminder goes."""
+    days = (local_start.date() - local_send.date()).days
+    if days == 0:
+        return "сегодня"
+    if days == 1:
+        return "завтра"
+    return f"{local_start.day} {MONTHS_GENITIVE[local_start.month - 1]}"
+
+
+def booking_reminder(
+    *,
+    config: OfficeConfig,
+    client: Client,
+    staff: Staff,
+    room: Room,
+    local_start: datetime,
+    local_send: datetime,
+    code: str,
+) -> MessageText:
+    """§30: a reminder a day or two hours before the visit; "завтра"/"сегодня" as of sending."""
+    when = f"{_day_words(local_start, local_send)} в {local_start:%H:%M}"
+    office = config.office
+    body = (
+        f"{client.address_name}, {when} вас примет {staff.full_name}, {room.place}.\n"
+        f"Адрес: {office.address}. Вход: {office.entrance}\n"
+        f"Код записи: {code}. Покажите QR-код или введите код в терминале у входа.\n"
+        f"Если планы изменились, отмените запись по телефону {_phones(config)}."
+    )
+    return MessageText(
+        subject=f"Приём {when}: {room.place}",
+        body=body,
+        sms=f"{client.address_name}, {when} вас примет {staff.full_name}, {room.place}, "
+        f"{office.address}. Код записи {code}. Отменить запись: {office.phones[0]}.",
+        call=f"напомнить о приёме {when}: {staff.full_name}, {room.place}",
+    )
+
+
+def history_export_ready(*, config: OfficeConfig, client: Client, pickup: str) -> MessageText:
+    """§4: the client asked for the history; say where to get it."""
+    body = (
+        f"{client.address_name}, выписка из истории вашего взаимодействия с департаментом готова. "
+        f"{pickup}\nВопросы можно задать по телефону {_phones(config)}."
+    )
+    return MessageText(
+        subject="Выписка из истории взаимодействия готова",
+        body=body,
+        call=f"сообщить, что выписка из истории взаимодействия готова. {pickup}",
+    )
+
+
+# --- Call tasks for the phone operators -------------------------------------------------
+
+_MALE_CONSONANT_END = re.compile(r"[бвгджзклмнпрстфхцчшщ]$", re.IGNORECASE)
+
+
+def dative_first_name(name: str) -> str:
+    """Иван -> Ивану, Андрей -> Андрею, Игорь -> Игорю, Мария -> Марии, Анна -> Анне."""
+    lower = name.lower()
+    if lower.endswith("ия"):
+        return name[:-1] + "и"
+    if lower.endswith(("а", "я")):
+        return name[:-1] + "е"
+    if lower.endswith(("й", "ь")):
+        return name[:-1] + "ю"
+    if _MALE_CONSONANT_END.search(lower):
+        return name + "у"
+    return name
+
+
+def dative_patronymic(patronymic: str) -> str:
+    """Петрович -> Петровичу, Петровна -> Петровне, Ильинична -> Ильиничне."""
+    if patronymic.endswith("ич"):
+        return patronymic + "у"
+    if patronymic.endswith("на"):
+        return patronymic[:-1] + "е"
+    return patronymic
+
+
+def call_addressee(client: Client) -> str:
+    """Whom to call, in the dative: "Ивану Петровичу" (§34.3: name and patronymic)."""
+    if client.patronymic:
+        return f"{dative_first_name(client.first_name)} {dative_patronymic(client.patronymic)}"
+    return f"клиенту {client.first_name} {client.surname}"
+
+
+def call_task_text(*, client: Client, action: str) -> str:
+    """ "Позвонить Ивану Петровичу, +79131234567: напомнить о приёме завтра в 10:30"."""
+    return f"Позвонить {call_addressee(client)}, {client.phone}: {action}"
+
+
+def call_after_failure_action(*, channel_label: str, subject: str, error: str) -> str:
+    """What the operator does when a written message could not be sent."""
+    return (
+        f"сообщение «{subject}» не удалось отправить ({channel_label}: {error}). "
+        "Прочитайте клиенту текст сообщения и проверьте адрес"
+    )
+
+
+# --- Style check (§5-6) ---------------------------------------------------------------
+
+# The order's own examples of what not to write (§6.3, §6.5, §6.6, §6.2), and their kin.
+STYLE_BAD_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"принял[иа]? меры|меры (были )?приняты|приняты меры", "размытое «приняли меры»"),
+    (r"ряд мероприятий", "размытое «провели ряд мероприятий»"),
+    (r"иные меры", "размытое «иные меры»"),
+    (r"посредством", "канцелярское «посредством»"),
+    (r"\bпроизвод(ит|ят)ся\b", "страдательное «производится»"),
+    (r"\bосуществля(ет|ют)ся\b", "страдательное «осуществляется»"),
+    (r"\bв работе\b", "размытое «в работе»"),
+    (r"\bданн(ый|ая|ое|ого|ому|ом)\b", "канцелярское «данный»"),
+    (r"в результате заседания", "канцелярское «в результате заседания»"),
+    (r"просим вас", "«просим вас» вместо личного обращения"),
+    (r"передадим коллегам", "«передадим коллегам» без имени и действия"),
+    (r"в целях обеспечения", "канцелярское «в целях обеспечения»"),
+)
+_STYLE_RE = [(re.compile(p, re.IGNORECASE), why) for p, why in STYLE_BAD_PATTERNS]
+
+
+def style_problems(text: str) -> list[str]:
+    """Return what in a text breaks the style of §5-6 (empty if nothing)."""
+    return [f"{why}: «{m.group(0)}»" for rx, why in _STYLE_RE if (m := rx.search(text))]

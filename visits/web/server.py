@@ -16,6 +16,32 @@ from gunicorn.app.base import BaseApplication
 log = logging.getLogger(__name__)
 
 
+def _post_worker_init(worker: Any) -> None:
+    """Start the scheduler in the worker when `serve` runs it (PRIYOM_RUN_SCHEDULER=1).
+
+    Every worker starts a runner, but only the holder of the scheduler lease
+    runs jobs; the others wait and take over if that worker dies or restarts.
+    """
+    import os
+
+    if os.environ.get("PRIYOM_RUN_SCHEDULER") != "1":
+        return
+    from visits.jobs import start_background_scheduler
+
+    ctx = worker.wsgi.extensions["priyom"]
+    worker.priyom_scheduler = start_background_scheduler(
+        config=ctx.config, calendar=ctx.calendar, session_factory=ctx.session_factory
+    )
+
+
+def _worker_exit(_server: Any, worker: Any) -> None:
+    """Stop this worker's scheduler and give up the lease, so another takes over at once."""
+    runner = getattr(worker, "priyom_scheduler", None)
+    if runner is not None:
+        runner.stop()
+        runner.stopped.wait(10)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
@@ -48,8 +74,13 @@ def run_server(*, host: str, port: int, workers: int, threads: int, scheduler: b
             "graceful_timeout": 5,
             "keepalive": 5,
             "accesslog": "-",
+            # Path without the query string and no referer: a search by phone
+            # (?q=+7913...) must not put the number into the log.
+            "access_log_format": '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "errorlog": "-",
             "loglevel": "info",
             "worker_connections": 1000,
+            "post_worker_init": _post_worker_init,
+            "worker_exit": _worker_exit,
         }
     ).run()

@@ -1,0 +1,224 @@
+"""The scheduler: one per deployment (lease), housekeeping jobs, stuck sends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import time_machine
+from sqlmodel import Session, select
+
+from tests.conftest import Database
+from tests.factories import make_booking, make_client, make_ticket
+from visits.calendar import WorkCalendar, utcnow
+from visits.config import OfficeConfig
+from visits.db import make_sessionmaker, write_transaction
+from visits.jobs import (
+    JobContext,
+    SchedulerRunner,
+    build_scheduler,
+    lease_acquire,
+    lease_release,
+)
+from visits.models import (
+    Booking,
+    CallTask,
+    HistoryEntry,
+    MessageKind,
+    OutgoingMessage,
+    SchedulerLease,
+    Service,
+    Ticket,
+    TicketCounter,
+)
+from visits.notify.outbox import message_queue
+from visits.notify.sender import STALE_CLAIM, outbox_recover_stale
+from visits.notify.templates import MessageText
+from visits.services.housekeeping import (
+    bookings_close_day,
+    ticket_counters_prepare,
+    tickets_close_day,
+)
+
+TZ = ZoneInfo("Asia/Novosibirsk")
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=TZ)
+
+
+def test_lease_has_one_holder_until_it_expires(session: Session) -> None:
+    now = utcnow()
+    assert lease_acquire(session=session, holder="a", now=now)
+    assert not lease_acquire(session=session, holder="b", now=now + timedelta(seconds=30))
+    assert lease_acquire(session=session, holder="a", now=now + timedelta(seconds=30))  # renew
+    # "a" died: its last renewal expires 45 s later, then "b" takes over.
+    assert not lease_acquire(session=session, holder="b", now=now + timedelta(seconds=70))
+    assert lease_acquire(session=session, holder="b", now=now + timedelta(seconds=76))
+    assert session.get(SchedulerLease, "scheduler", populate_existing=True).holder == "b"  # type: ignore[union-attr]
+
+
+def test_released_lease_is_free_at_once(session: Session) -> None:
+    assert lease_acquire(session=session, holder="a")
+    lease_release(session=session, holder="a")
+    assert lease_acquire(session=session, holder="b")
+
+
+class FakeScheduler:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    def start(self) -> None:
+        self.log.append(f"{self.name} start")
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.log.append(f"{self.name} stop")
+
+
+def test_second_scheduler_waits_and_takes_over(
+    fresh_db: Database, office_config: OfficeConfig, calendar: WorkCalendar
+) -> None:
+    ctx = JobContext(
+        config=office_config,
+        calendar=calendar,
+        session_factory=make_sessionmaker(fresh_db.engine),
+    )
+    log: list[str] = []
+
+    def runner(name: str) -> SchedulerRunner:
+        return SchedulerRunner(
+            ctx,
+            holder=name,
+            heartbeat=0.05,
+            poll=0.05,
+            scheduler_factory=lambda _ctx: FakeScheduler(log, name),
+        )
+
+    first, second = runner("first"), runner("second")
+    threading.Thread(target=first.run, daemon=True).start()
+    assert first.running.wait(10)
+    threading.Thread(target=second.run, daemon=True).start()
+    # The second keeps polling while the first holds the lease...
+    assert not second.running.wait(0.3)
+    first.stop()  # ...and runs the jobs once the first stops and releases it.
+    assert first.stopped.wait(10)
+    assert second.running.wait(10)
+    second.stop()
+    assert second.stopped.wait(10)
+    assert log == ["first start", "first stop", "second start", "second stop"]
+
+
+def test_real_apscheduler_has_every_job(
+    office_config: OfficeConfig, calendar: WorkCalendar
+) -> None:
+    ctx = JobContext(config=office_config, calendar=calendar, session_factory=lambda: None)  # type: ignore[arg-type,return-value]
+    scheduler = build_scheduler(ctx)
+    assert {job.id for job in scheduler.get_jobs()} == {
+        "send_messages",
+        "backfill_reminders",
+        "close_day",
+        "prepare_counters",
+        "print_retry",
+        "expire_rating_prompts",
+        "retention_purge",
+    }
+
+
+def test_waiting_tickets_become_no_shows_after_the_working_day(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    with time_machine.travel(local(16, 9, 0), tick=False) as clock:
+        booking = make_booking(session, calendar, starts_at=local(16, 11, 0), now=local(16, 9, 0))
+        ticket = make_ticket(session, booking, office_day=local(16, 11, 0).date())
+        clock.move_to(local(16, 17, 59))
+        assert tickets_close_day(session=session, calendar=calendar) == 0
+        clock.move_to(local(16, 18, 0))  # Wednesday closes at 18:00
+        assert tickets_close_day(session=session, calendar=calendar) == 1
+        assert tickets_close_day(session=session, calendar=calendar) == 0
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).status == "no_show"  # type: ignore[union-attr]
+    assert session.get(Booking, booking.id).status == "no_show"  # type: ignore[union-attr]
+    entry = session.exec(
+        select(HistoryEntry).where(
+            HistoryEntry.ticket_id == ticket.id, HistoryEntry.kind == "no_show"
+        )
+    ).one()
+    assert "рабочий день закончился" in entry.summary
+
+
+def test_bookings_nobody_came_for_become_no_shows(session: Session, calendar: WorkCalendar) -> None:
+    with time_machine.travel(local(16, 9, 0), tick=False) as clock:
+        booking = make_booking(session, calendar, starts_at=local(16, 11, 0), now=local(16, 9, 0))
+        clock.move_to(local(16, 12, 0))
+        assert bookings_close_day(session=session, calendar=calendar) == 0  # the day goes on
+        clock.move_to(local(16, 18, 5))
+        assert bookings_close_day(session=session, calendar=calendar) == 1
+    session.expire_all()
+    assert session.get(Booking, booking.id).status == "no_show"  # type: ignore[union-attr]
+
+
+def test_next_days_ticket_counters_are_ready(session: Session, calendar: WorkCalendar) -> None:
+    with time_machine.travel(local(18, 20, 0), tick=False):  # Friday evening
+        day = ticket_counters_prepare(session=session, calendar=calendar)
+        ticket_counters_prepare(session=session, calendar=calendar)  # twice is harmless
+    assert day == local(21, 9).date()  # Monday
+    counters = session.exec(select(TicketCounter).where(TicketCounter.office_day == day)).all()
+    letters = set(session.exec(select(Service.letter)).all())
+    assert {c.letter for c in counters} == letters
+    assert {c.last_seq for c in counters} == {0}
+
+
+def test_message_stuck_in_sending_fails_and_calls_instead_of_sending_twice(
+    session: Session,
+) -> None:
+    client = make_client(session, channel="sms")
+    with write_transaction(session):
+        [row] = message_queue(
+            session,
+            client=client,
+            kind=MessageKind.FINAL,
+            text=MessageText(subject="Оцените визит", body="Текст"),
+        )
+        row.status = "sending"
+        row.claimed_at = utcnow() - STALE_CLAIM - timedelta(minutes=1)
+        row.claimed_by = "dead-host:1:1"
+        session.add(row)
+    assert outbox_recover_stale(session=session) == 1
+    session.expire_all()
+    stuck = session.get(OutgoingMessage, row.id)
+    assert stuck is not None and stuck.status == "failed"
+    [task] = session.exec(select(CallTask).where(CallTask.message_id == row.id)).all()
+    assert "Оцените визит" in task.text
+
+
+def test_jobs_run_the_services_through_the_context(
+    session_factory: Any, office_config: OfficeConfig, calendar: WorkCalendar
+) -> None:
+    from visits import jobs
+
+    jobs._context["ctx"] = JobContext(
+        config=office_config, calendar=calendar, session_factory=session_factory
+    )
+    try:
+        with session_factory() as session:
+            client = make_client(session, channel="email")
+            with write_transaction(session):
+                message_queue(
+                    session,
+                    client=client,
+                    kind=MessageKind.FINAL,
+                    text=MessageText(subject="Оцените визит", body="Текст"),
+                )
+        jobs.job_send_messages()  # log:// adapters in the demo office
+        jobs.job_prepare_counters()
+        jobs.job_close_day()
+        jobs.job_backfill_reminders()
+        jobs.job_retention_purge()
+        jobs.job_expire_rating_prompts()
+        jobs.job_print_retry()
+        with session_factory() as session:
+            assert set(session.exec(select(OutgoingMessage.status)).all()) == {"sent"}
+    finally:
+        jobs._context.pop("ctx", None)

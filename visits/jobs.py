@@ -1,0 +1,353 @@
+"""Scheduler jobs (thin calls into services) and the one scheduler per deployment.
+
+The durable queue is the outbox table, not APScheduler's job store: a
+reminder is an OutgoingMessage row with a due time, written in the booking's
+transaction. APScheduler 3 runs with its in-memory store and only ticks: every
+30 s the send job reads the rows that are due and sends them. So a restart
+loses nothing, and a row that fell due during downtime is judged when the
+server is back (sent late while still useful, else skipped with the reason,
+visits.notify.sender).
+
+One scheduler per deployment: whoever holds the SchedulerLease row runs the
+jobs, renewing it every 15 s; a second `priyom scheduler` (or a second web
+worker) waits and takes over within a minute after the holder dies. Even if
+two ran at once, each message is claimed atomically and goes once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.config import OfficeConfig
+from visits.db import write_transaction
+from visits.models import SchedulerLease
+from visits.notify.sender import holder_name, outbox_recover_stale, outbox_send_due
+from visits.services.housekeeping import (
+    bookings_close_day,
+    ticket_counters_prepare,
+    tickets_close_day,
+)
+from visits.services.reminders import reminders_backfill, reminders_install
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+LEASE_TTL = timedelta(seconds=45)
+HEARTBEAT_SECONDS = 15.0
+WAIT_POLL_SECONDS = 10.0
+SEND_EVERY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class JobContext:
+    config: OfficeConfig
+    calendar: WorkCalendar
+    session_factory: Callable[[], Session]
+
+
+_context: dict[str, JobContext] = {}
+
+
+def _ctx() -> JobContext:
+    return _context["ctx"]
+
+
+# --- Jobs: each opens its own session and calls services ---------------------------------
+
+
+def job_send_messages() -> None:
+    """Send what is due in the outbox; fail rows stuck mid-send."""
+    ctx = _ctx()
+    with ctx.session_factory() as session:
+        outbox_recover_stale(session=session)
+        outbox_send_due(session=session, config=ctx.config)
+
+
+def job_backfill_reminders() -> None:
+    """Give reminders to future bookings that have none (made without the booking hook)."""
+    ctx = _ctx()
+    with ctx.session_factory() as session:
+        reminders_backfill(session=session, config=ctx.config)
+
+
+def job_close_day() -> None:
+    """No-show for tickets and bookings whose working day has ended."""
+    ctx = _ctx()
+    with ctx.session_factory() as session:
+        tickets_close_day(session=session, calendar=ctx.calendar)
+        bookings_close_day(session=session, calendar=ctx.calendar)
+
+
+def job_prepare_counters() -> None:
+    """Ticket counters for the next working day."""
+    ctx = _ctx()
+    with ctx.session_factory() as session:
+        ticket_counters_prepare(session=session, calendar=ctx.calendar)
+
+
+def job_expire_rating_prompts() -> None:
+    """Close rating prompts nobody answered (§36), so tablets do not keep stale questions."""
+    from visits.services.rating import rating_prompts_expire
+
+    with _ctx().session_factory() as session:
+        rating_prompts_expire(session=session)
+
+
+def _call_with_known_args(func: Callable[..., Any], **available: Any) -> Any:
+    """Call a service with the keyword arguments it declares among those we have."""
+    params = inspect.signature(func).parameters
+    return func(**{k: v for k, v in available.items() if k in params})
+
+
+def job_print_retry() -> None:
+    """Reprint tickets whose printer answers again (the kiosk's printing service)."""
+    try:
+        from visits.services.printing import print_jobs_retry
+    except ImportError:
+        log.info("print retry: visits.services.printing is not installed; skipped")
+        return
+    ctx = _ctx()
+    with ctx.session_factory() as session:
+        _call_with_known_args(print_jobs_retry, session=session, calendar=ctx.calendar)
+
+
+def job_retention_purge() -> None:
+    """Remove history older than five years (§4, the retention service)."""
+    try:
+        from visits.services.retention import history_purge
+    except ImportError:
+        log.info("retention purge: visits.services.retention is not installed; skipped")
+        return
+    with _ctx().session_factory() as session:
+        history_purge(session=session, now=utcnow())
+
+
+# --- The lease: one scheduler per deployment ---------------------------------------------
+
+
+def lease_acquire(
+    *, session: Session, holder: str, now: datetime | None = None, ttl: timedelta = LEASE_TTL
+) -> bool:
+    """Take or renew the scheduler lease; True if `holder` holds it now."""
+    now = now or utcnow()
+    try:
+        with write_transaction(session):
+            taken = session.exec(
+                update(SchedulerLease)
+                .where(
+                    col(SchedulerLease.name) == LEASE_NAME,
+                    or_(
+                        col(SchedulerLease.holder) == holder,
+                        col(SchedulerLease.expires_at) < now,
+                    ),
+                )
+                .values(holder=holder, expires_at=now + ttl, heartbeat_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:
+                return True
+            if session.get(SchedulerLease, LEASE_NAME) is not None:
+                return False
+            session.add(
+                SchedulerLease(
+                    name=LEASE_NAME, holder=holder, expires_at=now + ttl, heartbeat_at=now
+                )
+            )
+    except IntegrityError:
+        # Another process inserted the first lease row at the same moment.
+        session.rollback()
+        return False
+    return True
+
+
+def lease_release(*, session: Session, holder: str) -> None:
+    """Give the lease up at once (a clean stop), so a waiting process need not wait."""
+    with write_transaction(session):
+        session.exec(
+            update(SchedulerLease)
+            .where(col(SchedulerLease.name) == LEASE_NAME, col(SchedulerLease.holder) == holder)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+            .execution_options(synchronize_session=False)
+        )
+
+
+# --- The runner ------------------------------------------------------------------------
+
+
+def build_scheduler(ctx: JobContext) -> Any:
+    """An APScheduler 3 BackgroundScheduler with every job, not started."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    tz = ctx.calendar.tz
+    scheduler = BackgroundScheduler(timezone=tz)
+    defaults: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+    now = datetime.now(tz)
+    scheduler.add_job(
+        job_send_messages,
+        "interval",
+        seconds=SEND_EVERY_SECONDS,
+        id="send_messages",
+        next_run_time=now,
+        **defaults,
+    )
+    scheduler.add_job(
+        job_backfill_reminders,
+        "interval",
+        minutes=10,
+        id="backfill_reminders",
+        next_run_time=now,
+        **defaults,
+    )
+    scheduler.add_job(job_close_day, "interval", minutes=15, id="close_day", **defaults)
+    scheduler.add_job(
+        job_prepare_counters,
+        CronTrigger(hour=0, minute=5, timezone=tz),
+        id="prepare_counters",
+        next_run_time=now,
+        **defaults,
+    )
+    scheduler.add_job(job_print_retry, "interval", minutes=1, id="print_retry", **defaults)
+    scheduler.add_job(
+        job_expire_rating_prompts, "interval", minutes=1, id="expire_rating_prompts", **defaults
+    )
+    scheduler.add_job(
+        job_retention_purge,
+        CronTrigger(hour=3, minute=30, timezone=tz),
+        id="retention_purge",
+        **defaults,
+    )
+    return scheduler
+
+
+class SchedulerRunner:
+    """Waits for the lease, runs the jobs while holding it, stops when asked."""
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        *,
+        holder: str | None = None,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        poll: float = WAIT_POLL_SECONDS,
+        ttl: timedelta = LEASE_TTL,
+        scheduler_factory: Callable[[JobContext], Any] = build_scheduler,
+    ) -> None:
+        self.ctx = ctx
+        self.holder = holder or holder_name()
+        self.heartbeat, self.poll, self.ttl = heartbeat, poll, ttl
+        self.scheduler_factory = scheduler_factory
+        self.stop_event = threading.Event()
+        self.running = threading.Event()
+        self.stopped = threading.Event()
+
+    def _lease(self) -> bool:
+        try:
+            with self.ctx.session_factory() as session:
+                return lease_acquire(session=session, holder=self.holder, ttl=self.ttl)
+        except Exception:
+            log.exception("scheduler: cannot reach the database for the lease")
+            return False
+
+    def run(self) -> None:
+        """Block until stop(): wait for the lease, run the jobs while it is held."""
+        _context["ctx"] = self.ctx
+        reminders_install(self.ctx.config)
+        waiting_logged = False
+        while not self.stop_event.is_set():
+            if not self._lease():
+                if not waiting_logged:
+                    log.info("scheduler: another process runs the jobs; %s waits", self.holder)
+                    waiting_logged = True
+                self.stop_event.wait(self.poll)
+                continue
+            waiting_logged = False
+            log.info("scheduler: %s runs the jobs", self.holder)
+            scheduler = self.scheduler_factory(self.ctx)
+            scheduler.start()
+            self.running.set()
+            try:
+                while not self.stop_event.wait(self.heartbeat):
+                    if not self._lease():
+                        log.warning("scheduler: lease lost; %s stops its jobs", self.holder)
+                        break
+            finally:
+                self.running.clear()
+                scheduler.shutdown(wait=True)
+            if self.stop_event.is_set():
+                try:
+                    with self.ctx.session_factory() as session:
+                        lease_release(session=session, holder=self.holder)
+                except Exception:
+                    log.exception("scheduler: could not release the lease")
+        log.info("scheduler: %s stopped", self.holder)
+        self.stopped.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+def _demo_calendar(config: OfficeConfig) -> WorkCalendar:
+    always_open = (
+        os.environ.get("PRIYOM_DEMO") == "1" or os.environ.get("PRIYOM_ALWAYS_OPEN") == "1"
+    )
+    return WorkCalendar(config, always_open=always_open)
+
+
+def run_scheduler_forever(config: OfficeConfig | None = None) -> None:
+    """`priyom scheduler`: run the jobs in this process until SIGTERM/SIGINT."""
+    from logging import WARNING, getLogger
+
+    from visits.config import load_config
+    from visits.db import database_url, make_engine, make_sessionmaker
+
+    getLogger("apscheduler").setLevel(WARNING)
+    office = config or load_config()
+    engine = make_engine(database_url())
+    runner = SchedulerRunner(
+        JobContext(
+            config=office,
+            calendar=_demo_calendar(office),
+            session_factory=make_sessionmaker(engine),
+        )
+    )
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("scheduler: signal %s, stopping", signum)
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        runner.run()
+    finally:
+        engine.dispose()
+
+
+def start_background_scheduler(
+    *,
+    config: OfficeConfig,
+    calendar: WorkCalendar,
+    session_factory: Callable[[], Session],
+) -> SchedulerRunner:
+    """`priyom serve`: run the scheduler in a daemon thread of this process; stop() ends it."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    runner = SchedulerRunner(
+        JobContext(config=config, calendar=calendar, session_factory=session_factory)
+    )
+    threading.Thread(target=runner.run, name="priyom-scheduler", daemon=True).start()
+    return runner

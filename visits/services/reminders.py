@@ -1,0 +1,286 @@
+"""Reminders a day and two hours before a visit (§30), by each of the client's channels.
+
+A reminder is an outbox row with a due time, created in the booking's own
+transaction (a hook in visits.services.booking) and skipped in the
+cancellation's. The outbox is the durable queue: the scheduler's send job
+picks rows whose time has come (visits.notify.sender), so a restart loses
+nothing. The timing rule is `reminder_send_at`; /work/notes/reminders_rule.md
+and the README say it in words.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from visits.calendar import utcnow
+from visits.config import Messaging, OfficeConfig
+from visits.db import write_transaction
+from visits.models import (
+    CHANNEL_LABELS,
+    Booking,
+    BookingStatus,
+    Channel,
+    Client,
+    HistoryKind,
+    MessageKind,
+    MessageStatus,
+    OutgoingMessage,
+    Room,
+    Staff,
+)
+from visits.notify.outbox import message_queue
+from visits.notify.templates import booking_reminder
+from visits.services.booking import BOOKING_CANCELLED_HOOKS, BOOKING_CREATED_HOOKS
+from visits.services.history import history_record
+
+log = logging.getLogger(__name__)
+
+REMINDER_KINDS = (MessageKind.REMINDER_DAY, MessageKind.REMINDER_TWO_HOURS)
+# §30: "за сутки и (или) за два часа до наступления времени, на которое он записан".
+REMINDER_LEAD = {
+    MessageKind.REMINDER_DAY: timedelta(days=1),
+    MessageKind.REMINDER_TWO_HOURS: timedelta(hours=2),
+}
+TOO_LATE_TO_REMIND = "Запись сделана позже срока напоминания: клиент получил подтверждение"
+
+
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def window_of(settings: Messaging, *, allow_early: bool) -> tuple[time, time]:
+    """The local hours when a client may get a message (§30: 07:00 only if allowed)."""
+    opens = settings.early_window_start if allow_early else settings.day_window[0]
+    return _clock(opens), _clock(settings.day_window[1])
+
+
+def in_window(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> bool:
+    local = moment.astimezone(tz).time()
+    return window[0] <= local <= window[1]
+
+
+def next_window_opening(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
+    """The first moment at or after `moment` that is inside the window."""
+    local = moment.astimezone(tz)
+    if window[0] <= local.time() <= window[1]:
+        return moment
+    day = local.date() if local.time() < window[0] else local.date() + timedelta(days=1)
+    return datetime.combine(day, window[0], tzinfo=tz).astimezone(moment.tzinfo)
+
+
+def previous_window_close(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
+    """The last moment at or before `moment` that is inside the window."""
+    local = moment.astimezone(tz)
+    if window[0] <= local.time() <= window[1]:
+        return moment
+    day = local.date() if local.time() > window[1] else local.date() - timedelta(days=1)
+    return datetime.combine(day, window[1], tzinfo=tz).astimezone(moment.tzinfo)
+
+
+def reminder_send_at(
+    *,
+    kind: MessageKind,
+    starts_at: datetime,
+    settings: Messaging,
+    tz: ZoneInfo,
+    allow_early: bool,
+) -> datetime:
+    """When a reminder goes (§30).
+
+    The ideal time is a day (or two hours) before the visit. Outside the
+    window (09:00-21:00, from 07:00 for a client who allowed early messages)
+    it moves to the nearest edge of the window that still leaves
+    `reminder_min_lead_minutes` before the visit; the evening before always
+    does. So "two hours before" a 09:00 visit goes at 07:00 only with early
+    messages allowed, otherwise at 21:00 the evening before.
+    """
+    ideal = starts_at - REMINDER_LEAD[kind]
+    window = window_of(settings, allow_early=allow_early)
+    if in_window(ideal, tz, window):
+        return ideal
+    latest = starts_at - timedelta(minutes=settings.reminder_min_lead_minutes)
+    later = next_window_opening(ideal, tz, window)
+    earlier = previous_window_close(ideal, tz, window)
+    if later <= latest and later - ideal < ideal - earlier:
+        return later
+    return earlier
+
+
+# --- Scheduling with the booking -----------------------------------------------------------
+
+_installed: dict[str, OfficeConfig] = {}
+
+
+def reminders_install(config: OfficeConfig) -> None:
+    """Schedule reminders inside booking_create/booking_cancel from now on (idempotent)."""
+    _installed["config"] = config
+    if _on_booking_created not in BOOKING_CREATED_HOOKS:
+        BOOKING_CREATED_HOOKS.append(_on_booking_created)
+    if _on_booking_cancelled not in BOOKING_CANCELLED_HOOKS:
+        BOOKING_CANCELLED_HOOKS.append(_on_booking_cancelled)
+
+
+def reminders_uninstall() -> None:
+    """Stop scheduling reminders from the booking hooks (tests)."""
+    _installed.pop("config", None)
+    for hooks, hook in (
+        (BOOKING_CREATED_HOOKS, _on_booking_created),
+        (BOOKING_CANCELLED_HOOKS, _on_booking_cancelled),
+    ):
+        while hook in hooks:
+            hooks.remove(hook)
+
+
+def _on_booking_created(session: Session, booking: Booking) -> None:
+    config = _installed.get("config")
+    if config is not None:
+        reminders_schedule(session, booking=booking, config=config)
+
+
+def _on_booking_cancelled(session: Session, booking: Booking) -> None:
+    reminders_drop(session, booking=booking, reason="Запись отменена")
+
+
+def _wanted(booking: Booking) -> list[MessageKind]:
+    wanted = []
+    if booking.remind_day_before:
+        wanted.append(MessageKind.REMINDER_DAY)
+    if booking.remind_two_hours_before:
+        wanted.append(MessageKind.REMINDER_TWO_HOURS)
+    return wanted
+
+
+def reminders_schedule(
+    session: Session,
+    *,
+    booking: Booking,
+    config: OfficeConfig,
+    kinds: list[MessageKind] | None = None,
+    now: datetime | None = None,
+) -> list[OutgoingMessage]:
+    """Queue the reminders a booking asked for, inside the caller's transaction (§30)."""
+    now = now or utcnow()
+    client = session.get(Client, booking.client_id)
+    staff = session.get(Staff, booking.staff_id)
+    room = session.get(Room, booking.room_id)
+    assert client and staff and room and booking.id is not None
+    tz = ZoneInfo(config.office.timezone)
+    rows: list[OutgoingMessage] = []
+    for kind in kinds if kinds is not None else _wanted(booking):
+        due = reminder_send_at(
+            kind=kind,
+            starts_at=booking.starts_at,
+            settings=config.messaging,
+            tz=tz,
+            allow_early=client.allow_early_messages,
+        )
+        text = booking_reminder(
+            config=config,
+            client=client,
+            staff=staff,
+            room=room,
+            local_start=booking.starts_at.astimezone(tz),
+            local_send=due.astimezone(tz),
+            code=booking.code,
+        )
+        rows += message_queue(
+            session,
+            client=client,
+            kind=kind,
+            text=text,
+            due_at=due,
+            booking_id=booking.id,
+            skip_reason=TOO_LATE_TO_REMIND if due <= now else "",
+        )
+    return rows
+
+
+def reminders_drop(session: Session, *, booking: Booking, reason: str) -> int:
+    """Skip the booking's reminders that have not gone yet (cancel, move); return how many."""
+    rows = session.exec(
+        select(OutgoingMessage).where(
+            OutgoingMessage.booking_id == booking.id,
+            col(OutgoingMessage.kind).in_([k.value for k in REMINDER_KINDS]),
+            OutgoingMessage.status == MessageStatus.QUEUED.value,
+        )
+    ).all()
+    for row in rows:
+        row.status = MessageStatus.SKIPPED.value
+        row.skip_reason = reason
+        session.add(row)
+        history_record(
+            session,
+            client_id=row.client_id,
+            kind=HistoryKind.MESSAGE_SKIPPED,
+            channel=row.channel,
+            booking_id=row.booking_id,
+            summary=f"{row.subject} ({CHANNEL_LABELS[Channel(row.channel)]}): {reason}",
+            data={"kind": row.kind, "message_id": row.id},
+        )
+    return len(rows)
+
+
+def reminders_reschedule(
+    session: Session, *, booking: Booking, config: OfficeConfig, now: datetime | None = None
+) -> list[OutgoingMessage]:
+    """A booking moved to another time: drop the old reminders, schedule new ones."""
+    reminders_drop(session, booking=booking, reason="Время приёма изменилось")
+    return reminders_schedule(session, booking=booking, config=config, now=now)
+
+
+def reminders_backfill(
+    *, session: Session, config: OfficeConfig, now: datetime | None = None
+) -> int:
+    """Schedule reminders for future bookings that have none yet; return how many bookings.
+
+    The safety net for bookings made by a process that had no hook installed
+    (a data import, `priyom demo`): the send job runs it before sending.
+    """
+    now = now or utcnow()
+    bookings = session.exec(
+        select(Booking).where(
+            Booking.status == BookingStatus.BOOKED.value,
+            col(Booking.starts_at) > now,
+            col(Booking.remind_day_before) | col(Booking.remind_two_hours_before),
+        )
+    ).all()
+    have: set[tuple[int | None, str]] = set()
+    ids = [b.id for b in bookings]
+    for start in range(0, len(ids), 500):
+        have |= {
+            (booking_id, kind)
+            for booking_id, kind in session.exec(
+                select(OutgoingMessage.booking_id, OutgoingMessage.kind).where(
+                    col(OutgoingMessage.booking_id).in_(ids[start : start + 500]),
+                    col(OutgoingMessage.kind).in_([k.value for k in REMINDER_KINDS]),
+                )
+            ).all()
+        }
+    todo = [
+        (b.id, missing)
+        for b in bookings
+        if (missing := [k for k in _wanted(b) if (b.id, k.value) not in have])
+    ]
+    session.rollback()
+    for booking_id, missing in todo:
+        with write_transaction(session):
+            # Read again under the write lock: another process may have filled it meanwhile.
+            booking = session.get(Booking, booking_id, populate_existing=True)
+            if booking is None or booking.status != BookingStatus.BOOKED:
+                continue
+            present = set(
+                session.exec(
+                    select(OutgoingMessage.kind).where(OutgoingMessage.booking_id == booking_id)
+                ).all()
+            )
+            kinds = [k for k in missing if k.value not in present]
+            if kinds:
+                reminders_schedule(session, booking=booking, config=config, kinds=kinds, now=now)
+    if todo:
+        log.info("reminders: scheduled for %d booking(s) that had none", len(todo))
+    return len(todo)

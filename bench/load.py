@@ -1,0 +1,178 @@
+"""The load generator: staff, kiosks and push listeners as real HTTP clients on loopback.
+
+Bounded in count and time: every loop has a fixed number of requests and every
+request a timeout; listeners stop when the run ends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.printer_server import PrinterServer
+from bench.setup import PASSWORD
+from bench.stats import Series
+
+_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF_HEADER = re.compile(r'"X-CSRF-Token": "([^"]+)"')
+_PRINT_JOB = re.compile(r"/kiosk/print/(\d+)")
+_TICKET_NUMBER = re.compile(r"([А-ЯЁ]-\d{3})")
+TIMEOUT = httpx.Timeout(30.0)
+
+
+def _csrf(html: str) -> str:
+    match = _CSRF_HEADER.search(html) or _CSRF_INPUT.search(html)
+    if not match:
+        raise RuntimeError("no CSRF token on the page")
+    return match.group(1)
+
+
+@dataclass
+class StaffClient:
+    """A logged-in staff browser."""
+
+    base: str
+    login: str
+    http: httpx.Client = field(init=False)
+    csrf: str = ""
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(base_url=self.base, timeout=TIMEOUT)
+        page = self.http.get("/login")
+        response = self.http.post(
+            "/login",
+            data={
+                "login": self.login,
+                "password": PASSWORD,
+                "csrf_token": _csrf(page.text),
+                "next": "/staff/",
+            },
+        )
+        if response.status_code not in (303, 204):
+            raise RuntimeError(f"login {self.login} failed: {response.status_code}")
+        self.csrf = _csrf(self.http.get("/login").text)
+
+    def get(self, path: str, **params: object) -> httpx.Response:
+        return self.http.get(path, params=params, headers={"HX-Request": "true"})
+
+    def post(self, path: str, data: dict[str, object] | None = None) -> httpx.Response:
+        return self.http.post(
+            path, data=data or {}, headers={"HX-Request": "true", "X-CSRF-Token": self.csrf}
+        )
+
+
+@dataclass
+class DeviceClient:
+    base: str
+    token: str
+    home: str
+    http: httpx.Client = field(init=False)
+    csrf: str = ""
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(
+            base_url=self.base, timeout=TIMEOUT, cookies={"priyom_device": self.token}
+        )
+        page = self.http.get(self.home)
+        page.raise_for_status()
+        self.csrf = _csrf(page.text)
+
+    def post(self, path: str, data: dict[str, object] | None = None) -> httpx.Response:
+        return self.http.post(
+            path, data=data or {}, headers={"HX-Request": "true", "X-CSRF-Token": self.csrf}
+        )
+
+
+class Listener(threading.Thread):
+    """One hallway display or tablet holding its push stream open; records arrival times."""
+
+    def __init__(self, base: str, token: str, path: str) -> None:
+        super().__init__(daemon=True)
+        self.base, self.token, self.path = base, token, path
+        self.events: dict[tuple[str, int], float] = {}
+        self.connected = threading.Event()
+        self.stop = threading.Event()
+        self.errors = 0
+
+    def run(self) -> None:
+        with httpx.Client(
+            base_url=self.base,
+            cookies={"priyom_device": self.token},
+            timeout=httpx.Timeout(5.0, read=None),
+        ) as http:
+            while not self.stop.is_set():
+                try:
+                    with http.stream(
+                        "GET", self.path, headers={"Accept": "text/event-stream"}
+                    ) as stream:
+                        self.connected.set()
+                        for line in stream.iter_lines():
+                            if self.stop.is_set():
+                                return
+                            if line.startswith("data:"):
+                                payload = json.loads(line[5:])
+                                ticket = payload.get("ticket_id")
+                                if ticket is not None:
+                                    self.events.setdefault(
+                                        (payload.get("kind", ""), int(ticket)), time.monotonic()
+                                    )
+                except httpx.HTTPError:
+                    if not self.stop.is_set():
+                        self.errors += 1
+                        time.sleep(0.5)
+
+
+def run_parallel(workers: int, jobs: list[object], fn: object) -> None:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(fn, jobs))  # type: ignore[arg-type]
+
+
+def checkins(
+    base: str,
+    kiosk_tokens: list[str],
+    codes: list[str],
+    printer: PrinterServer,
+    series: Series,
+    concurrency: int,
+) -> list[str]:
+    """Check in each code on a kiosk and print its ticket; time request -> bytes at the printer."""
+    kiosks = [DeviceClient(base, token, "/kiosk/") for token in kiosk_tokens[:concurrency]]
+    lock = threading.Lock()
+    numbers: list[str] = []
+    queue = list(codes)
+
+    def worker(kiosk: DeviceClient) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                code = queue.pop()
+            started = time.monotonic()
+            try:
+                response = kiosk.post("/kiosk/checkin/code", {"code": code})
+                job = _PRINT_JOB.search(response.text)
+                number = _TICKET_NUMBER.search(response.text)
+                if response.status_code != 200 or not job or not number:
+                    series.errors += 1
+                    continue
+                printed = kiosk.post(f"/kiosk/print/{job.group(1)}")
+                landed = printer.find(number.group(1).encode("cp866"))
+                if printed.status_code != 200 or landed is None:
+                    series.errors += 1
+                    continue
+                with lock:
+                    series.add((landed.received_at - started) * 1000)
+                    numbers.append(number.group(1))
+            except httpx.HTTPError:
+                series.errors += 1
+
+    series.started = time.monotonic()
+    run_parallel(len(kiosks), kiosks, worker)  # type: ignore[arg-type]
+    series.finished = time.monotonic()
+    return numbers

@@ -1,0 +1,77 @@
+"""A large office for the benchmark: the demo department grown to 60 specialists."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from visits.config import DEMO_CONFIG_PATH
+
+SPECIALISTS = 60
+SURNAMES = [
+    "Абрамов",
+    "Борисов",
+    "Васильев",
+    "Голубев",
+    "Данилов",
+    "Ершов",
+    "Жуков",
+    "Зайцев",
+    "Ильин",
+    "Королёв",
+    "Лазарев",
+    "Макаров",
+    "Никитин",
+    "Осипов",
+    "Павлов",
+    "Романов",
+    "Семёнов",
+    "Тарасов",
+    "Уткин",
+    "Филиппов",
+]
+NAMES = [("Андрей", "Ильич"), ("Борис", "Олегович"), ("Глеб", "Петрович")]
+
+
+def large_office(target: Path) -> Path:
+    """Write the benchmark office TOML and return its path."""
+    config: dict[str, Any] = tomllib.loads(DEMO_CONFIG_PATH.read_text(encoding="utf-8"))
+    existing = sum("specialist" in s["roles"] for s in config["staff"])
+    services = [s["code"] for s in config["services"]]
+    for member in config["staff"]:
+        if "specialist" in member["roles"] and "consultation" not in member["services"]:
+            member["services"].append("consultation")
+    extra = SPECIALISTS - existing
+    for i in range(extra):
+        floor = 5 + i // 20
+        number = f"{floor}{i % 20 + 1:02d}"
+        if not any(f["number"] == floor for f in config["floors"]):
+            config["floors"].append({"number": floor, "name": f"{floor} этаж"})
+        config["rooms"].append(
+            {
+                "number": number,
+                "floor": floor,
+                "kind": "office",
+                "route": f"Лифт на {floor} этаж, кабинет {number}.",
+            }
+        )
+        first, patronymic = NAMES[i % len(NAMES)]
+        config["staff"].append(
+            {
+                "login": f"bench{i:02d}",
+                "surname": SURNAMES[i % len(SURNAMES)],
+                "first_name": first,
+                "patronymic": patronymic,
+                "position": "Специалист",
+                "unit": f"Отдел {i % 6 + 1}",
+                "room": number,
+                "roles": ["specialist"],
+                # Everyone also gives consultations: the slot search covers all 60 specialists.
+                "services": sorted({"consultation", services[i % len(services)]}),
+            }
+        )
+    target.write_text(tomli_w.dumps(config), encoding="utf-8")
+    return target

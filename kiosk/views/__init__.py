@@ -1,3 +1,3 @@
 """Visitor touchscreen routes: the lobby kiosk and the rating tablet."""
 
-from kiosk.views import lobby  # noqa: F401
+from kiosk.views import lobby, tablet, ticket  # noqa: F401

@@ -1,14 +1,285 @@
-"""Lobby kiosk: routes only."""
+"""Lobby kiosk: check-in by QR, code or phone; walk-ins; the directory (§26). Routes only.
 
+Every screen is one fragment with the root id `kiosk-screen`, swapped whole
+(outerHTML); a full page load renders the same fragment inside the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
 from typing import Any
 
+from flask import abort, request, url_for
+from werkzeug.wrappers import Response
+
 from kiosk import bp
-from visits.models import DeviceKind
-from visits.web.auth import device_required
-from visits.web.htmx import render
+from printer import VirtualPrinter
+from visits.errors import InvalidInput, PriyomError
+from visits.models import Device, DeviceKind
+from visits.services.booking import CODE_ALPHABET, CODE_LENGTH
+from visits.services.checkin import (
+    CheckinRefused,
+    CheckinResult,
+    WalkinResult,
+    checkin_bookings_by_phone,
+    checkin_by_phone,
+    checkin_late_rebook,
+    ticket_checkin,
+    walkin_book,
+    walkin_offers,
+)
+from visits.services.printing import device_transport, print_job_run, ticket_url
+from visits.web.auth import current_device, device_required
+from visits.web.context import db, priyom
+from visits.web.htmx import hx_redirect, render
+
+PAGE = "kiosk/pages/checkin.html"
+# The on-screen keyboard for names (walk-ins): Russian letters in the ЙЦУКЕН order.
+NAME_KEYS = ("ЙЦУКЕНГШЩЗХ", "ФЫВАПРОЛДЖЭ", "ЯЧСМИТЬБЮЁЪ")
+
+
+def _device() -> Device:
+    device = current_device(DeviceKind.KIOSK)
+    assert device is not None and device.id is not None
+    return device
+
+
+def _screen(partial: str, *, status: int = 200, **context: Any) -> Response:
+    """Render one kiosk screen: the fragment for htmx, the whole page otherwise."""
+    name = f"kiosk/partials/_checkin_{partial}.html"
+    return render(PAGE, name, status=status, screen=name, **context)
+
+
+def _message(exc: PriyomError, **context: Any) -> Response:
+    # 200, so htmx swaps the screen in; the message itself says what went wrong.
+    return _screen("message", message=exc.message, reason=exc.code, **context)
 
 
 @bp.route("/")
 @device_required(DeviceKind.KIOSK)
 def start() -> Any:
-    return render("kiosk/pages/start.html")
+    offers = walkin_offers(db(), priyom().calendar)
+    return _screen("start", has_walkin=bool(offers))
+
+
+@bp.route("/checkin/code")
+@device_required(DeviceKind.KIOSK)
+def code_keypad() -> Any:
+    return _screen("code", alphabet=CODE_ALPHABET, code_length=CODE_LENGTH)
+
+
+@bp.route("/checkin/phone")
+@device_required(DeviceKind.KIOSK)
+def phone_keypad() -> Any:
+    return _screen("phone")
+
+
+@bp.route("/checkin/code", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def checkin_code() -> Any:
+    code = request.form.get("code", "")
+    try:
+        result = ticket_checkin(
+            session=db(), calendar=priyom().calendar, code=code, device_id=_device().id or 0
+        )
+    except CheckinRefused as refused:
+        return _refused(refused, code=code)
+    except PriyomError as exc:
+        return _message(exc)
+    return _ticket(result)
+
+
+@bp.route("/checkin/phone", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def checkin_phone() -> Any:
+    phone = request.form.get("phone", "")
+    calendar = priyom().calendar
+    try:
+        matches = checkin_bookings_by_phone(
+            session=db(), calendar=calendar, phone=phone, device_id=_device().id or 0
+        )
+        if len(matches) == 1:
+            result = checkin_by_phone(
+                session=db(),
+                calendar=calendar,
+                phone=phone,
+                booking_id=matches[0].booking_id,
+                device_id=_device().id or 0,
+            )
+            return _ticket(result)
+    except CheckinRefused as refused:
+        return _refused(refused)
+    except PriyomError as exc:
+        return _message(exc)
+    return _screen("choose", matches=matches, phone=phone)
+
+
+@bp.route("/checkin/choose", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def checkin_choose() -> Any:
+    try:
+        result = checkin_by_phone(
+            session=db(),
+            calendar=priyom().calendar,
+            phone=request.form.get("phone", ""),
+            booking_id=request.form.get("booking_id", type=int) or 0,
+            device_id=_device().id or 0,
+        )
+    except CheckinRefused as refused:
+        return _refused(refused)
+    except PriyomError as exc:
+        return _message(exc)
+    return _ticket(result)
+
+
+@bp.route("/checkin/late", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def checkin_late() -> Any:
+    try:
+        result = checkin_late_rebook(
+            session=db(),
+            calendar=priyom().calendar,
+            code=request.form.get("code", ""),
+            device_id=_device().id or 0,
+            submit_key=request.form.get("submit_key", ""),
+        )
+    except PriyomError as exc:
+        return _message(exc)
+    return _walkin_done(result)
+
+
+@bp.route("/walkin")
+@device_required(DeviceKind.KIOSK)
+def walkin() -> Any:
+    return _screen("walkin", offers=walkin_offers(db(), priyom().calendar))
+
+
+@bp.route("/walkin/<int:service_id>")
+@device_required(DeviceKind.KIOSK)
+def walkin_form(service_id: int) -> Any:
+    offer = next(
+        (o for o in walkin_offers(db(), priyom().calendar) if o.service_id == service_id), None
+    )
+    if offer is None:
+        return _message(InvalidInput("На сегодня свободного времени по этому вопросу уже нет."))
+    return _screen(
+        "walkin_form", offer=offer, submit_key=secrets.token_urlsafe(16), name_keys=NAME_KEYS
+    )
+
+
+@bp.route("/walkin", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def walkin_submit() -> Any:
+    form = request.form
+    try:
+        result = walkin_book(
+            session=db(),
+            calendar=priyom().calendar,
+            service_id=form.get("service_id", type=int) or 0,
+            phone=form.get("phone", ""),
+            surname=form.get("surname", ""),
+            first_name=form.get("first_name", ""),
+            patronymic=form.get("patronymic", ""),
+            consent=form.get("consent") == "yes",
+            device_id=_device().id or 0,
+            submit_key=form.get("submit_key", ""),
+        )
+    except CheckinRefused as refused:
+        return _refused(refused)
+    except PriyomError as exc:
+        return _message(exc)
+    return _walkin_done(result)
+
+
+@bp.route("/print/<int:job_id>", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def print_job(job_id: int) -> Any:
+    """Print the ticket of this press: after the check-in, bounded by the printer's timeout."""
+    outcome = print_job_run(
+        session=db(),
+        calendar=priyom().calendar,
+        job_id=job_id,
+        device_id=_device().id,
+        transport_for=device_transport,
+    )
+    return render(
+        PAGE,
+        "kiosk/partials/_checkin_print.html",
+        outcome=outcome,
+        job_id=job_id,
+        qr_svg=_qr_svg(outcome.ticket_path) if outcome.status == "failed" else "",
+    )
+
+
+@bp.route("/directory")
+@device_required(DeviceKind.KIOSK)
+def directory() -> Any:
+    """§26: who handles questions outside the department's remit."""
+    return _screen("directory", entries=priyom().config.directory)
+
+
+@bp.route("/printer")
+@device_required(DeviceKind.KIOSK)
+def virtual_printer_page() -> Any:
+    """Demo: the last tickets this kiosk's virtual printer received, as PNG previews."""
+    transport = device_transport(_device())
+    if not isinstance(transport, VirtualPrinter):
+        abort(404)
+    previews = [
+        {"at": job.at, "png": base64.b64encode(job.preview_png).decode("ascii")}
+        for job in reversed(transport.jobs)
+        if job.preview_png
+    ][:12]
+    return render(
+        "kiosk/pages/printer.html",
+        previews=previews,
+        printer_off=transport.status().online is False,
+        demo=priyom().demo,
+    )
+
+
+@bp.route("/printer/power", methods=["POST"])
+@device_required(DeviceKind.KIOSK)
+def virtual_printer_power() -> Any:
+    """Demo: switch the virtual printer off and on, to show what a printer fault looks like."""
+    transport = device_transport(_device())
+    if not priyom().demo or not isinstance(transport, VirtualPrinter):
+        abort(404)
+    transport.fail_with("offline" if request.form.get("state") == "off" else None)
+    return hx_redirect(url_for("kiosk.virtual_printer_page"))
+
+
+def _ticket(result: CheckinResult) -> Response:
+    url = ticket_url(result.info, priyom().config)
+    return _screen("ticket", result=result, info=result.info, ticket_url=url)
+
+
+def _walkin_done(result: WalkinResult) -> Response:
+    if result.checkin is not None:
+        return _ticket(result.checkin)
+    return _screen("booked", result=result)
+
+
+def _refused(refused: CheckinRefused, code: str = "") -> Response:
+    calendar = priyom().calendar
+    offer_time = f"{calendar.to_local(refused.offer.starts_at):%H:%M}" if refused.offer else ""
+    return _screen(
+        "message",
+        message=refused.message,
+        reason=refused.reason,
+        offer_time=offer_time,
+        code=code,
+        submit_key=secrets.token_urlsafe(16),
+    )
+
+
+def _qr_svg(path: str) -> str:
+    """The ticket page's QR as inline SVG, for the on-screen ticket when printing failed."""
+    import qrcode
+    import qrcode.image.svg
+
+    url = priyom().config.office.public_base_url.rstrip("/") + path
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
+    svg: str = image.to_string(encoding="unicode")
+    return svg

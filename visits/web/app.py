@@ -89,6 +89,10 @@ def create_app(
         config=office, calendar=calendar, session_factory=session_factory, demo=is_demo
     )
     Htmx(app)
+    # §30: a booking made through this app schedules its reminders in its own transaction.
+    from visits.services.reminders import reminders_install
+
+    reminders_install(office)
 
     _register_blueprints(app)
     _register_template_helpers(app, office, calendar)
@@ -109,6 +113,8 @@ def _choose_push_bus(engine: Engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from kiosk import bp as kiosk_bp
+    from kiosk import public_bp as kiosk_public_bp
+    from kiosk.views.tablet import rating_bp
     from signage import bp as signage_bp
     from staff_panel import bp as staff_bp
     from visits.web.auth import bp as auth_bp
@@ -120,7 +126,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
+    app.register_blueprint(kiosk_public_bp)  # /t/<token>, the ticket's own page
     app.register_blueprint(signage_bp, url_prefix="/signage")
+    app.register_blueprint(rating_bp)  # /t/<token>/rating
 
 
 def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkCalendar) -> None:

@@ -1,0 +1,146 @@
+"""Devices (administrator): register kiosks, displays and tablets, pair them, watch printers.
+
+Routes only. The list refreshes itself on the "printer.alert" push event and,
+as a fallback, every 30 seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from staff_panel import bp
+from staff_panel.nav import nav_item
+from visits.errors import PriyomError
+from visits.models import DeviceKind, Role
+from visits.queries.devices import KIND_LABELS, devices_overview, printer_alerts
+from visits.queries.ticket_page import tickets_of_day
+from visits.services.devices import device_create, device_new_pairing_code
+from visits.services.printing import device_printer_check, ticket_reprint
+from visits.web.auth import current_staff, staff_required
+from visits.web.context import db, priyom
+from visits.web.htmx import render
+
+nav_item("staff_panel.devices", "Устройства", Role.ADMINISTRATOR, order=80)
+
+PAGE = "staff_panel/pages/devices.html"
+PRINTER_PROFILES = ("TM-T20II", "TM-T88V", "TM-T88III", "POS-5890")
+
+
+def _list(**extra: Any) -> Any:
+    calendar = priyom().calendar
+    return render(
+        PAGE,
+        "staff_panel/partials/_devices_list.html",
+        devices=devices_overview(db(), calendar),
+        **extra,
+    )
+
+
+def _form(**extra: Any) -> dict[str, Any]:
+    config = priyom().config
+    return {
+        "kinds": KIND_LABELS,
+        "spots": config.spots,
+        "rooms": [r for r in config.rooms if r.kind == "office"],
+        "profiles": PRINTER_PROFILES,
+        "values": request.form if request.method == "POST" else {},
+        **extra,
+    }
+
+
+@bp.route("/devices")
+@staff_required(Role.ADMINISTRATOR)
+def devices() -> Any:
+    calendar = priyom().calendar
+    return render(
+        PAGE,
+        "staff_panel/partials/_devices_list.html",
+        devices=devices_overview(db(), calendar),
+        tickets=tickets_of_day(db(), calendar, day=calendar.today()),
+        **_form(),
+    )
+
+
+@bp.route("/devices/list")
+@staff_required(Role.ADMINISTRATOR)
+def devices_list() -> Any:
+    return _list()
+
+
+@bp.route("/devices", methods=["POST"])
+@staff_required(Role.ADMINISTRATOR)
+def devices_create() -> Any:
+    form = request.form
+    kind = form.get("kind", "")
+    try:
+        device, code = device_create(
+            session=db(),
+            kind=DeviceKind(kind) if kind in KIND_LABELS else DeviceKind.KIOSK,
+            name=form.get("name", ""),
+            spot_key=form.get("spot_key") or None,
+            room_number=form.get("room_number") or None,
+            printer_uri=(form.get("printer_uri") or "").strip() or None,
+            printer_profile=form.get("printer_profile") or PRINTER_PROFILES[0],
+            printer_native_qr=form.get("printer_native_qr") == "on",
+        )
+    except PriyomError as exc:
+        return render(
+            PAGE, "staff_panel/partials/_devices_form.html", status=422, **_form(error=exc.message)
+        )
+    return render(
+        PAGE,
+        "staff_panel/partials/_devices_form.html",
+        trigger={"devices-changed": True},
+        **_form(created=device, code=code, values={}),
+    )
+
+
+@bp.route("/devices/<int:device_id>/code", methods=["POST"])
+@staff_required(Role.ADMINISTRATOR)
+def devices_new_code(device_id: int) -> Any:
+    code = device_new_pairing_code(session=db(), device_id=device_id)
+    return _list(code_for=device_id, code=code)
+
+
+@bp.route("/devices/<int:device_id>/check", methods=["POST"])
+@staff_required(Role.ADMINISTRATOR)
+def devices_check(device_id: int) -> Any:
+    status = device_printer_check(session=db(), device_id=device_id)
+    return _list(checked=device_id, printer_status=status)
+
+
+@bp.route("/devices/tickets/<int:ticket_id>/reprint", methods=["POST"])
+@staff_required(Role.ADMINISTRATOR)
+def devices_reprint(ticket_id: int) -> Any:
+    staff = current_staff()
+    assert staff is not None
+    try:
+        outcome = ticket_reprint(
+            session=db(), calendar=priyom().calendar, ticket_id=ticket_id, staff=staff
+        )
+    except PriyomError as exc:
+        message, ok = exc.message, False
+    else:
+        ok = outcome.printed
+        message = "Талон напечатан." if ok else f"Не напечатан: {outcome.error}"
+    return render(
+        PAGE,
+        "staff_panel/partials/_devices_reprint.html",
+        ticket_id=ticket_id,
+        message=message,
+        ok=ok,
+        trigger={"devices-changed": True},
+    )
+
+
+@bp.route("/devices/alert")
+@staff_required()
+def devices_alert() -> Any:
+    """The printer alert every staff panel shows under its header (empty when all is well)."""
+    return render(
+        "staff_panel/partials/_devices_alert.html",
+        "staff_panel/partials/_devices_alert.html",
+        alerts=printer_alerts(db()),
+    )

@@ -1,0 +1,252 @@
+"""Printing tickets: real bytes at a socket, printer faults, retries that print once."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from printer import VirtualPrinter, transport_from_uri
+from tests.conftest import Database
+from tests.factories import make_booking, make_device, staff_by_login
+from visits.calendar import WorkCalendar
+from visits.db import make_sessionmaker
+from visits.errors import NotFound
+from visits.models import (
+    AuditEntry,
+    Device,
+    DeviceKind,
+    HistoryEntry,
+    HistoryKind,
+    PrintJob,
+    PushEvent,
+    Ticket,
+)
+from visits.services.checkin import CheckinResult, checkin_booking
+from visits.services.printing import (
+    PRINT_TIMEOUT_SECONDS,
+    print_job_run,
+    print_jobs_retry,
+    ticket_reprint,
+)
+
+
+def _checked_in(
+    session: Session, calendar: WorkCalendar, printer_uri: str | None = None
+) -> tuple[CheckinResult, Device]:
+    extra = {"printer_uri": printer_uri} if printer_uri else {}
+    device, _ = make_device(session, DeviceKind.KIOSK, **extra)
+    booking = make_booking(session, calendar)
+    result = checkin_booking(
+        session=session,
+        calendar=calendar,
+        booking_id=booking.id,
+        device_id=device.id,
+        now=booking.starts_at - timedelta(minutes=10),
+    )
+    return result, device
+
+
+def _virtual(device: Device) -> VirtualPrinter:
+    printer = transport_from_uri(device.printer_uri or "")
+    assert isinstance(printer, VirtualPrinter)
+    return printer
+
+
+def test_job_prints_the_ticket_once_with_cp866_qr_and_cut(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    result, device = _checked_in(session, calendar)
+    outcome = print_job_run(
+        session=session, calendar=calendar, job_id=result.print_job_id, device_id=device.id
+    )
+    assert outcome.printed and outcome.status == "done"
+    jobs = _virtual(device).jobs
+    assert len(jobs) == 1
+    data = jobs[0].data
+    assert b"\x1bt" in data  # ESC t: the code page
+    assert "А-001".encode("cp866") in data
+    assert "Здравствуйте, Иван Петрович!".encode("cp866") in data
+    assert "Кабинет 305, 3 этаж".encode("cp866") in data
+    assert b"\x1d(k" in data and f"/t/{result.info.token}".encode() in data  # native QR
+    assert data.endswith(b"\x1dV\x00")  # GS V 0: the cut
+    assert jobs[0].preview_png is not None and jobs[0].preview_png.startswith(b"\x89PNG")
+    assert session.exec(
+        select(HistoryEntry).where(HistoryEntry.kind == HistoryKind.TICKET_PRINTED)
+    ).one()
+    # The same job again (a double tap, a retry): nothing more is printed.
+    again = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    assert not again.printed and again.status == "done"
+    assert len(_virtual(device).jobs) == 1
+
+
+def test_a_kiosk_cannot_print_another_kiosks_job(session: Session, calendar: WorkCalendar) -> None:
+    result, _device = _checked_in(session, calendar)
+    other, _ = make_device(session, DeviceKind.KIOSK)
+    with pytest.raises(NotFound):
+        print_job_run(
+            session=session, calendar=calendar, job_id=result.print_job_id, device_id=other.id
+        )
+
+
+@pytest.fixture
+def printer_server() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server on 127.0.0.1 playing a network printer: it keeps what it receives."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                chunks = []
+                while chunk := conn.recv(65536):
+                    chunks.append(chunk)
+                received.append(b"".join(chunks))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], received
+    listener.close()
+    thread.join(2)
+
+
+def test_bytes_arrive_whole_at_a_tcp_printer(
+    session: Session, calendar: WorkCalendar, printer_server: tuple[int, list[bytes]]
+) -> None:
+    port, received = printer_server
+    result, _device = _checked_in(session, calendar, f"tcp://127.0.0.1:{port}")
+    outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    assert outcome.printed
+    deadline = time.monotonic() + 5
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server thread stores the job after the client closes
+    assert len(received) == 1
+    data = received[0]
+    assert data.startswith(b"\x1b@")  # ESC @ first
+    assert "А-001".encode("cp866") in data and b"\x1d(k" in data
+    assert f"/t/{result.info.token}".encode() in data
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _assert_fault_handled(session: Session, result: CheckinResult, device: Device) -> None:
+    ticket = session.get(Ticket, result.info.ticket_id)
+    assert ticket is not None  # the ticket stays issued
+    job = session.get(PrintJob, result.print_job_id)
+    session.refresh(job)
+    assert job.status == "failed" and job.attempts == 1 and job.last_error
+    session.refresh(device)
+    assert device.printer_error and device.printer_error_at is not None
+    alert = session.exec(select(PushEvent).where(PushEvent.kind == "printer.alert")).one()
+    assert alert.topics == ["admin"] and alert.payload["device_id"] == device.id
+
+
+def test_refused_connection_keeps_the_ticket_and_raises_an_alert(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    result, device = _checked_in(session, calendar, f"tcp://127.0.0.1:{_closed_port()}")
+    outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    assert outcome.status == "failed" and outcome.error == "Принтер отклонил подключение"
+    _assert_fault_handled(session, result, device)
+
+
+def test_a_printer_that_never_answers_costs_at_most_the_timeout(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    # A listener whose accept queue is full: the kernel drops the next SYN, so
+    # connecting hangs exactly like a printer that is switched off on the network.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=1)
+    try:
+        result, device = _checked_in(session, calendar, f"tcp://127.0.0.1:{port}")
+        started = time.monotonic()
+        outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+        elapsed = time.monotonic() - started
+    finally:
+        filler.close()
+        listener.close()
+    assert outcome.status == "failed" and outcome.error == "Принтер не отвечает"
+    assert PRINT_TIMEOUT_SECONDS - 0.2 < elapsed < PRINT_TIMEOUT_SECONDS + 1.0
+    _assert_fault_handled(session, result, device)
+
+
+def test_failed_job_is_printed_once_when_the_printer_answers_again(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    result, device = _checked_in(session, calendar)
+    printer = _virtual(device)
+    printer.fail_with("paper_out")
+    outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    assert outcome.error == "В принтере закончилась бумага"
+    later = session.get(Ticket, result.info.ticket_id).checked_in_at + timedelta(minutes=1)
+    # Still out of paper: the retry asks the printer and leaves the job alone.
+    assert print_jobs_retry(session=session, calendar=calendar, now=later) == 0
+    assert session.get(PrintJob, result.print_job_id).attempts == 1
+    printer.fail_with(None)
+    assert print_jobs_retry(session=session, calendar=calendar, now=later) == 1
+    assert print_jobs_retry(session=session, calendar=calendar, now=later) == 0
+    assert len(printer.jobs) == 1
+    session.refresh(device)
+    assert device.printer_error == ""
+    resolved = session.exec(select(PushEvent).where(PushEvent.kind == "printer.alert")).all()
+    assert [e.payload.get("resolved", False) for e in resolved] == [False, True]
+
+
+def test_administrator_reprints_todays_ticket(session: Session, calendar: WorkCalendar) -> None:
+    result, device = _checked_in(session, calendar)
+    print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    admin = staff_by_login(session, "admin")
+    ticket = session.get(Ticket, result.info.ticket_id)
+    outcome = ticket_reprint(
+        session=session,
+        calendar=calendar,
+        ticket_id=ticket.id,
+        staff=admin,
+        now=ticket.checked_in_at + timedelta(minutes=30),
+    )
+    assert outcome.printed
+    assert len(_virtual(device).jobs) == 2
+    assert session.get(PrintJob, outcome.job_id).reprint
+    audit = session.exec(select(AuditEntry).where(AuditEntry.action == "ticket_reprint")).one()
+    assert audit.staff_id == admin.id and "А-001" in audit.details
+
+
+def test_two_retry_processes_never_print_one_job_twice(
+    fresh_db: Database, calendar: WorkCalendar
+) -> None:
+    factory = make_sessionmaker(fresh_db.engine)
+    with factory() as session:
+        result, device = _checked_in(session, calendar)
+        printer = _virtual(device)
+        printer.fail_with("offline")
+        print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+        later = session.get(Ticket, result.info.ticket_id).checked_in_at + timedelta(minutes=1)
+    printer.fail_with(None)
+
+    def retry(worker: str) -> int:
+        with factory() as session:
+            return print_jobs_retry(session=session, calendar=calendar, worker=worker, now=later)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        printed = list(pool.map(retry, [f"w{i}" for i in range(6)]))
+    assert sum(printed) == 1
+    assert len(printer.jobs) == 1

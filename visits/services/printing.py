@@ -1,0 +1,367 @@
+"""Printing tickets on the kiosks' printers: one PrintJob row per print.
+
+The check-in commits the ticket and a pending job first; printing comes
+after, bounded by the transport timeout, so a dead printer never loses a
+ticket. A job is claimed with one atomic UPDATE before it is sent, so two
+requests or two processes never print the same job. Failed jobs are printed
+again by `print_jobs_retry` once the printer answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from printer import (
+    PrinterError,
+    PrinterSettings,
+    PrinterStatus,
+    TicketLayout,
+    Transport,
+    print_ticket,
+    transport_from_uri,
+)
+from visits.calendar import WorkCalendar, utcnow
+from visits.config import OfficeConfig
+from visits.db import write_transaction
+from visits.errors import InvalidInput, NotFound
+from visits.models import (
+    Device,
+    DeviceKind,
+    HistoryKind,
+    PrintJob,
+    PrintJobStatus,
+    Staff,
+    Ticket,
+)
+from visits.push import push_emit
+from visits.queries.ticket_page import TICKET_PATH, TicketInfo, ticket_info
+from visits.services.history import audit_record, history_record
+
+log = logging.getLogger(__name__)
+
+# The longest a print may hold a request or the retry job (per transport call).
+PRINT_TIMEOUT_SECONDS = 2.0
+# A claim older than this belongs to a process that died mid-job.
+STALE_CLAIM = timedelta(minutes=2)
+# The kiosk prints its fresh jobs itself; the retry leaves them alone this long.
+RETRY_MIN_AGE = timedelta(seconds=20)
+
+TransportFor = Callable[[Device], Transport]
+
+
+def device_transport(device: Device) -> Transport:
+    """The transport of a kiosk's printer URI (virtual://kiosk-<id> when none is set)."""
+    uri = device.printer_uri or f"virtual://kiosk-{device.id}"
+    return transport_from_uri(uri, timeout=PRINT_TIMEOUT_SECONDS)
+
+
+def device_printer_settings(device: Device) -> PrinterSettings:
+    return PrinterSettings(
+        profile=device.printer_profile,
+        paper_width_chars=device.printer_width_chars,
+        native_qr=device.printer_native_qr,
+    )
+
+
+def ticket_layout(info: TicketInfo, config: OfficeConfig) -> TicketLayout:
+    """The printed ticket (§31, §5-6): who, where, how to get there, the ticket's own page."""
+    office = config.office
+    return TicketLayout(
+        department=office.short_name,
+        number=info.number,
+        greeting=info.greeting,
+        service=info.service_name,
+        booked_time=info.booked_time,
+        specialist=info.specialist_name,
+        room_line=info.room_line,
+        route=info.route,
+        qr_url=ticket_url(info, config),
+        issued_at=f"{info.checked_in_local:%d.%m.%Y %H:%M}",
+        phones="Телефоны: " + ", ".join(office.phones),
+        footer="По QR-коду — статус талона и оценка приёма.",
+    )
+
+
+def ticket_url(info: TicketInfo, config: OfficeConfig) -> str:
+    return config.office.public_base_url.rstrip("/") + info.path
+
+
+def worker_name() -> str:
+    """Who claims a job: host and process, for the logs and stale claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+@dataclass(frozen=True)
+class PrintOutcome:
+    job_id: int
+    status: str  # a PrintJobStatus value
+    error: str
+    printed: bool  # printed by this call
+    ticket_path: str = ""  # the ticket's own page, for a QR on screen
+
+
+def print_job_run(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    job_id: int,
+    worker: str | None = None,
+    transport_for: TransportFor = device_transport,
+    device_id: int | None = None,
+    now: datetime | None = None,
+) -> PrintOutcome:
+    """Print one job unless someone else has it or it is done; never print it twice.
+
+    With `device_id`, only that device's job (a kiosk prints nothing of another kiosk).
+    """
+    now = now or utcnow()
+    if device_id is not None:
+        own = session.get(PrintJob, job_id)
+        if own is None or own.device_id != device_id:
+            raise NotFound("Задание печати не найдено.")
+    if not _claim(session, job_id, worker or worker_name(), now):
+        job = session.exec(
+            select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
+        ).first()
+        if job is None:
+            raise NotFound("Задание печати не найдено.")
+        ticket = session.get(Ticket, job.ticket_id)
+        path = TICKET_PATH.format(token=ticket.token) if ticket else ""
+        return PrintOutcome(job_id, job.status, job.last_error, printed=False, ticket_path=path)
+    job = session.exec(
+        select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
+    ).one()
+    ticket = session.get(Ticket, job.ticket_id)
+    device = session.get(Device, job.device_id)
+    assert ticket is not None and device is not None
+    info = ticket_info(session, calendar, ticket)
+    session.commit()  # end the read transaction: nothing is held while the printer works
+    try:
+        print_ticket(
+            ticket_layout(info, calendar.config),
+            device_printer_settings(device),
+            transport_for(device),
+        )
+    except (PrinterError, ValueError) as exc:
+        message = exc.message if isinstance(exc, PrinterError) else "Неверные настройки принтера"
+        log.warning("print job %s on %r failed: %s", job_id, device.name, exc)
+        _mark_failed(session, job_id, device.id or 0, message, now)
+        return PrintOutcome(job_id, PrintJobStatus.FAILED.value, message, False, info.path)
+    _mark_done(session, job_id, device.id or 0, info, utcnow())
+    log.info("print job %s: ticket %s printed on %r", job_id, info.number, device.name)
+    return PrintOutcome(job_id, PrintJobStatus.DONE.value, "", True, info.path)
+
+
+def _claim(session: Session, job_id: int, worker: str, now: datetime) -> bool:
+    """Take the job with one UPDATE; only one caller can win it."""
+    statement = (
+        update(PrintJob)
+        .where(
+            col(PrintJob.id) == job_id,
+            or_(
+                col(PrintJob.status).in_(
+                    [PrintJobStatus.PENDING.value, PrintJobStatus.FAILED.value]
+                ),
+                and_(
+                    col(PrintJob.status) == PrintJobStatus.PRINTING.value,
+                    col(PrintJob.claimed_at) < now - STALE_CLAIM,
+                ),
+            ),
+        )
+        .values(
+            status=PrintJobStatus.PRINTING.value,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=col(PrintJob.attempts) + 1,
+        )
+    )
+    with write_transaction(session):
+        claimed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    return bool(claimed)
+
+
+def _mark_failed(
+    session: Session, job_id: int, device_id: int, message: str, now: datetime
+) -> None:
+    with write_transaction(session):
+        job = session.get(PrintJob, job_id)
+        device = session.get(Device, device_id)
+        assert job is not None and device is not None
+        job.status = PrintJobStatus.FAILED.value
+        job.last_error = message[:500]
+        session.add(job)
+        was_failing = bool(device.printer_error)
+        device.printer_error = message[:300]
+        device.printer_error_at = now
+        session.add(device)
+        if not was_failing:
+            push_emit(session, "printer.alert", ["admin"], device_id=device_id, job_id=job_id)
+
+
+def _mark_done(
+    session: Session, job_id: int, device_id: int, info: TicketInfo, now: datetime
+) -> None:
+    with write_transaction(session):
+        job = session.get(PrintJob, job_id)
+        device = session.get(Device, device_id)
+        ticket = session.get(Ticket, info.ticket_id)
+        assert job is not None and device is not None and ticket is not None
+        job.status = PrintJobStatus.DONE.value
+        job.printed_at = now
+        job.last_error = ""
+        session.add(job)
+        if device.printer_error:
+            device.printer_error = ""
+            device.printer_error_at = None
+            session.add(device)
+            push_emit(session, "printer.alert", ["admin"], device_id=device_id, resolved=True)
+        history_record(
+            session,
+            client_id=ticket.client_id,
+            kind=HistoryKind.TICKET_PRINTED,
+            actor=device.name,
+            booking_id=ticket.booking_id,
+            ticket_id=ticket.id,
+            summary=f"Талон {ticket.number} напечатан"
+            + (" повторно." if job.reprint else ".")
+            + ("" if job.attempts <= 1 else f" Попытка {job.attempts}."),
+            at=now,
+        )
+
+
+def print_jobs_retry(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    transport_for: TransportFor = device_transport,
+    worker: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Print today's pending and failed jobs on printers that answer again; return how many.
+
+    Importable with plain arguments, for the scheduler. A printer that still
+    says it is offline is skipped; the first failure stops that printer's turn.
+    """
+    now = now or utcnow()
+    today = calendar.to_local(now).date()
+    rows = session.exec(
+        select(PrintJob.id, PrintJob.device_id)
+        .join(Ticket, col(Ticket.id) == col(PrintJob.ticket_id))
+        .where(
+            Ticket.office_day == today,
+            col(PrintJob.status).in_([PrintJobStatus.PENDING.value, PrintJobStatus.FAILED.value]),
+            col(PrintJob.created_at) <= now - RETRY_MIN_AGE,
+        )
+        .order_by(col(PrintJob.id))
+    ).all()
+    by_device: dict[int, list[int]] = {}
+    for job_id, device_id in rows:
+        if job_id is not None:
+            by_device.setdefault(device_id, []).append(job_id)
+    printed = 0
+    for device_id, job_ids in by_device.items():
+        device = session.get(Device, device_id)
+        if device is None or not device.active:
+            continue
+        transport = transport_for(device)
+        if transport.status().online is False:
+            log.info("print retry: printer of %r still offline", device.name)
+            continue
+        for job_id in job_ids:
+            outcome = print_job_run(
+                session=session,
+                calendar=calendar,
+                job_id=job_id,
+                worker=worker,
+                transport_for=_always(transport),
+                now=now,
+            )
+            printed += outcome.printed
+            if outcome.status == PrintJobStatus.FAILED:
+                break
+    if printed:
+        log.info("print retry: %d ticket(s) printed", printed)
+    return printed
+
+
+def _always(transport: Transport) -> TransportFor:
+    def choose(_device: Device) -> Transport:
+        return transport
+
+    return choose
+
+
+def ticket_reprint(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    ticket_id: int,
+    staff: Staff,
+    device_id: int | None = None,
+    transport_for: TransportFor = device_transport,
+    now: datetime | None = None,
+) -> PrintOutcome:
+    """Print one of today's tickets again on a kiosk printer, at the administrator's request."""
+    with write_transaction(session):
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound("Талон не найден.")
+        if ticket.office_day != calendar.to_local(now or utcnow()).date():
+            raise InvalidInput("Повторно напечатать можно только сегодняшний талон.")
+        device = session.get(Device, device_id or ticket.kiosk_device_id or 0)
+        if device is None:
+            device = session.exec(
+                select(Device).where(
+                    Device.kind == DeviceKind.KIOSK.value, col(Device.active).is_(True)
+                )
+            ).first()
+        if device is None or device.kind != DeviceKind.KIOSK.value or device.id is None:
+            raise InvalidInput(
+                "Нет терминала с принтером: добавьте терминал в разделе «Устройства»."
+            )
+        assert ticket.id is not None
+        job = PrintJob(ticket_id=ticket.id, device_id=device.id, reprint=True)
+        session.add(job)
+        session.flush()
+        audit_record(
+            session,
+            staff=staff,
+            action="ticket_reprint",
+            client_id=ticket.client_id,
+            ticket_id=ticket.id,
+            details=f"Талон {ticket.number}, {device.name}",
+        )
+        job_id = job.id
+    assert job_id is not None
+    return print_job_run(
+        session=session, calendar=calendar, job_id=job_id, transport_for=transport_for, now=now
+    )
+
+
+def device_printer_check(
+    *, session: Session, device_id: int, transport_for: TransportFor = device_transport
+) -> PrinterStatus:
+    """Ask a kiosk's printer how it is (at most the transport timeout) and record the answer."""
+    device = session.get(Device, device_id)
+    if device is None or device.kind != DeviceKind.KIOSK.value:
+        raise NotFound("Терминал не найден.")
+    status = transport_for(device).status()
+    with write_transaction(session):
+        device = session.get(Device, device_id)
+        assert device is not None
+        if status.online is False or status.paper == "out":
+            device.printer_error = (status.error or "Принтер недоступен")[:300]
+            device.printer_error_at = utcnow()
+        elif status.online:
+            device.printer_error = ""
+            device.printer_error_at = None
+        session.add(device)
+    return status

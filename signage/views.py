@@ -1,14 +1,101 @@
-"""Hallway displays: routes only."""
+"""Hallway displays: routes only.
 
+The page connects to /signage/stream (Server-Sent Events, topic "displays");
+each event makes it fetch the board fragment again with its device cookie.
+Events carry ids only: what the screen shows comes from display_board().
+"""
+
+from __future__ import annotations
+
+import os
 from typing import Any
+
+from flask import Response, abort, make_response, request, send_file
 
 from signage import bp
 from visits.models import DeviceKind
-from visits.web.auth import device_required
-from visits.web.htmx import render
+from visits.queries.signage import (
+    CALL_KINDS,
+    DISPLAYS_TOPIC,
+    call_event_phrase,
+    display_board,
+    display_directory,
+)
+from visits.ru import MONTHS_GENITIVE, WEEKDAYS
+from visits.services.devices import device_by_token
+from visits.services.tts import chime_audio, speech_audio, speech_cache_dir
+from visits.web.auth import DEVICE_COOKIE, current_device, device_required
+from visits.web.context import db, priyom
+from visits.web.htmx import is_fragment_request, render
+from visits.web.sse import HEARTBEAT_SECONDS, sse_response
+
+
+def _heartbeat() -> float:
+    """Seconds between stream wake-ups (PRIYOM_SSE_HEARTBEAT; the browser tests shorten it).
+
+    Events committed by this server wake the stream at once; the wake-up only
+    bounds the delay for events written by another process without NOTIFY.
+    """
+    raw = os.environ.get("PRIYOM_SSE_HEARTBEAT", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return HEARTBEAT_SECONDS
+    return min(max(value, 0.2), HEARTBEAT_SECONDS)
 
 
 @bp.route("/")
 @device_required(DeviceKind.DISPLAY)
 def board() -> Any:
-    return render("signage/pages/board.html")
+    device = current_device(DeviceKind.DISPLAY)
+    assert device is not None
+    calendar = priyom().calendar
+    board = display_board(db(), calendar, spot_key=device.spot_key)
+    context: dict[str, Any] = {"board": board, "server_now_ms": int(board.now.timestamp() * 1000)}
+    if not is_fragment_request():
+        today = calendar.to_local(board.now)
+        context.update(
+            device=device,
+            directory=display_directory(db(), calendar.config, spot_key=device.spot_key),
+            date_text=f"{WEEKDAYS[today.weekday()]}, {today.day} {MONTHS_GENITIVE[today.month - 1]}",
+            event_kinds=CALL_KINDS,
+        )
+    response = render("signage/pages/board.html", "signage/partials/_board_live.html", **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/stream")
+@device_required(DeviceKind.DISPLAY)
+def stream() -> Response:
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    factory = priyom().session_factory
+
+    def touch() -> None:
+        # The administrator sees each display's last contact time.
+        with factory() as session:
+            device_by_token(session=session, token=token, kind=DeviceKind.DISPLAY)
+
+    # The stream lasts up to half an hour: give the request's connection back now.
+    db().close()
+    return sse_response([DISPLAYS_TOPIC], factory, heartbeat=_heartbeat(), on_idle=touch)
+
+
+@bp.route("/speech/<int:event_id>.wav")
+@device_required(DeviceKind.DISPLAY)
+def speech(event_id: int) -> Response:
+    """The call announcement as audio, for browsers without a Russian voice."""
+    phrase = call_event_phrase(db(), event_id=event_id)
+    if phrase is None:
+        abort(404)
+    path = speech_audio(phrase=phrase, cache_dir=speech_cache_dir())
+    return send_file(path, mimetype="audio/wav", max_age=3600, conditional=False)
+
+
+@bp.route("/chime.wav")
+@device_required(DeviceKind.DISPLAY)
+def chime() -> Response:
+    response = make_response(chime_audio())
+    response.mimetype = "audio/wav"
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -127,3 +127,123 @@ def make_device(session: Session, kind: DeviceKind, **overrides: Any) -> tuple[D
     defaults.update(overrides)
     _device, code = device_create(session=session, kind=kind, **defaults)
     return device_pair(session=session, code=code)
+
+
+def walk_visit(session: Session, calendar: WorkCalendar) -> tuple[Client, Ticket]:
+    """A full visit in the history (§4): booking -> check-in -> call -> transfer -> meeting
+    room -> finish -> rating. Registration and booking go through the real services; the
+    later steps write the entries their services write (see tests/unit/test_history_walk.py).
+    """
+    from visits.db import write_transaction
+    from visits.models import HistoryKind as K
+    from visits.services.history import history_record
+
+    client = make_client(session, surname="Сидоров", first_name="Пётр", patronymic="Ильич")
+    booking = make_booking(session, calendar, client=client)
+    ticket = make_ticket(session, booking)
+    ivanova, smirnov = staff_by_login(session, "ivanova"), staff_by_login(session, "smirnov")
+    n = ticket.number
+    steps: list[tuple[K, Staff | None, str, str | None]] = [
+        (K.MESSAGE_SENT, None, "Подтверждение записи отправлено (SMS)", "sms"),
+        (K.CHECKED_IN, None, f"Регистрация в терминале в холле, выдан талон {n}", None),
+        (K.TICKET_PRINTED, None, f"Талон {n} напечатан в терминале в холле", None),
+        (K.CALLED, ivanova, f"Талон {n} вызван: кабинет 305, 3 этаж", None),
+        (K.SERVICE_STARTED, ivanova, f"Начало приёма по талону {n}", None),
+        (
+            K.TRANSFERRED,
+            ivanova,
+            f"Талон {n} передан: от {ivanova.full_name} к {smirnov.full_name}, кабинет 301. "
+            "Причина: вопрос о выкупе участка",
+            None,
+        ),
+        (K.MEETING_ROOM, smirnov, "Разговор перенесён в переговорную 310, 3 этаж", None),
+        (K.COLLEAGUE_INVITED, smirnov, f"Приглашена {ivanova.full_name}", None),
+        (K.SERVED, smirnov, f"Приём по талону {n} завершён: {smirnov.full_name}, 25 минут", None),
+        (K.RATED, None, f"Оценка визита по талону {n}: 5 из 5", None),
+    ]
+    with write_transaction(session):
+        for kind, staff, summary, channel in steps:
+            history_record(
+                session,
+                client_id=client.id or 0,
+                kind=kind,
+                staff=staff,
+                actor=None if staff else "Терминал в холле",
+                channel=channel,
+                summary=summary,
+                booking_id=booking.id,
+                ticket_id=ticket.id,
+            )
+    return client, ticket
+
+
+def make_call_event(
+    session: Session, ticket: Ticket, *, kind: str = "ticket.called", room_number: str | None = None
+) -> Any:
+    """Send a ticket to a room as the staff terminal does, with its push event to displays."""
+    from visits.db import write_transaction
+    from visits.models import Room
+    from visits.push import push_emit
+
+    with write_transaction(session):
+        if room_number is not None:
+            room = session.exec(select(Room).where(Room.number == room_number)).one()
+            ticket.room_id = room.id or 0
+        ticket.status = TicketStatus.CALLED.value
+        ticket.called_at = ticket.called_at or utcnow()
+        session.add(ticket)
+        event = push_emit(
+            session,
+            kind,
+            ["displays", f"room:{ticket.room_id}"],
+            ticket_id=ticket.id,
+            room_id=ticket.room_id,
+        )
+    return event
+
+
+def make_finished_ticket(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    days_ago: int = 0,
+    slot: int = 0,
+    staff_login: str = "ivanova",
+    service_code: str = "land-lease",
+    wait_minutes: float = 10,
+    service_minutes: float = 20,
+    late_start_minutes: int | None = None,
+    status: str = TicketStatus.DONE.value,
+) -> Ticket:
+    """A ticket served on the n-th working day back (0 = today), with fixed times."""
+    day = calendar.today()
+    for _ in range(days_ago):
+        day -= timedelta(days=1)
+        while not calendar.is_working_day(day):
+            day -= timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day -= timedelta(days=1)
+    clock = datetime.min.time().replace(hour=9 + slot // 2, minute=30 * (slot % 2))
+    starts_at = calendar.at(day, clock).astimezone(utcnow().tzinfo)
+    booking = make_booking(
+        session,
+        calendar,
+        starts_at=starts_at,
+        staff_login=staff_login,
+        service_code=service_code,
+        now=starts_at - timedelta(days=7),
+    )
+    checked_in = starts_at - timedelta(minutes=5)
+    called = checked_in + timedelta(minutes=wait_minutes)
+    done = status == TicketStatus.DONE.value
+    return make_ticket(
+        session,
+        booking,
+        office_day=day,
+        status=status,
+        checked_in_at=checked_in,
+        called_at=called,
+        started_at=called if done else None,
+        finished_at=called + timedelta(minutes=service_minutes) if done else None,
+        late_start_minutes=late_start_minutes,
+    )

@@ -1,0 +1,184 @@
+"""Hallway display in a real browser at 1920x1080 (issue 5).
+
+A call appears with the arrow for the display's spot, is announced once (chime,
+then the server's audio: the test browser has no Russian voice), a recall is
+announced again, a lost server shows "нет связи" without blanking the screen,
+and after the restart the display reconnects by itself and shows the next call.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Request, expect
+
+from tests.conftest import Database, create_database
+from tests.e2e.conftest import ARTIFACTS, LiveServer, device_page
+from tests.factories import (
+    make_booking,
+    make_call_event,
+    make_ticket,
+    next_working_moment,
+)
+from visits.calendar import WorkCalendar
+from visits.config import OfficeConfig
+from visits.models import DeviceKind
+from visits.services.tts import speech_available
+
+pytestmark = pytest.mark.skipif(
+    not speech_available(),
+    reason="espeak-ng is not installed (Debian: apt-get install espeak-ng; `make browser` does it)",
+)
+
+# The test writes events from its own process, which the server's push bus does
+# not hear (a staff click on the server wakes the streams at once): let the
+# streams look at the table every half second instead of every 15 s.
+HEARTBEAT = "0.5"
+# Without a Russian voice the page asks the server for the audio.
+NO_BROWSER_VOICE = (
+    "Object.defineProperty(window, 'speechSynthesis', {value: undefined, configurable: true});"
+)
+_slots = itertools.count()
+# The page's audio log: n announcements, all played through to the end with the server's audio.
+_LOG_DONE = (
+    "window.priyomSignage.log.length === {n} && window.priyomSignage.log.every("
+    "e => e.done && e.via === 'server' && e.error === null)"
+)
+
+
+@pytest.fixture(scope="module")
+def live(
+    database: Database, tmp_path_factory: pytest.TempPathFactory, office_config: OfficeConfig
+) -> Iterator[LiveServer]:
+    tmp = tmp_path_factory.mktemp("live-signage")
+    db = create_database(database.backend, tmp, office_config, template=database)
+    server = LiveServer(db=db, tmp=tmp, extra_env={"PRIYOM_SSE_HEARTBEAT": HEARTBEAT})
+    server.start()
+    yield server
+    server.stop()
+    db.drop()
+
+
+def _call(
+    live: LiveServer, calendar: WorkCalendar, staff_login: str, service: str, **event: str
+) -> tuple[str, int]:
+    """Check a visitor in and call the ticket, as the staff terminal does; return number, event id."""
+    n = next(_slots)
+    with live.session() as session:
+        booking = make_booking(
+            session,
+            calendar,
+            staff_login=staff_login,
+            service_code=service,
+            starts_at=next_working_moment(
+                calendar, days_ahead=1 + n // 4, hour=9 + n % 4, minute=0
+            ),
+        )
+        ticket = make_ticket(session, booking)
+        pushed = make_call_event(session, ticket, **event)
+        return ticket.number, pushed.id
+
+
+def _recall(live: LiveServer, number: str) -> int:
+    from sqlmodel import select
+
+    from visits.models import Ticket
+
+    with live.session() as session:
+        ticket = session.exec(select(Ticket).where(Ticket.number == number)).one()
+        return int(make_call_event(session, ticket, kind="ticket.recalled").id)
+
+
+def _announcements(page: Page) -> list[dict[str, object]]:
+    log: list[dict[str, object]] = page.evaluate("window.priyomSignage.log")
+    return log
+
+
+def test_display_calls_directions_voice_and_reconnect(
+    new_context: Callable[..., BrowserContext], live: LiveServer, open_calendar: WorkCalendar
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = device_page(new_context, live, DeviceKind.DISPLAY, "display", spot_key="f3-lift")
+    page.add_init_script(NO_BROWSER_VOICE)
+    speech_requests: list[str] = []
+
+    def count(request: Request) -> None:
+        if "/signage/speech/" in request.url:
+            speech_requests.append(request.url.rsplit("/", 1)[-1])
+
+    page.on("request", count)
+    page.goto("/signage/")
+    board = page.locator("#signage")
+    expect(board).to_have_attribute("data-connection", "live")
+    # Idle: the directory turns its pages; never a blank screen.
+    expect(page.get_by_role("heading", name="Кабинеты по номерам")).to_be_visible()
+    expect(page.locator("#signage-offline")).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "signage-idle.png"))
+
+    first, first_event = _call(live, open_calendar, "ivanova", "land-lease")
+    newest = page.locator(".sg-call").first
+    expect(newest).to_have_attribute("data-event-id", str(first_event))
+    expect(newest.locator(".sg-ticket")).to_have_text(first)
+    expect(newest.locator(".sg-room")).to_have_text("кабинет 305")
+    expect(newest.locator(".sg-arrow")).to_have_text("→")
+    expect(newest).to_have_attribute("data-arrow", "right")
+    expect(newest).to_contain_text("направо, третья дверь слева")
+    expect(newest).to_have_class(r"sg-call sg-call--newest is-fresh")
+    expect(page.get_by_role("heading", name="Кабинеты по номерам")).to_be_hidden()
+    page.wait_for_function(_LOG_DONE.format(n=1))
+
+    # A call on another floor: the stairs up, then the way from that floor's lift.
+    second, second_event = _call(live, open_calendar, "lebedev", "property-lease")
+    expect(page.locator(".sg-call").first).to_have_attribute("data-event-id", str(second_event))
+    expect(page.locator(".sg-call").first.locator(".sg-arrow")).to_have_text("↑")
+    expect(page.locator(".sg-call").first).to_contain_text("лестница на 4 этаж")
+    expect(page.locator(".sg-call")).to_have_count(2)
+    page.screenshot(path=str(ARTIFACTS / "signage-calls.png"))
+
+    # A recall is announced again (a new event), and goes back on top.
+    recall_event = _recall(live, first)
+    expect(page.locator(".sg-call").first).to_have_attribute("data-event-id", str(recall_event))
+    expect(page.locator(".sg-call").first).to_contain_text("повторный вызов")
+    page.wait_for_function(_LOG_DONE.format(n=3), timeout=30_000)
+    assert speech_requests == [f"{first_event}.wav", f"{second_event}.wav", f"{recall_event}.wav"]
+    phrases = [e["phrase"] for e in _announcements(page)]
+    assert phrases[2] == phrases[0] and str(phrases[0]).endswith("в кабинет триста пять")
+
+    # The server goes away: the board stays, a discreet mark says so.
+    live.stop()
+    expect(page.locator("#signage-offline")).to_be_visible(timeout=20_000)
+    expect(page.locator(".sg-call")).to_have_count(2)
+    page.screenshot(path=str(ARTIFACTS / "signage-offline.png"))
+    # Meanwhile the second visitor is moved to a meeting room (§35).
+    moved_event = _moved(live, second)
+
+    # Back again: the display reconnects by itself, shows what it missed and the
+    # next call, and announces nothing twice.
+    live.start()
+    expect(page.locator(".sg-call").first).to_have_attribute(
+        "data-event-id", str(moved_event), timeout=20_000
+    )
+    expect(page.locator(".sg-call").first.locator(".sg-room")).to_have_text("переговорная 311")
+    expect(page.locator(".sg-call").first).to_contain_text("новое направление")
+    expect(board).to_have_attribute("data-connection", "live", timeout=20_000)
+    expect(page.locator("#signage-offline")).to_be_hidden()
+    third, third_event = _call(live, open_calendar, "popov", "land-free")
+    expect(page.locator(".sg-call").first).to_have_attribute("data-event-id", str(third_event))
+    expect(page.locator(".sg-call").first.locator(".sg-ticket")).to_have_text(third)
+    page.wait_for_function(_LOG_DONE.format(n=5), timeout=30_000)
+    events = [e["event"] for e in _announcements(page)]
+    assert events == [first_event, second_event, recall_event, moved_event, third_event]
+    assert speech_requests == [f"{e}.wav" for e in events]
+    page.screenshot(path=str(ARTIFACTS / "signage-after-restart.png"))
+
+
+def _moved(live: LiveServer, number: str) -> int:
+    from sqlmodel import select
+
+    from visits.models import Ticket
+
+    with live.session() as session:
+        ticket = session.exec(select(Ticket).where(Ticket.number == number)).one()
+        return int(make_call_event(session, ticket, kind="ticket.moved", room_number="311").id)

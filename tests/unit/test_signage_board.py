@@ -1,0 +1,202 @@
+"""What a hallway display shows (issue 5, §31): calls, directions, waiting counts."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from tests.factories import (
+    make_booking,
+    make_call_event,
+    make_ticket,
+    next_working_moment,
+    staff_by_login,
+)
+from visits.calendar import WorkCalendar, utcnow
+from visits.config import OfficeConfig
+from visits.db import write_transaction
+from visits.models import Ticket, TicketStatus
+from visits.push import push_emit
+from visits.queries.signage import (
+    call_event_phrase,
+    display_board,
+    display_directory,
+    floor_waiting,
+    route_from,
+)
+
+_slots = itertools.count()
+
+
+def _ticket(
+    session: Session, calendar: WorkCalendar, staff_login: str = "ivanova", **kw: object
+) -> Ticket:
+    """A checked-in ticket for a booking at a free slot of that specialist."""
+    service = {"ivanova": "land-lease", "lebedev": "property-lease", "popov": "land-free"}[
+        staff_login
+    ]
+    n = next(_slots)
+    starts_at = next_working_moment(calendar, days_ahead=1 + n // 4, hour=9 + n % 4, minute=0)
+    booking = make_booking(
+        session, calendar, staff_login=staff_login, service_code=service, starts_at=starts_at
+    )
+    return make_ticket(session, booking, **kw)
+
+
+def test_route_written_for_the_spot_wins(office_config: OfficeConfig) -> None:
+    spot = office_config.spot("f3-lift")
+    direction = route_from(office_config, spot, room_number="305", floor=3)
+    assert (direction.arrow, direction.glyph, direction.text) == (
+        "right",
+        "→",
+        "направо, третья дверь слева",
+    )
+    assert route_from(office_config, spot, room_number="311", floor=3).glyph == "←"
+
+
+def test_route_to_another_floor_goes_by_the_stairs(office_config: OfficeConfig) -> None:
+    up = route_from(office_config, office_config.spot("f3-lift"), room_number="406", floor=4)
+    assert (up.arrow, up.glyph, up.text) == ("up", "↑", "лестница на 4 этаж")
+    assert up.then == "4 этаж, у лифта: направо, шестая дверь слева"
+    down = route_from(office_config, office_config.spot("f3-lift"), room_number="104", floor=1)
+    assert (down.glyph, down.text) == ("↓", "лестница на 1 этаж")
+    assert down.then == "1 этаж, холл у входа: налево, вторая дверь справа"
+
+
+def test_route_without_a_spot_is_the_lobby_route(office_config: OfficeConfig) -> None:
+    direction = route_from(office_config, None, room_number="305", floor=3)
+    assert direction.text == "Лифт на 3 этаж, направо, третья дверь слева."
+
+
+def test_board_newest_first_one_line_per_ticket(session: Session, calendar: WorkCalendar) -> None:
+    first = _ticket(session, calendar, "ivanova")
+    second = _ticket(session, calendar, "lebedev")
+    make_call_event(session, first)
+    make_call_event(session, second)
+    board = display_board(session, calendar, spot_key="f3-lift")
+    assert [c.ticket_number for c in board.calls] == [second.number, first.number]
+    call = board.calls[1]
+    assert call.place == "кабинет 305, 3 этаж"
+    assert call.direction.arrow == "right"
+    assert board.calls[0].direction.text == "лестница на 4 этаж"
+    assert call.phrase.startswith("Талон А ноль") and call.phrase.endswith("кабинет триста пять")
+    assert call.announce
+    assert board.last_event_id >= board.calls[0].event_id
+
+    # A recall puts the ticket on top again, still as one line.
+    recall = make_call_event(session, first, kind="ticket.recalled")
+    board = display_board(session, calendar, spot_key="f3-lift")
+    assert [c.ticket_number for c in board.calls] == [first.number, second.number]
+    assert (board.calls[0].event_id, board.calls[0].kind) == (recall.id, "ticket.recalled")
+
+
+def test_move_to_a_meeting_room_is_a_new_direction(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    ticket = _ticket(session, calendar)
+    make_call_event(session, ticket)
+    moved = make_call_event(session, ticket, kind="ticket.moved", room_number="311")
+    board = display_board(session, calendar, spot_key="f3-lift")
+    assert len(board.calls) == 1
+    call = board.calls[0]
+    assert (call.event_id, call.room_word, call.room_number) == (moved.id, "переговорная", "311")
+    assert call.direction.arrow == "left"
+    assert call.phrase.endswith("пройдите в переговорную триста одиннадцать")
+    # A transfer puts the ticket in another queue: the new direction stays for a while.
+    with write_transaction(session):
+        ticket.status = TicketStatus.WAITING.value
+        session.add(ticket)
+    board = display_board(session, calendar, spot_key="f3-lift")
+    assert [c.room_number for c in board.calls] == ["311"]
+    later = utcnow() + timedelta(minutes=16)
+    assert display_board(session, calendar, spot_key="f3-lift", now=later).calls == []
+
+
+def test_finished_and_returned_tickets_leave_the_board(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    done = _ticket(session, calendar, "ivanova")
+    returned = _ticket(session, calendar, "lebedev")
+    serving = _ticket(session, calendar, "popov")
+    for ticket in (done, returned, serving):
+        make_call_event(session, ticket)
+    with write_transaction(session):
+        done.status = TicketStatus.DONE.value
+        returned.status = TicketStatus.WAITING.value
+        serving.status = TicketStatus.IN_SERVICE.value
+        session.add_all([done, returned, serving])
+    board = display_board(session, calendar, spot_key="f2-stairs")
+    assert [c.ticket_number for c in board.calls] == [serving.number]
+    assert board.calls[0].direction.text == "направо, третья дверь слева"
+
+
+def test_board_ignores_events_for_other_screens_and_older_days(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    ticket = _ticket(session, calendar)
+    with write_transaction(session):
+        ticket.status = TicketStatus.CALLED.value
+        push_emit(session, "ticket.called", [f"staff:{ticket.staff_id}"], ticket_id=ticket.id)
+        old = push_emit(session, "ticket.called", ["displays"], ticket_id=ticket.id)
+        old.at = utcnow() - timedelta(days=2)
+        session.add(ticket)
+    assert display_board(session, calendar, spot_key="f3-lift").calls == []
+
+
+def test_board_size_and_old_calls_are_not_announced(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    tickets = [_ticket(session, calendar) for _ in range(7)]
+    for ticket in tickets:
+        make_call_event(session, ticket)
+    board = display_board(
+        session, calendar, spot_key="f3-lift", now=utcnow() + timedelta(minutes=5)
+    )
+    assert len(board.calls) == 5
+    assert [c.ticket_number for c in board.calls] == [t.number for t in reversed(tickets)][:5]
+    assert not any(c.announce for c in board.calls)
+
+
+def test_waiting_count_per_floor(session: Session, calendar: WorkCalendar) -> None:
+    today = calendar.today()
+    for login in ("ivanova", "ivanova", "lebedev"):
+        _ticket(session, calendar, login, office_day=today)
+    _ticket(session, calendar, "popov", office_day=today - timedelta(days=1))
+    called = _ticket(session, calendar, "popov", office_day=today)
+    make_call_event(session, called)
+    counts = {f.floor: (f.count, f.here) for f in floor_waiting(session, calendar, here=3)}
+    assert counts == {1: (0, False), 2: (0, False), 3: (2, True), 4: (1, False)}
+
+
+def test_directory_by_number_service_meeting_rooms_and_exit(
+    session: Session, office_config: OfficeConfig
+) -> None:
+    directory = display_directory(session, office_config, spot_key="f2-stairs")
+    numbers = [r.number for r in directory.rooms]
+    assert numbers == ["101", "104", "203", "207", "212", "301", "305", "309", "402", "406", "410"]
+    room_305 = next(r for r in directory.rooms if r.number == "305")
+    assert room_305.title == "Аренда земельного участка; Арендная плата: расчёт и сверка"
+    assert room_305.direction.text == "лестница на 3 этаж"
+    assert next(r for r in directory.rooms if r.number == "203").direction.arrow == "right"
+    lease = next(s for s in directory.services if s.letter == "А")
+    assert (lease.name, lease.rooms) == ("Аренда земельного участка", ["301", "305"])
+    assert [r.number for r in directory.meeting_rooms] == ["106", "311"]
+    assert directory.exit is not None and directory.exit.text.startswith("лестница вниз")
+    assert [len(p) for p in directory.room_pages()] == [6, 5]
+    assert staff_by_login(session, "ivanova").surname not in repr(directory)
+
+
+def test_call_event_phrase_only_for_display_calls(session: Session, calendar: WorkCalendar) -> None:
+    ticket = _ticket(session, calendar)
+    event = make_call_event(session, ticket, room_number="311", kind="ticket.moved")
+    assert call_event_phrase(session, event_id=event.id).endswith(
+        "в переговорную триста одиннадцать"
+    )
+    with write_transaction(session):
+        other = push_emit(session, "ticket.called", ["staff:1"], ticket_id=ticket.id)
+        finished = push_emit(session, "ticket.finished", ["displays"], ticket_id=ticket.id)
+    assert call_event_phrase(session, event_id=other.id) is None
+    assert call_event_phrase(session, event_id=finished.id) is None
+    assert call_event_phrase(session, event_id=10**9) is None

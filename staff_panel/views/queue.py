@@ -1,0 +1,304 @@
+"""The specialist's day: today's list, calling and serving, transfers, meeting rooms (§23, §33-35)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, request
+from werkzeug.wrappers import Response
+
+from staff_panel import bp
+from staff_panel.nav import nav_item
+from visits.errors import InvalidInput, PriyomError
+from visits.models import Role, Staff
+from visits.queries.client_card import client_card
+from visits.queries.today import (
+    colleagues,
+    meeting_rooms_now,
+    today_board,
+    transfer_choices,
+)
+from visits.services.meeting_rooms import (
+    RESERVE_MINUTES,
+    colleague_invite,
+    colleague_invite_seen,
+    room_release,
+    room_reserve,
+)
+from visits.services.notes import client_card_viewed, client_note_add
+from visits.services.queue import (
+    ticket_call,
+    ticket_call_next,
+    ticket_finish,
+    ticket_no_show,
+    ticket_recall,
+    ticket_return,
+    ticket_start,
+    ticket_transfer,
+)
+from visits.web.auth import current_staff, staff_required
+from visits.web.context import db, priyom
+from visits.web.htmx import render
+
+nav_item("staff_panel.today", "Мой день", Role.SPECIALIST, order=20)
+
+BOARD = "staff_panel/partials/_today_board.html"
+PAGE = "staff_panel/pages/today.html"
+# ASCII event names: HX-Trigger must be latin-1 on a real server.
+SIDE_CLEARED = {"today-side-clear": True}
+
+
+def _me() -> Staff:
+    staff = current_staff()
+    assert staff is not None
+    return staff
+
+
+def _board(
+    *, error: str | None = None, notice: str | None = None, status: int = 200, **extra: Any
+) -> Response:
+    staff = _me()
+    board = today_board(db(), priyom().calendar, staff)
+    return render(
+        PAGE,
+        BOARD,
+        status=status,
+        board=board,
+        error=error,
+        notice=notice,
+        **extra,
+    )
+
+
+def _act(action: Callable[[], object], notice: str | None = None, **extra: Any) -> Response:
+    """Run one service; a refused action answers with its message and the refreshed list."""
+    try:
+        action()
+    except PriyomError as exc:
+        db().rollback()
+        return _board(error=exc.message, status=exc.status, **extra)
+    return _board(notice=notice, **extra)
+
+
+def _int(name: str) -> int:
+    raw = request.form.get(name, "")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput("Выберите значение из списка.", field=name)
+    return int(raw)
+
+
+@bp.route("/today")
+@staff_required(Role.SPECIALIST)
+def today() -> Response:
+    return _board()
+
+
+@bp.route("/today/call-next", methods=["POST"])
+@staff_required(Role.SPECIALIST)
+def today_call_next() -> Response:
+    return _act(lambda: ticket_call_next(session=db(), calendar=priyom().calendar, staff=_me()))
+
+
+@bp.route("/today/tickets/<int:ticket_id>/<action>", methods=["POST"])
+@staff_required(Role.SPECIALIST)
+def today_ticket_action(ticket_id: int, action: str) -> Response:
+    session, staff, calendar = db(), _me(), priyom().calendar
+    actions: dict[str, Callable[[], object]] = {
+        "call": lambda: ticket_call(
+            session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
+        ),
+        "recall": lambda: ticket_recall(session=session, staff=staff, ticket_id=ticket_id),
+        "no-show": lambda: ticket_no_show(session=session, staff=staff, ticket_id=ticket_id),
+        "start": lambda: ticket_start(session=session, staff=staff, ticket_id=ticket_id),
+        "finish": lambda: ticket_finish(
+            session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
+        ),
+        "return": lambda: ticket_return(session=session, staff=staff, ticket_id=ticket_id),
+    }
+    if action not in actions:
+        abort(404)
+    notices = {
+        "finish": "Приём завершён. Клиенту отправлена ссылка на оценку.",
+        "recall": "Повторный вызов показан на табло.",
+    }
+    return _act(actions[action], notice=notices.get(action))
+
+
+@bp.route("/today/tickets/<int:ticket_id>/transfer", methods=["GET", "POST"])
+@staff_required(Role.SPECIALIST)
+def today_transfer(ticket_id: int) -> Response:
+    session, staff = db(), _me()
+    if request.method == "POST":
+        try:
+            ticket_transfer(
+                session=session,
+                staff=staff,
+                ticket_id=ticket_id,
+                to_staff_id=_int("to_staff"),
+                to_service_id=int(request.form["to_service"])
+                if request.form.get("to_service", "").isdigit()
+                else None,
+                reason=request.form.get("reason", ""),
+            )
+        except PriyomError as exc:
+            session.rollback()
+            response = _transfer_form(ticket_id, error=exc.message, status=exc.status)
+            # The form posts to the board; a refusal is shown in the form instead.
+            response.headers["HX-Retarget"] = "#today-side"
+            return response
+        return _with_trigger(
+            _board(notice="Талон передан. Клиенту отправлено сообщение о новом кабинете.")
+        )
+    return _transfer_form(ticket_id)
+
+
+def _with_trigger(response: Response) -> Response:
+    """Close the side panel: its form is done."""
+    response.headers["HX-Trigger"] = json.dumps(SIDE_CLEARED)
+    return response
+
+
+def _transfer_form(ticket_id: int, *, error: str | None = None, status: int = 200) -> Response:
+    board = today_board(db(), priyom().calendar, _me())
+    row = next((r for r in board.rows if r.ticket and r.ticket.id == ticket_id), None)
+    if row is None:
+        abort(404)
+    return render(
+        PAGE,
+        "staff_panel/partials/_today_transfer.html",
+        status=status,
+        board=board,
+        row=row,
+        choices=transfer_choices(db(), _me()),
+        form=request.form,
+        error=error,
+    )
+
+
+@bp.route("/today/bookings/<int:booking_id>/card")
+@staff_required(Role.SPECIALIST, Role.ADMINISTRATOR)
+def today_card(booking_id: int) -> Response:
+    return _card(booking_id)
+
+
+def _card(booking_id: int, *, error: str | None = None, status: int = 200) -> Response:
+    card = client_card(db(), booking_id)
+    if card is None:
+        abort(404)
+    client_card_viewed(session=db(), staff=_me(), client_id=card.client.id or 0)
+    board = today_board(db(), priyom().calendar, _me())
+    return render(
+        PAGE,
+        "staff_panel/partials/_card.html",
+        status=status,
+        board=board,
+        card=card,
+        error=error,
+    )
+
+
+@bp.route("/today/bookings/<int:booking_id>/notes", methods=["POST"])
+@staff_required(Role.SPECIALIST, Role.ADMINISTRATOR)
+def today_note(booking_id: int) -> Response:
+    card = client_card(db(), booking_id)
+    if card is None:
+        abort(404)
+    try:
+        client_note_add(
+            session=db(),
+            staff=_me(),
+            client_id=card.client.id or 0,
+            text=request.form.get("text", ""),
+        )
+    except PriyomError as exc:
+        db().rollback()
+        return _card(booking_id, error=exc.message, status=exc.status)
+    return _card(booking_id)
+
+
+@bp.route("/today/tickets/<int:ticket_id>/rooms", methods=["GET", "POST"])
+@staff_required(Role.SPECIALIST)
+def today_rooms(ticket_id: int) -> Response:
+    if request.method == "POST":
+        try:
+            room_reserve(
+                session=db(),
+                calendar=priyom().calendar,
+                staff=_me(),
+                ticket_id=ticket_id,
+                room_id=_int("room"),
+                minutes=_int("minutes"),
+            )
+        except PriyomError as exc:
+            db().rollback()
+            return _rooms(ticket_id, error=exc.message, status=exc.status)
+        return _rooms(
+            ticket_id, notice="Переговорная занята за вами. Табло показывает посетителю дорогу."
+        )
+    return _rooms(ticket_id)
+
+
+def _rooms(
+    ticket_id: int, *, error: str | None = None, notice: str | None = None, status: int = 200
+) -> Response:
+    staff = _me()
+    board = today_board(db(), priyom().calendar, staff)
+    response = render(
+        PAGE,
+        "staff_panel/partials/_rooms.html",
+        status=status,
+        board=board,
+        ticket_id=ticket_id,
+        rooms=meeting_rooms_now(db()),
+        minutes_choices=RESERVE_MINUTES,
+        colleagues=colleagues(db(), staff),
+        error=error,
+        notice=notice,
+    )
+    if notice:
+        # The list shows the new room too.
+        response.headers["HX-Trigger"] = '{"today-refresh": true}'
+    return response
+
+
+@bp.route("/today/reservations/<int:reservation_id>/release", methods=["POST"])
+@staff_required(Role.SPECIALIST, Role.ADMINISTRATOR)
+def today_release(reservation_id: int) -> Response:
+    return _with_trigger(
+        _act(
+            lambda: room_release(session=db(), staff=_me(), reservation_id=reservation_id),
+            notice="Переговорная освобождена.",
+        )
+    )
+
+
+@bp.route("/today/reservations/<int:reservation_id>/invite", methods=["POST"])
+@staff_required(Role.SPECIALIST)
+def today_invite(reservation_id: int) -> Response:
+    ticket_id = request.args.get("ticket", "0")
+    try:
+        invite = colleague_invite(
+            session=db(),
+            staff=_me(),
+            reservation_id=reservation_id,
+            to_staff_id=_int("to_staff"),
+            message=request.form.get("message", ""),
+        )
+    except PriyomError as exc:
+        db().rollback()
+        return _rooms(
+            int(ticket_id) if ticket_id.isdigit() else 0, error=exc.message, status=exc.status
+        )
+    colleague = db().get(Staff, invite.to_staff_id)
+    return _rooms(
+        invite.ticket_id,
+        notice=f"Приглашение отправлено: {colleague.full_name if colleague else ''}.",
+    )
+
+
+@bp.route("/today/invites/<int:invite_id>/seen", methods=["POST"])
+@staff_required()
+def today_invite_seen(invite_id: int) -> Response:
+    return _act(lambda: colleague_invite_seen(session=db(), staff=_me(), invite_id=invite_id))

@@ -1,0 +1,257 @@
+"""The specialist's day through the Flask client: each action and the fragment it returns."""
+
+from __future__ import annotations
+
+import json
+from datetime import time, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from tests.conftest import htmx_headers, login_as
+from tests.factories import make_booking, make_ticket, service_by_code, staff_by_login
+from visits.calendar import WorkCalendar
+from visits.config import OfficeConfig
+from visits.models import (
+    AuditEntry,
+    ClientNote,
+    ColleagueInvite,
+    PushEvent,
+    Room,
+    RoomReservation,
+    Ticket,
+    TicketStatus,
+)
+
+
+@pytest.fixture
+def open_calendar(office_config: OfficeConfig) -> WorkCalendar:
+    """Books today at any hour, whatever the day of the week."""
+    return WorkCalendar(office_config, always_open=True)
+
+
+def _today_ticket(
+    session: Session, calendar: WorkCalendar, hh: int, mm: int = 0, **kwargs: str
+) -> Ticket:
+    at = calendar.at(calendar.today(), time(hh, mm))
+    booking = make_booking(session, calendar, starts_at=at, **kwargs)
+    return make_ticket(session, booking)
+
+
+def _post(client: FlaskClient, url: str, **data: str) -> tuple[int, str]:
+    response = client.post(url, data=data, headers=htmx_headers(client))
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_page_and_fragment_for_a_specialist_only(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    page = client.get("/staff/today").get_data(as_text=True)
+    assert 'sse-connect="/staff/events"' in page and 'hx-ext="sse"' in page
+    assert "sse:ticket.checked_in" in page and "every 25s" in page
+    assert "Мой день" in page and ticket.number in page and "Иван Петрович" in page
+    fragment = client.get("/staff/today", headers=htmx_headers(client))
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="today-board"')
+    assert "Ждёт с" in body and "Пригласить следующего" in body
+    assert "HX-Request" in fragment.headers["Vary"]
+
+    other = client.application.test_client()
+    login_as(other, "operator")
+    assert other.get("/staff/today").status_code == 403
+
+
+def test_call_next_start_finish(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    status, body = _post(client, "/staff/today/call-next")
+    assert status == 200 and 'id="today-board"' in body and "Вызван в" in body
+    assert "Клиент пришёл, начать приём" in body
+    assert session.exec(select(PushEvent).where(PushEvent.kind == "ticket.called")).one()
+    status, body = _post(client, f"/staff/today/tickets/{ticket.id}/start")
+    assert status == 200 and "На приёме" in body and "Завершить приём" in body
+    status, body = _post(client, f"/staff/today/tickets/{ticket.id}/finish")
+    assert status == 200 and "Приём завершён. Клиенту отправлена ссылка на оценку." in body
+    assert "Принят" in body
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).status == TicketStatus.DONE  # type: ignore[union-attr]
+    staff = staff_by_login(session, "ivanova")
+    actions = {
+        a.action for a in session.exec(select(AuditEntry).where(AuditEntry.staff_id == staff.id))
+    }
+    assert {"ticket.call", "ticket.start", "ticket.finish"} <= actions
+
+
+def test_a_ticket_changed_meanwhile_gives_a_message_and_the_refreshed_list(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    second_terminal = client.application.test_client()
+    login_as(second_terminal, "ivanova")
+    assert _post(second_terminal, f"/staff/today/tickets/{ticket.id}/call")[0] == 200
+    status, body = _post(client, f"/staff/today/tickets/{ticket.id}/call")
+    assert status == 409
+    assert f"Талон {ticket.number} уже вызван. Список обновлён." in body
+    assert 'id="today-board"' in body and "Вызван в" in body
+    status, body = _post(client, "/staff/today/tickets/999999/start")
+    assert status == 404 and 'id="today-board"' in body and "Талон не найден" in body
+
+
+def test_recall_no_show_rule_and_return(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    _post(client, "/staff/today/call-next")
+    status, body = _post(client, f"/staff/today/tickets/{ticket.id}/no-show")
+    assert status == 409 and "после двух повторных вызовов" in body
+    for _ in range(2):
+        status, body = _post(client, f"/staff/today/tickets/{ticket.id}/recall")
+        assert status == 200 and "Повторный вызов показан на табло." in body
+    assert "повторных вызовов: 2" in body
+    status, body = _post(client, f"/staff/today/tickets/{ticket.id}/return")
+    assert status == 200 and "Ждёт с" in body
+    _post(client, f"/staff/today/tickets/{ticket.id}/call")
+    assert _post(client, f"/staff/today/tickets/{ticket.id}/bogus")[0] == 404
+
+
+def test_transfer_form_success_and_the_third_refused(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    smirnov = staff_by_login(session, "smirnov")
+    kuznetsova = staff_by_login(session, "kuznetsova")
+    ivanova = staff_by_login(session, "ivanova")
+    login_as(client, "ivanova")
+    form = client.get(f"/staff/today/tickets/{ticket.id}/transfer", headers=htmx_headers(client))
+    text = form.get_data(as_text=True)
+    assert 'id="today-side"' in text and "Смирнов А. В." in text and "Передач уже было: 0" in text
+    status, body = _post(
+        client, f"/staff/today/tickets/{ticket.id}/transfer", to_staff=str(smirnov.id), reason=""
+    )
+    assert status == 422 and "Укажите причину передачи." in body
+    response = client.post(
+        f"/staff/today/tickets/{ticket.id}/transfer",
+        data={"to_staff": str(smirnov.id), "reason": "Вопрос ведёт начальник отдела"},
+        headers=htmx_headers(client),
+    )
+    assert response.status_code == 200
+    assert json.loads(response.headers["HX-Trigger"]) == {"today-side-clear": True}
+    body = response.get_data(as_text=True)
+    assert "Талон передан." in body and "Передан: Смирнов А. В." in body
+    # The second and the third hand-over, by the next specialists.
+    login_as(client, "smirnov")
+    assert "передан вам" in client.get("/staff/today").get_data(as_text=True)
+    purchase = service_by_code(session, "land-purchase")
+    _post(
+        client,
+        f"/staff/today/tickets/{ticket.id}/transfer",
+        to_staff=str(kuznetsova.id),
+        to_service=str(purchase.id),
+        reason="Выкуп",
+    )
+    login_as(client, "kuznetsova")
+    response = client.post(
+        f"/staff/today/tickets/{ticket.id}/transfer",
+        data={"to_staff": str(ivanova.id), "reason": "Обратно"},
+        headers=htmx_headers(client),
+    )
+    assert response.status_code == 409 and response.headers["HX-Retarget"] == "#today-side"
+    assert (
+        "Талон уже передавали дважды. Решите вопрос сами или пригласите коллегу в кабинет."
+        in response.get_data(as_text=True)
+    )
+
+
+def test_client_card_and_a_note(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    card = client.get(
+        f"/staff/today/bookings/{ticket.booking_id}/card", headers=htmx_headers(client)
+    )
+    text = card.get_data(as_text=True)
+    assert card.status_code == 200 and 'id="today-side"' in text
+    assert "Петров Иван Петрович" in text and "Кадастровый номер участка" in text
+    assert "Клиент приходит впервые." in text
+    status, body = _post(
+        client, f"/staff/today/bookings/{ticket.booking_id}/notes", text="Просил копию договора"
+    )
+    assert status == 200 and "Просил копию договора" in body
+    assert session.exec(select(ClientNote).where(ClientNote.client_id == ticket.client_id)).one()
+    status, body = _post(client, f"/staff/today/bookings/{ticket.booking_id}/notes", text=" ")
+    assert status == 422 and "Напишите текст заметки." in body
+    viewed = session.exec(select(AuditEntry).where(AuditEntry.action == "client.card_viewed")).all()
+    assert viewed and viewed[0].client_id == ticket.client_id
+
+
+def test_meeting_room_reserve_invite_release(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    room = session.exec(select(Room).where(Room.number == "311")).one()
+    smirnov = staff_by_login(session, "smirnov")
+    login_as(client, "ivanova")
+    _post(client, "/staff/today/call-next")
+    panel = client.get(f"/staff/today/tickets/{ticket.id}/rooms", headers=htmx_headers(client))
+    text = panel.get_data(as_text=True)
+    assert "предложите посетителю сесть и воду" in text and "311" in text and "Свободна" in text
+    response = client.post(
+        f"/staff/today/tickets/{ticket.id}/rooms",
+        data={"room": str(room.id), "minutes": "30"},
+        headers=htmx_headers(client),
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Переговорная занята за вами." in text
+    assert "Пригласить коллегу" in text
+    reservation = session.exec(select(RoomReservation)).one()
+    status, body = _post(
+        client,
+        f"/staff/today/reservations/{reservation.id}/invite?ticket={ticket.id}",
+        to_staff=str(smirnov.id),
+        message="Нужна ваша помощь",
+    )
+    assert status == 200 and "Приглашение отправлено: Алексей Викторович Смирнов." in body
+    invite = session.exec(select(ColleagueInvite)).one()
+
+    colleague = client.application.test_client()
+    login_as(colleague, "smirnov")
+    board = colleague.get("/staff/today").get_data(as_text=True)
+    assert "Вас приглашают." in board and "переговорная 311, 3 этаж" in board
+    status, body = _post(colleague, f"/staff/today/invites/{invite.id}/seen")
+    assert status == 200 and "Вас приглашают." not in body
+
+    board = client.get("/staff/today").get_data(as_text=True)
+    assert "Разговор в переговорной 311" in board
+    status, body = _post(client, f"/staff/today/reservations/{reservation.id}/release")
+    assert status == 200 and "Переговорная освобождена." in body
+    status, body = _post(client, f"/staff/today/reservations/{reservation.id}/release")
+    assert status == 409 and "уже освобождена" in body
+    bad = client.post(
+        f"/staff/today/tickets/{ticket.id}/rooms",
+        data={"room": "abc", "minutes": "30"},
+        headers=htmx_headers(client),
+    )
+    assert bad.status_code == 422 and "Выберите значение из списка." in bad.get_data(as_text=True)
+
+
+def test_late_call_shows_the_apology(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    now_local = open_calendar.local_now()
+    if now_local.hour == 0 and now_local.minute < 50:
+        pytest.skip("needs a booked time 30+ minutes earlier on the same local day")
+    floor = now_local.replace(minute=now_local.minute // 15 * 15, second=0, microsecond=0)
+    booking = make_booking(session, open_calendar, starts_at=floor - timedelta(minutes=30))
+    make_ticket(session, booking, checked_in_at=booking.starts_at - timedelta(minutes=5))
+    login_as(client, "ivanova")
+    status, body = _post(client, "/staff/today/call-next")
+    assert status == 200 and "позже записи. Извинитесь перед Иваном Петровичем." in body
+    assert 'class="apology"' in body

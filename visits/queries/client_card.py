@@ -1,0 +1,192 @@
+"""A compact client card for the specialist before the visit (§34.4).
+
+Earlier visits, ratings, messages and notes, and the documents the service
+needs. The full timeline of §4 is the history screen's job; this is a summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from visits.models import (
+    CHANNEL_LABELS,
+    Booking,
+    Channel,
+    Client,
+    ClientNote,
+    OutgoingMessage,
+    Rating,
+    Room,
+    Service,
+    Staff,
+    Ticket,
+)
+from visits.services.queue import MAX_TRANSFERS
+
+CARD_LIMIT = 10
+STATUS_WORDS = {
+    "booked": "записан",
+    "cancelled": "запись отменена",
+    "checked_in": "пришёл",
+    "completed": "принят",
+    "no_show": "не пришёл",
+}
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    at: datetime
+    service: str
+    staff: str
+    status: str
+    ticket_number: str
+    score: int | None
+
+
+MESSAGE_STATUS_WORDS = {
+    "queued": "ждёт отправки",
+    "sending": "отправляется",
+    "sent": "отправлено",
+    "failed": "не отправлено",
+    "skipped": "не отправлялось",
+}
+
+
+@dataclass(frozen=True)
+class MessageLine:
+    at: datetime
+    subject: str
+    channel: str
+    status: str
+
+
+@dataclass(frozen=True)
+class NoteLine:
+    at: datetime
+    staff: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RatingLine:
+    at: datetime
+    score: int
+    comment: str
+    staff: str
+
+
+@dataclass
+class ClientCard:
+    client: Client
+    booking: Booking
+    service: Service
+    staff: Staff
+    room: Room
+    ticket: Ticket | None
+    documents: list[str]
+    visits: list[VisitLine]
+    ratings: list[RatingLine]
+    messages: list[MessageLine]
+    notes: list[NoteLine]
+
+    @property
+    def transfers_left(self) -> int:
+        return MAX_TRANSFERS - (self.ticket.transfer_count if self.ticket else 0)
+
+
+def client_card(session: Session, booking_id: int) -> ClientCard | None:
+    """The card for one of today's bookings, or None if there is no such booking."""
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        return None
+    client = session.get(Client, booking.client_id)
+    ticket = session.exec(select(Ticket).where(Ticket.booking_id == booking.id)).first()
+    service = session.get(Service, ticket.service_id if ticket else booking.service_id)
+    staff = session.get(Staff, ticket.staff_id if ticket else booking.staff_id)
+    room = session.get(Room, ticket.room_id if ticket else booking.room_id)
+    assert client and service and staff and room
+    staff_names = {s.id: s.short_name for s in session.exec(select(Staff)).all()}
+    services = {s.id: s.name for s in session.exec(select(Service)).all()}
+    earlier = session.exec(
+        select(Booking)
+        .where(Booking.client_id == client.id, Booking.id != booking.id)
+        .order_by(col(Booking.starts_at).desc())
+        .limit(CARD_LIMIT)
+    ).all()
+    earlier_tickets = {
+        t.booking_id: t
+        for t in session.exec(
+            select(Ticket).where(col(Ticket.booking_id).in_([b.id for b in earlier]))
+        ).all()
+    }
+    ratings_rows = session.exec(
+        select(Rating, Ticket)
+        .join(Ticket, col(Ticket.id) == col(Rating.ticket_id))
+        .where(Ticket.client_id == client.id)
+        .order_by(col(Rating.created_at).desc())
+        .limit(CARD_LIMIT)
+    ).all()
+    scores = {ticket_row.id: rating.score for rating, ticket_row in ratings_rows}
+    visits = []
+    for item in earlier:
+        earlier_ticket = earlier_tickets.get(item.id or 0)
+        visits.append(
+            VisitLine(
+                at=item.starts_at,
+                service=services.get(item.service_id, ""),
+                staff=staff_names.get(item.staff_id, ""),
+                status=STATUS_WORDS.get(item.status, item.status),
+                ticket_number=earlier_ticket.number if earlier_ticket else "",
+                score=scores.get(earlier_ticket.id) if earlier_ticket else None,
+            )
+        )
+    ratings = [
+        RatingLine(
+            at=rating.created_at,
+            score=rating.score,
+            comment=rating.comment,
+            staff=staff_names.get(rating.staff_id, ""),
+        )
+        for rating, _ticket in ratings_rows
+    ]
+    messages = [
+        MessageLine(
+            at=message.created_at,
+            subject=message.subject,
+            channel=CHANNEL_LABELS.get(Channel(message.channel), message.channel)
+            if message.channel in {c.value for c in Channel}
+            else message.channel,
+            status=MESSAGE_STATUS_WORDS.get(message.status, message.status),
+        )
+        for message in session.exec(
+            select(OutgoingMessage)
+            .where(OutgoingMessage.client_id == client.id)
+            .order_by(col(OutgoingMessage.created_at).desc())
+            .limit(CARD_LIMIT)
+        ).all()
+    ]
+    notes = [
+        NoteLine(at=note.created_at, staff=staff_names.get(note.staff_id, ""), text=note.text)
+        for note in session.exec(
+            select(ClientNote)
+            .where(ClientNote.client_id == client.id)
+            .order_by(col(ClientNote.created_at).desc())
+            .limit(CARD_LIMIT)
+        ).all()
+    ]
+    return ClientCard(
+        client=client,
+        booking=booking,
+        service=service,
+        staff=staff,
+        room=room,
+        ticket=ticket,
+        documents=list(service.documents),
+        visits=visits,
+        ratings=ratings,
+        messages=messages,
+        notes=notes,
+    )

@@ -1,0 +1,309 @@
+"""The specialist's day (§33-34): today's visits in time order, the current ticket, meeting rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, col, or_, select
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.models import (
+    Booking,
+    BookingStatus,
+    Client,
+    ColleagueInvite,
+    Role,
+    Room,
+    RoomKind,
+    RoomReservation,
+    Service,
+    Staff,
+    StaffService,
+    Ticket,
+    TicketStatus,
+)
+from visits.ru import date_with_weekday
+from visits.services.queue import (
+    ACTIVE,
+    NO_SHOW_AFTER,
+    NO_SHOW_RECALLS,
+    apology_due,
+    apology_text,
+    day_window,
+    no_show_allowed,
+)
+
+
+@dataclass(frozen=True)
+class TodayRow:
+    booking: Booking
+    ticket: Ticket | None
+    client: Client
+    service: Service
+    # not_arrived / waiting / called / in_service / done / no_show / cancelled / transferred
+    state: str
+    label: str
+    booked_at: datetime
+    # The ticket was handed to this specialist by a colleague (§23).
+    transferred_in: bool = False
+
+
+@dataclass(frozen=True)
+class InviteNotice:
+    invite: ColleagueInvite
+    from_staff: Staff
+    room: Room
+    ticket_number: str
+
+
+@dataclass
+class TodayBoard:
+    staff: Staff
+    day: date
+    now: datetime
+    rows: list[TodayRow]
+    active: TodayRow | None = None
+    apology: str | None = None
+    no_show_allowed: bool = False
+    no_show_hint: str = ""
+    reservation: RoomReservation | None = None
+    reservation_room: Room | None = None
+    invites: list[InviteNotice] = field(default_factory=list)
+    next_row: TodayRow | None = None
+
+    @property
+    def waiting_count(self) -> int:
+        return sum(1 for r in self.rows if r.state == "waiting")
+
+    @property
+    def day_text(self) -> str:
+        return date_with_weekday(self.day)
+
+
+def _label(row_state: str, ticket: Ticket | None, calendar: WorkCalendar, who: str) -> str:
+    if row_state == "waiting" and ticket is not None:
+        return f"Ждёт с {calendar.to_local(ticket.checked_in_at):%H:%M}"
+    if row_state == "called" and ticket is not None and ticket.called_at is not None:
+        return f"Вызван в {calendar.to_local(ticket.called_at):%H:%M}"
+    return {
+        "not_arrived": "Ещё не пришёл",
+        "in_service": "На приёме",
+        "done": "Принят",
+        "no_show": "Не подошёл",
+        "cancelled": "Запись отменена",
+        "transferred": f"Передан: {who}",
+    }.get(row_state, row_state)
+
+
+def today_board(
+    session: Session, calendar: WorkCalendar, staff: Staff, now: datetime | None = None
+) -> TodayBoard:
+    """Today's bookings and tickets of one specialist, by booked time, and the current ticket."""
+    now = now or utcnow()
+    start, end = day_window(calendar, now)
+    bookings = session.exec(
+        select(Booking).where(
+            Booking.staff_id == staff.id,
+            col(Booking.starts_at) >= start,
+            col(Booking.starts_at) < end,
+        )
+    ).all()
+    tickets_in = session.exec(
+        select(Ticket).where(
+            Ticket.staff_id == staff.id,
+            col(Ticket.booked_at) >= start,
+            col(Ticket.booked_at) < end,
+        )
+    ).all()
+    booking_ids = {b.id for b in bookings} | {t.booking_id for t in tickets_in}
+    all_bookings = {
+        b.id: b for b in session.exec(select(Booking).where(col(Booking.id).in_(booking_ids))).all()
+    }
+    tickets = {
+        t.booking_id: t
+        for t in session.exec(select(Ticket).where(col(Ticket.booking_id).in_(booking_ids))).all()
+    }
+    clients = {
+        c.id: c
+        for c in session.exec(
+            select(Client).where(col(Client.id).in_({b.client_id for b in all_bookings.values()}))
+        ).all()
+    }
+    services = {s.id: s for s in session.exec(select(Service)).all()}
+    staff_names = {s.id: s.short_name for s in session.exec(select(Staff)).all()}
+    rows: list[TodayRow] = []
+    for booking in all_bookings.values():
+        ticket = tickets.get(booking.id or 0)
+        if ticket is None:
+            state = {
+                BookingStatus.CANCELLED.value: "cancelled",
+                BookingStatus.NO_SHOW.value: "no_show",
+                BookingStatus.COMPLETED.value: "done",
+            }.get(booking.status, "not_arrived")
+        elif ticket.staff_id != staff.id:
+            state = "transferred"
+        else:
+            state = ticket.status
+        who = staff_names.get(ticket.staff_id, "") if ticket else ""
+        rows.append(
+            TodayRow(
+                booking=booking,
+                ticket=ticket,
+                client=clients[booking.client_id],
+                service=services[ticket.service_id if ticket else booking.service_id],
+                state=state,
+                label=_label(state, ticket, calendar, who),
+                booked_at=ticket.booked_at if ticket else booking.starts_at,
+                transferred_in=ticket is not None
+                and ticket.staff_id == staff.id
+                and booking.staff_id != staff.id,
+            )
+        )
+    rows.sort(key=lambda r: (r.booked_at, r.booking.id or 0))
+    board = TodayBoard(staff=staff, day=calendar.to_local(now).date(), now=now, rows=rows)
+    board.active = next((r for r in rows if r.state in ACTIVE), None)
+    board.next_row = next((r for r in rows if r.state == "waiting"), None)
+    if board.active is not None and board.active.ticket is not None:
+        ticket = board.active.ticket
+        if apology_due(ticket, calendar.config.office.apology_after_minutes):
+            board.apology = apology_text(
+                minutes=ticket.late_start_minutes or 0, client=board.active.client
+            )
+        board.no_show_allowed = no_show_allowed(ticket, now)
+        if ticket.status == TicketStatus.CALLED and not board.no_show_allowed:
+            assert ticket.called_at is not None
+            allowed_at = calendar.to_local(ticket.called_at + NO_SHOW_AFTER)
+            board.no_show_hint = (
+                f"«Не подошёл» можно отметить после {NO_SHOW_RECALLS} повторных вызовов "
+                f"(сделано: {ticket.recall_count}) или с {allowed_at:%H:%M}."
+            )
+        board.reservation = session.exec(
+            select(RoomReservation).where(
+                RoomReservation.ticket_id == ticket.id,
+                col(RoomReservation.released_at).is_(None),
+            )
+        ).first()
+        if board.reservation is not None:
+            board.reservation_room = session.get(Room, board.reservation.room_id)
+    board.invites = invites_for(session, staff)
+    return board
+
+
+def invites_for(session: Session, staff: Staff) -> list[InviteNotice]:
+    """§35.3: colleagues' invitations this staff member has not closed yet."""
+    invites = session.exec(
+        select(ColleagueInvite)
+        .where(ColleagueInvite.to_staff_id == staff.id, col(ColleagueInvite.seen_at).is_(None))
+        .order_by(col(ColleagueInvite.created_at).desc())
+    ).all()
+    result = []
+    for invite in invites:
+        sender = session.get(Staff, invite.from_staff_id)
+        room = session.get(Room, invite.room_id)
+        ticket = session.get(Ticket, invite.ticket_id)
+        if sender and room and ticket:
+            result.append(InviteNotice(invite, sender, room, ticket.number))
+    return result
+
+
+@dataclass(frozen=True)
+class TransferChoice:
+    staff: Staff
+    room: Room
+    services: list[Service]
+
+
+def transfer_choices(session: Session, staff: Staff) -> list[TransferChoice]:
+    """Specialists a ticket can be handed to (§23), with the services each one serves."""
+    specialists = session.exec(
+        select(Staff)
+        .where(
+            col(Staff.active).is_(True),
+            col(Staff.room_id).is_not(None),
+            Staff.id != staff.id,
+        )
+        .order_by(Staff.surname, Staff.first_name)
+    ).all()
+    links = session.exec(select(StaffService)).all()
+    services = {s.id: s for s in session.exec(select(Service)).all()}
+    result = []
+    for person in specialists:
+        if not person.has_role(Role.SPECIALIST):
+            continue
+        room = session.get(Room, person.room_id)
+        own = [services[link.service_id] for link in links if link.staff_id == person.id]
+        if room is not None and own:
+            result.append(TransferChoice(person, room, sorted(own, key=lambda s: s.letter)))
+    return result
+
+
+def colleagues(session: Session, staff: Staff) -> list[Staff]:
+    """Active colleagues who can be invited into a meeting room (§35.3)."""
+    return list(
+        session.exec(
+            select(Staff)
+            .where(col(Staff.active).is_(True), Staff.id != staff.id)
+            .order_by(Staff.surname, Staff.first_name)
+        ).all()
+    )
+
+
+@dataclass
+class MeetingRoomState:
+    room: Room
+    current: RoomReservation | None
+    current_staff: Staff | None
+    current_ticket: str
+    upcoming: list[RoomReservation]
+
+    @property
+    def free(self) -> bool:
+        return self.current is None
+
+
+def meeting_rooms_now(session: Session, now: datetime | None = None) -> list[MeetingRoomState]:
+    """Meeting rooms (§35) with who uses them now and their next reservations."""
+    now = now or utcnow()
+    rooms = session.exec(
+        select(Room)
+        .where(Room.kind == RoomKind.MEETING.value, col(Room.active).is_(True))
+        .order_by(col(Room.floor), col(Room.number))
+    ).all()
+    result = []
+    for room in rooms:
+        reservations = session.exec(
+            select(RoomReservation)
+            .where(
+                RoomReservation.room_id == room.id,
+                col(RoomReservation.released_at).is_(None),
+                col(RoomReservation.ends_at) > now,
+            )
+            .order_by(col(RoomReservation.starts_at))
+        ).all()
+        current = next((r for r in reservations if r.starts_at <= now), None)
+        current_staff = session.get(Staff, current.staff_id) if current else None
+        ticket = session.get(Ticket, current.ticket_id) if current and current.ticket_id else None
+        result.append(
+            MeetingRoomState(
+                room=room,
+                current=current,
+                current_staff=current_staff,
+                current_ticket=ticket.number if ticket else "",
+                upcoming=[r for r in reservations if r.starts_at > now],
+            )
+        )
+    return result
+
+
+def active_ticket_of(session: Session, staff: Staff) -> Ticket | None:
+    """The ticket this specialist is calling or serving now."""
+    return session.exec(
+        select(Ticket).where(
+            Ticket.staff_id == staff.id,
+            or_(
+                Ticket.status == TicketStatus.CALLED.value,
+                Ticket.status == TicketStatus.IN_SERVICE.value,
+            ),
+        )
+    ).first()

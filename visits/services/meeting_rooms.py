@@ -1,0 +1,330 @@
+"""Meeting rooms for a tense conversation (§35) and inviting a colleague (§35.3).
+
+Two reservations of one room never overlap: the room's row is locked first
+(SELECT ... FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE on SQLite holds the
+database's write lock), and only then are the room's reservations checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.db import for_update, write_transaction
+from visits.errors import Conflict, Forbidden, InvalidInput, NotFound
+from visits.models import (
+    Client,
+    ColleagueInvite,
+    HistoryKind,
+    MessageKind,
+    Role,
+    Room,
+    RoomKind,
+    RoomReservation,
+    Staff,
+    Ticket,
+    TicketStatus,
+)
+from visits.notify.outbox import message_queue
+from visits.notify.templates import room_change
+from visits.push import push_emit
+from visits.services.history import audit_record, history_record
+from visits.services.queue import ACTIVE, STATUS_PHRASES
+
+log = logging.getLogger(__name__)
+
+RESERVE_MINUTES = (15, 30, 60)
+
+
+def _locked_room(session: Session, room_id: int) -> Room:
+    stmt = select(Room).where(Room.id == room_id).execution_options(populate_existing=True)
+    if for_update(session):
+        stmt = stmt.with_for_update()
+    room = session.exec(stmt).first()
+    if room is None or room.kind != RoomKind.MEETING or not room.active:
+        raise InvalidInput("Выберите переговорную из списка.", field="room")
+    return room
+
+
+def _locked_ticket(session: Session, ticket_id: int) -> Ticket:
+    stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+    if for_update(session):
+        stmt = stmt.with_for_update()
+    ticket = session.exec(stmt).first()
+    if ticket is None:
+        raise NotFound("Талон не найден. Список обновлён.")
+    return ticket
+
+
+def _active_reservation(session: Session, ticket_id: int, now: datetime) -> RoomReservation | None:
+    return session.exec(
+        select(RoomReservation).where(
+            RoomReservation.ticket_id == ticket_id,
+            col(RoomReservation.released_at).is_(None),
+            col(RoomReservation.ends_at) > now,
+        )
+    ).first()
+
+
+def room_overlapping(
+    session: Session, room_id: int, starts_at: datetime, ends_at: datetime
+) -> RoomReservation | None:
+    """The room's unreleased reservation that overlaps [starts_at, ends_at), if any."""
+    return session.exec(
+        select(RoomReservation)
+        .where(
+            RoomReservation.room_id == room_id,
+            col(RoomReservation.released_at).is_(None),
+            col(RoomReservation.starts_at) < ends_at,
+            col(RoomReservation.ends_at) > starts_at,
+        )
+        .order_by(col(RoomReservation.starts_at))
+    ).first()
+
+
+def room_reserve(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket_id: int,
+    room_id: int,
+    minutes: int,
+    now: datetime | None = None,
+) -> RoomReservation:
+    """Reserve a free meeting room from now for 15, 30 or 60 minutes and move the ticket there (§35)."""
+    now = now or utcnow()
+    if minutes not in RESERVE_MINUTES:
+        raise InvalidInput("Выберите 15, 30 или 60 минут.", field="minutes")
+    with write_transaction(session):
+        room = _locked_room(session, room_id)
+        ticket = _locked_ticket(session, ticket_id)
+        if ticket.staff_id != staff.id:
+            raise Conflict(
+                f"Талон {ticket.number} передан другому специалисту. Список обновлён.",
+                code="ticket_changed",
+            )
+        if ticket.status not in ACTIVE:
+            raise Conflict(
+                f"Талон {ticket.number} {STATUS_PHRASES.get(ticket.status, 'изменился')}. "
+                "В переговорную можно перейти с вызванным или принимаемым посетителем.",
+                code="ticket_changed",
+            )
+        current = _active_reservation(session, ticket_id, now)
+        if current is not None:
+            held = session.get(Room, current.room_id)
+            raise Conflict(
+                f"Талон {ticket.number} уже в переговорной {held.number if held else ''}. "
+                "Освободите её, чтобы выбрать другую.",
+                code="already_moved",
+            )
+        ends_at = now + timedelta(minutes=minutes)
+        taken = room_overlapping(session, room_id, now, ends_at)
+        if taken is not None:
+            raise Conflict(
+                f"Переговорная {room.number} занята до "
+                f"{calendar.to_local(taken.ends_at):%H:%M}. Выберите другую.",
+                code="room_taken",
+            )
+        assert room.id is not None
+        reservation = RoomReservation(
+            room_id=room.id,
+            ticket_id=ticket.id,
+            staff_id=staff.id or 0,
+            starts_at=now,
+            ends_at=ends_at,
+            from_room_id=ticket.room_id,
+        )
+        session.add(reservation)
+        ticket.room_id = room.id
+        session.add(ticket)
+        session.flush()
+        client = session.get(Client, ticket.client_id)
+        assert client is not None
+        summary = (
+            f"Талон {ticket.number}: разговор перенесён в {room.place} "
+            f"на {minutes} минут. Специалист {staff.full_name}."
+        )
+        history_record(
+            session,
+            client_id=ticket.client_id,
+            kind=HistoryKind.MEETING_ROOM,
+            staff=staff,
+            booking_id=ticket.booking_id,
+            ticket_id=ticket.id,
+            summary=summary,
+            data={"reservation_id": reservation.id, "minutes": minutes},
+        )
+        audit_record(
+            session,
+            staff=staff,
+            action="room.reserve",
+            client_id=ticket.client_id,
+            ticket_id=ticket.id,
+            details=summary,
+        )
+        message_queue(
+            session,
+            client=client,
+            kind=MessageKind.ROOM_CHANGE,
+            text=room_change(
+                client=client, ticket_number=ticket.number, room=room, route=room.route
+            ),
+            booking_id=ticket.booking_id,
+            ticket_id=ticket.id,
+            staff=staff,
+        )
+        push_emit(
+            session,
+            "ticket.moved",
+            ["displays", f"staff:{ticket.staff_id}", "admin"],
+            ticket_id=ticket.id,
+            room_id=room.id,
+        )
+    log.info("room %s reserved by %s for ticket %s", room.number, staff.login, ticket.number)
+    return reservation
+
+
+def room_release(
+    *, session: Session, staff: Staff, reservation_id: int, now: datetime | None = None
+) -> RoomReservation:
+    """End a reservation; an active ticket goes back to the specialist's room."""
+    now = now or utcnow()
+    with write_transaction(session):
+        reservation = session.exec(
+            select(RoomReservation)
+            .where(RoomReservation.id == reservation_id)
+            .execution_options(populate_existing=True)
+        ).first()
+        if reservation is None:
+            raise NotFound("Бронь переговорной не найдена.")
+        if reservation.staff_id != staff.id and not staff.has_role(Role.ADMINISTRATOR):
+            raise Forbidden("Освободить переговорную может тот, кто её занял, или администратор.")
+        if reservation.released_at is not None:
+            raise Conflict("Переговорная уже освобождена. Список обновлён.", code="released")
+        _locked_room(session, reservation.room_id)
+        reservation.released_at = now
+        session.add(reservation)
+        room = session.get(Room, reservation.room_id)
+        assert room is not None
+        if reservation.ticket_id is not None:
+            ticket = _locked_ticket(session, reservation.ticket_id)
+            moved_back = False
+            if (
+                ticket.status in ACTIVE
+                and ticket.room_id == reservation.room_id
+                and reservation.from_room_id
+            ):
+                ticket.room_id = reservation.from_room_id
+                session.add(ticket)
+                moved_back = True
+            summary = f"Талон {ticket.number}: переговорная {room.number} освобождена."
+            history_record(
+                session,
+                client_id=ticket.client_id,
+                kind=HistoryKind.MEETING_ROOM_RELEASED,
+                staff=staff,
+                booking_id=ticket.booking_id,
+                ticket_id=ticket.id,
+                summary=summary,
+            )
+            audit_record(
+                session,
+                staff=staff,
+                action="room.release",
+                client_id=ticket.client_id,
+                ticket_id=ticket.id,
+                details=summary,
+            )
+            if moved_back:
+                push_emit(
+                    session,
+                    "ticket.moved",
+                    ["displays", f"staff:{ticket.staff_id}", "admin"],
+                    ticket_id=ticket.id,
+                    room_id=ticket.room_id,
+                )
+        push_emit(session, "queue.changed", [f"staff:{reservation.staff_id}", "admin"])
+    return reservation
+
+
+def colleague_invite(
+    *,
+    session: Session,
+    staff: Staff,
+    reservation_id: int,
+    to_staff_id: int,
+    message: str = "",
+) -> ColleagueInvite:
+    """§35.3: invite a colleague into the meeting room; they see a notice in their panel."""
+    message = (message or "").strip()[:500]
+    with write_transaction(session):
+        reservation = session.get(RoomReservation, reservation_id)
+        if reservation is None or reservation.released_at is not None:
+            raise Conflict("Переговорная уже освобождена. Список обновлён.", code="released")
+        if reservation.staff_id != staff.id:
+            raise Forbidden("Пригласить коллегу может тот, кто занял переговорную.")
+        colleague = session.get(Staff, to_staff_id)
+        if colleague is None or not colleague.active or colleague.id == staff.id:
+            raise InvalidInput("Выберите коллегу из списка.", field="to_staff")
+        ticket = session.get(Ticket, reservation.ticket_id) if reservation.ticket_id else None
+        if ticket is None or ticket.status not in (
+            TicketStatus.CALLED.value,
+            TicketStatus.IN_SERVICE.value,
+        ):
+            raise Conflict("Приём по этому талону уже закончен. Список обновлён.", code="done")
+        room = session.get(Room, reservation.room_id)
+        assert room is not None and ticket.id is not None
+        invite = ColleagueInvite(
+            ticket_id=ticket.id,
+            reservation_id=reservation.id,
+            room_id=room.id or 0,
+            from_staff_id=staff.id or 0,
+            to_staff_id=colleague.id or 0,
+            message=message,
+        )
+        session.add(invite)
+        session.flush()
+        summary = f"Талон {ticket.number}: в {room.place} приглашён(а) {colleague.full_name}" + (
+            f". {message}" if message else "."
+        )
+        history_record(
+            session,
+            client_id=ticket.client_id,
+            kind=HistoryKind.COLLEAGUE_INVITED,
+            staff=staff,
+            booking_id=ticket.booking_id,
+            ticket_id=ticket.id,
+            summary=summary,
+        )
+        audit_record(
+            session,
+            staff=staff,
+            action="room.invite",
+            client_id=ticket.client_id,
+            ticket_id=ticket.id,
+            details=summary,
+        )
+        push_emit(session, "invite", [f"staff:{colleague.id}"], invite_id=invite.id)
+    return invite
+
+
+def colleague_invite_seen(*, session: Session, staff: Staff, invite_id: int) -> ColleagueInvite:
+    """The invited colleague closes the notice."""
+    with write_transaction(session):
+        invite = session.get(ColleagueInvite, invite_id)
+        if invite is None or invite.to_staff_id != staff.id:
+            raise NotFound("Приглашение не найдено.")
+        if invite.seen_at is None:
+            invite.seen_at = utcnow()
+            session.add(invite)
+            audit_record(
+                session,
+                staff=staff,
+                action="room.invite_seen",
+                ticket_id=invite.ticket_id,
+            )
+    return invite

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
-from visits.models import Service, SlotHold, Staff, StaffService
+from visits.errors import InvalidInput
+from visits.models import Room, Service, SlotHold, Staff, StaffService
 
 
 @dataclass(frozen=True)
@@ -27,26 +28,101 @@ class Slot:
 def slot_key_parse(key: str) -> tuple[int, datetime] | None:
     """Parse a slot id from a form; None if it is not one."""
     parts = (key or "").split("-")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[1]) > 12:
+    # Bounded lengths: a staff id must fit a database integer, a time a datetime.
+    if (
+        len(parts) != 2
+        or not all(p.isascii() and p.isdigit() for p in parts)
+        or len(parts[0]) > 9
+        or len(parts[1]) > 10
+    ):
         return None
-    return int(parts[0]), datetime.fromtimestamp(int(parts[1]), tz=UTC)
+    try:
+        return int(parts[0]), datetime.fromtimestamp(int(parts[1]), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def service_staff(session: Session, service_id: int) -> list[Staff]:
-    """Active specialists who serve a service, by surname."""
+    """Active specialists who serve a service, by surname.
+
+    Only those with a room: a booking names the room (§31), so a specialist
+    without one cannot be booked and is not offered.
+    """
     stmt = (
         select(Staff)
         .join(StaffService, col(StaffService.staff_id) == col(Staff.id))
-        .where(StaffService.service_id == service_id, col(Staff.active).is_(True))
-        .order_by(Staff.surname)
+        .where(
+            StaffService.service_id == service_id,
+            col(Staff.active).is_(True),
+            col(Staff.room_id).is_not(None),
+        )
+        .order_by(Staff.surname, Staff.first_name)
     )
     return list(session.exec(stmt).all())
+
+
+@dataclass(frozen=True)
+class Specialist:
+    """A specialist as the booking screen names them: person and room (§31)."""
+
+    staff: Staff
+    room: Room
+
+
+def service_specialists(session: Session, service_id: int) -> list[Specialist]:
+    """The specialists of a service with their rooms, by surname."""
+    result = []
+    for member in service_staff(session, service_id):
+        room = session.get(Room, member.room_id) if member.room_id else None
+        if room is not None:
+            result.append(Specialist(member, room))
+    return result
+
+
+def bookable_services(session: Session) -> list[Service]:
+    """Active services that at least one specialist with a room serves, by name."""
+    stmt = (
+        select(Service)
+        .where(col(Service.active).is_(True))
+        .where(
+            col(Service.id).in_(
+                select(StaffService.service_id)
+                .join(Staff, col(Staff.id) == col(StaffService.staff_id))
+                .where(col(Staff.active).is_(True), col(Staff.room_id).is_not(None))
+            )
+        )
+        .order_by(Service.name)
+    )
+    return list(session.exec(stmt).all())
+
+
+def service_for_booking(session: Session, service_id: int | None) -> Service:
+    """The active service with this id, or InvalidInput for a missing or unknown one."""
+    service = session.get(Service, service_id) if service_id else None
+    if service is None or not service.active:
+        raise InvalidInput("Такой услуги нет. Выберите услугу из списка.", field="service")
+    return service
 
 
 def cells_of(starts_at: datetime, duration_minutes: int, cell_minutes: int) -> list[datetime]:
     """The slot-sized cells a visit of this length holds."""
     count = -(-duration_minutes // cell_minutes)
     return [starts_at + timedelta(minutes=cell_minutes * i) for i in range(count)]
+
+
+def booking_horizon_end(calendar: WorkCalendar, *, now: datetime | None = None) -> date:
+    """The last working day a booking may fall on (§29: the next N working days)."""
+    first = calendar.to_local(now or utcnow()).date()
+    days = list(calendar.working_days(first, calendar.config.office.booking_horizon_working_days))
+    return days[-1] if days else first
+
+
+def slots_by_day(calendar: WorkCalendar, slots: list[Slot]) -> dict[date, list[Slot]]:
+    """Group slots by their local day, days and times in order."""
+    result: dict[date, list[Slot]] = {}
+    for slot in sorted(slots, key=lambda s: (s.starts_at, s.staff_id)):
+        result.setdefault(calendar.to_local(slot.starts_at).date(), []).append(slot)
+    return result
 
 
 def free_slots(
@@ -89,9 +165,8 @@ def free_slots(
     result: list[Slot] = []
     for day in day_list:
         for period in calendar.periods_on(day):
-            start = period.start.astimezone(UTC)
             end = period.end.astimezone(UTC)
-            cursor = start
+            cursor = _on_grid(period.start, cell).astimezone(UTC)
             while cursor + length <= end:
                 if cursor >= now:
                     cells = cells_of(cursor, service.duration_minutes, cell)
@@ -103,6 +178,19 @@ def free_slots(
                 cursor += timedelta(minutes=cell)
     result.sort(key=lambda s: (s.starts_at, s.staff_id))
     return result
+
+
+def _on_grid(local: datetime, cell: int) -> datetime:
+    """The first wall-clock time at or after `local` on the slot grid (14:00, 14:15, ...).
+
+    After a 13:00-13:48 lunch the first slot is 14:00, not 13:48: times an
+    operator can say and a visitor can remember.
+    """
+    base = local.replace(second=0, microsecond=0)
+    if base < local:
+        base += timedelta(minutes=1)
+    rest = (base.hour * 60 + base.minute) % cell
+    return base + timedelta(minutes=(cell - rest) % cell)
 
 
 def slot_is_bookable(
@@ -119,12 +207,18 @@ def slot_is_bookable(
     local = calendar.to_local(starts_at)
     if not calendar.is_working_day(local.date()):
         return "В этот день департамент не работает. Выберите рабочий день."
+    # §29: the choice covers the booking horizon; a time beyond it is not offered.
+    horizon = calendar.config.office.booking_horizon_working_days
+    if local.date() > booking_horizon_end(calendar, now=now):
+        return (
+            f"Записаться можно не дальше чем на {horizon} рабочих дней вперёд. "
+            "Выберите время из списка."
+        )
     end = local + timedelta(minutes=duration_minutes)
     cell = calendar.config.office.slot_minutes
     for period in calendar.periods_on(local.date()):
         if period.start <= local and end <= period.end:
-            offset = (local - period.start).total_seconds() / 60
-            if offset % cell:
+            if _on_grid(local, cell) != local:
                 return "Такого времени нет в расписании. Выберите время из списка."
             return None
     return "Это время вне часов приёма или в обеденный перерыв. Выберите другое."

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
-from visits.db import write_transaction
+from visits.db import for_update, write_transaction
 from visits.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from visits.models import (
     Booking,
@@ -20,6 +20,7 @@ from visits.models import (
     Client,
     HistoryKind,
     MessageKind,
+    OutgoingMessage,
     Room,
     Service,
     SlotHold,
@@ -28,6 +29,7 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText, booking_cancellation, booking_confirmation
+from visits.push import push_emit
 from visits.queries.slots import cells_of, slot_is_bookable
 from visits.services.history import history_record
 
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
 SLOT_TAKEN = "Это время только что заняли. Выберите другое."
+SUBMIT_KEY_MAX = 64  # Booking.submit_key column
 
 
 def booking_code_new() -> str:
@@ -84,6 +87,11 @@ def booking_create(
     now: datetime | None = None,
 ) -> BookingConfirmation:
     """Book a free slot. Exactly one of two racing operators wins (SlotHold unique)."""
+    submit_key = (submit_key or "").strip() or None
+    if submit_key and (len(submit_key) > SUBMIT_KEY_MAX or not submit_key.isascii()):
+        raise InvalidInput(
+            "Форма записи повреждена. Обновите страницу и выберите время снова.", field="slot"
+        )
     if submit_key:
         earlier = session.exec(select(Booking).where(Booking.submit_key == submit_key)).first()
         if earlier is not None:
@@ -113,7 +121,7 @@ def booking_create(
     room = session.get(Room, specialist.room_id)
     assert room is not None and room.id is not None
     booking = Booking(
-        code=booking_code_new(),
+        code=_unused_code(session),
         client_id=client_id,
         service_id=service_id,
         staff_id=staff_id,
@@ -123,7 +131,7 @@ def booking_create(
         remind_day_before=remind_day_before,
         remind_two_hours_before=remind_two_hours_before,
         created_by_staff_id=staff.id if staff else None,
-        submit_key=submit_key or None,
+        submit_key=submit_key,
         walk_in=walk_in,
     )
     try:
@@ -166,6 +174,13 @@ def booking_create(
                 staff=staff,
             )
             _after_booking_hooks(session, booking)
+            push_emit(
+                session,
+                "booking.created",
+                _booking_topics(booking),
+                booking_id=booking.id,
+                staff_id=staff_id,
+            )
     except IntegrityError as exc:
         session.rollback()
         if submit_key:
@@ -178,6 +193,20 @@ def booking_create(
         "booking %s created: client=%s staff=%s at %s", booking.code, client_id, staff_id, starts_at
     )
     return BookingConfirmation(booking=booking, text=text, created=True)
+
+
+def _unused_code(session: Session) -> str:
+    """A fresh booking code; a clash with an existing one is drawn again, not a lost slot."""
+    for _ in range(10):
+        code = booking_code_new()
+        if session.exec(select(Booking.id).where(Booking.code == code)).first() is None:
+            return code
+    raise RuntimeError("no free booking code after 10 draws")
+
+
+def _booking_topics(booking: Booking) -> list[str]:
+    """Who sees a booking change live: its specialist, administrators, the operators' desks."""
+    return [f"staff:{booking.staff_id}", "admin", "operators"]
 
 
 def _reminder_words(day: bool, two_hours: bool) -> str:
@@ -227,6 +256,19 @@ def booking_confirmation_text(
     return _confirmation(session, calendar, booking, created=False)
 
 
+def booking_outbox(
+    *, session: Session, booking_id: int, kind: MessageKind
+) -> list[OutgoingMessage]:
+    """The outbox rows of one message of a booking: what the client gets, by channel."""
+    return list(
+        session.exec(
+            select(OutgoingMessage)
+            .where(OutgoingMessage.booking_id == booking_id, OutgoingMessage.kind == kind.value)
+            .order_by(col(OutgoingMessage.id))
+        ).all()
+    )
+
+
 def booking_cancel(
     *,
     session: Session,
@@ -237,7 +279,10 @@ def booking_cancel(
 ) -> Booking:
     """Cancel a booking (§32): the slot is free at once, the client gets a message."""
     with write_transaction(session):
-        booking = session.get(Booking, booking_id)
+        # Two operators cancelling at once: the second waits here and sees "already cancelled".
+        booking = session.get(
+            Booking, booking_id, with_for_update=for_update(session), populate_existing=True
+        )
         if booking is None:
             raise NotFound("Запись не найдена.")
         if booking.status == BookingStatus.CANCELLED:
@@ -278,5 +323,12 @@ def booking_cancel(
         )
         for hook in BOOKING_CANCELLED_HOOKS:
             hook(session, booking)
+        push_emit(
+            session,
+            "booking.cancelled",
+            _booking_topics(booking),
+            booking_id=booking.id,
+            staff_id=booking.staff_id,
+        )
     log.info("booking %s cancelled", booking.code)
     return booking

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
 from visits.db import write_transaction
-from visits.errors import InvalidInput, NotFound
-from visits.models import Channel, Client, HistoryKind, Staff
-from visits.services.history import history_record
+from visits.errors import Conflict, InvalidInput, NotFound
+from visits.models import (
+    Booking,
+    BookingStatus,
+    Channel,
+    Client,
+    HistoryKind,
+    Room,
+    Service,
+    Staff,
+)
+from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +34,7 @@ log = logging.getLogger(__name__)
 # Novosibirsk number (238-60-02) gets the city code.
 _CITY_CODE = "383"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LETTER = re.compile(r"[A-Za-zА-Яа-яЁё]")
 _NAME = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' -]*$")
 
 
@@ -59,7 +73,7 @@ def email_normalise(raw: str | None) -> str | None:
     value = (raw or "").strip()
     if not value:
         return None
-    if not _EMAIL.match(value):
+    if not _EMAIL.match(value) or len(value) > 254:
         raise InvalidInput("Адрес почты должен быть вида name@example.ru.", field="email")
     return value.lower()
 
@@ -95,6 +109,18 @@ def _channels(
     return channel, second
 
 
+class ClientInvalid(InvalidInput):
+    """Bad registration input: `errors` maps each bad field to its message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field)
+        self.errors = errors
+
+
+T = TypeVar("T")
+
+
 def client_register(
     *,
     session: Session,
@@ -109,25 +135,50 @@ def client_register(
     allow_early_messages: bool = False,
     staff: Staff | None = None,
 ) -> Client:
-    """Register a client with the chosen channels and recorded consent (§3)."""
+    """Register a client with the chosen channels and recorded consent (§3).
+
+    Every field is checked before anything is saved; ClientInvalid carries the
+    message of each bad field, so a form can show them all at once.
+    """
+    errors: dict[str, str] = {}
+
+    def check(field: str, fn: Callable[[], T], fallback: T) -> T:
+        try:
+            return fn()
+        except InvalidInput as exc:
+            errors.setdefault(exc.field or field, exc.message)
+            return fallback
+
     client = Client(
-        surname=_name(surname, "surname", "фамилию"),
-        first_name=_name(first_name, "first_name", "имя"),
-        patronymic=_name(patronymic, "patronymic", "отчество", required=False),
-        phone=phone_normalise(phone),
-        email=email_normalise(email),
+        surname=check("surname", lambda: _name(surname, "surname", "фамилию"), ""),
+        first_name=check("first_name", lambda: _name(first_name, "first_name", "имя"), ""),
+        patronymic=check(
+            "patronymic",
+            lambda: _name(patronymic, "patronymic", "отчество", required=False),
+            "",
+        ),
+        phone=check("phone", lambda: phone_normalise(phone), ""),
+        email=check("email", lambda: email_normalise(email), None),
         channel="",
         consent_at=utcnow(),
         allow_early_messages=allow_early_messages,
     )
-    client.channel, client.second_channel = _channels(channel, second_channel, email=client.email)
+    no_channel: tuple[str, str | None] = ("", None)
+    # A bad e-mail is reported already; check the channels as if it had been given.
+    mail = client.email if "email" not in errors else "reported@example.ru"
+    client.channel, client.second_channel = check(
+        "channel", lambda: _channels(channel, second_channel, email=mail), no_channel
+    )
     if not consent:
-        raise InvalidInput(
+        errors["consent"] = (
             "Без согласия на обработку персональных данных записать нельзя. "
-            "Спросите согласие клиента и отметьте его.",
-            field="consent",
+            "Спросите согласие клиента и отметьте его."
         )
+    if errors:
+        log.info("client not registered: %s", ", ".join(errors))
+        raise ClientInvalid(errors)
     with write_transaction(session):
+        _refuse_duplicate(session, client)
         session.add(client)
         session.flush()
         assert client.id is not None
@@ -144,25 +195,56 @@ def client_register(
     return client
 
 
+def _refuse_duplicate(session: Session, client: Client) -> None:
+    """One person, one record: the same phone with the same name is already registered.
+
+    A shared phone (a family's landline) with another name is a different person.
+    """
+    same_phone = session.exec(
+        select(Client).where(Client.phone == client.phone, col(Client.merged_into_id).is_(None))
+    ).all()
+    for other in same_phone:
+        if (other.surname.lower(), other.first_name.lower()) == (
+            client.surname.lower(),
+            client.first_name.lower(),
+        ):
+            raise Conflict(
+                f"Клиент {other.full_name} с этим телефоном уже зарегистрирован. "
+                "Найдите его через поиск и откройте карточку.",
+                code="client_exists",
+                field="phone",
+            )
+
+
 def client_search(*, session: Session, query: str, limit: int = 20) -> list[Client]:
     """Find clients by phone (any format) or by the start of the surname."""
-    text = " ".join((query or "").split())
+    text = " ".join((query or "").split())[:100]
     if not text:
         return []
     digits = re.sub(r"\D", "", text)
     base = select(Client).where(col(Client.merged_into_id).is_(None))
-    if len(digits) >= 4 and len(digits) >= len(text.replace(" ", "")) - 4:
-        tail = digits[-10:] if len(digits) >= 10 else digits
-        stmt = base.where(col(Client.phone).contains(tail))
+    if not _LETTER.search(text):
+        # A phone in any format: "+7 (913) 123-45-67", "8 913 123", "4567".
+        if len(digits) < 3:
+            return []
+        if len(digits) == 11 and digits[0] in "78":
+            digits = digits[1:]
+        stmt = base.where(col(Client.phone).contains(digits, autoescape=True))
     else:
-        surname = text.split(" ")[0]
-        stmt = base.where(
-            or_(
-                func.lower(Client.surname).startswith(surname.lower()),
-                col(Client.surname).startswith(surname.capitalize()),
-            )
-        )
+        # "Петров" or "Петров Ив": the start of the surname, then of the first name.
+        # SQLite's lower() knows only ASCII, so Cyrillic is matched in both common cases.
+        words = [w for w in re.split(r"[\s,.]+", text) if w]
+        stmt = base.where(_starts(Client.surname, words[0]))
+        if len(words) > 1:
+            stmt = stmt.where(_starts(Client.first_name, words[1]))
     return list(session.exec(stmt.order_by(Client.surname, Client.first_name).limit(limit)).all())
+
+
+def _starts(column: Any, word: str) -> Any:
+    return or_(
+        func.lower(column).startswith(word.lower(), autoescape=True),
+        col(column).startswith(word[:1].upper() + word[1:].lower(), autoescape=True),
+    )
 
 
 def client_get(*, session: Session, client_id: int) -> Client:
@@ -170,3 +252,40 @@ def client_get(*, session: Session, client_id: int) -> Client:
     if client is None:
         raise NotFound("Клиент не найден.")
     return client
+
+
+def client_open(*, session: Session, client_id: int, staff: Staff | None) -> Client:
+    """Open a client's card for a staff member; the audit log keeps who looked."""
+    with write_transaction(session):
+        client = session.get(Client, client_id)
+        if client is None or client.merged_into_id is not None:
+            raise NotFound("Клиент не найден. Найдите его через поиск.", field="client")
+        audit_record(session, staff=staff, action="client.open", client_id=client.id)
+    return client
+
+
+@dataclass(frozen=True)
+class UpcomingBooking:
+    booking: Booking
+    service: Service
+    specialist: Staff
+    room: Room
+
+
+def client_bookings_upcoming(
+    *, session: Session, client_id: int, now: datetime | None = None
+) -> list[UpcomingBooking]:
+    """The client's booked visits that have not started yet, soonest first (§32: cancellable)."""
+    rows = session.exec(
+        select(Booking, Service, Staff, Room)
+        .join(Service, col(Service.id) == col(Booking.service_id))
+        .join(Staff, col(Staff.id) == col(Booking.staff_id))
+        .join(Room, col(Room.id) == col(Booking.room_id))
+        .where(
+            Booking.client_id == client_id,
+            Booking.status == BookingStatus.BOOKED.value,
+            Booking.ends_at > (now or utcnow()),
+        )
+        .order_by(col(Booking.starts_at))
+    ).all()
+    return [UpcomingBooking(b, s, st, r) for b, s, st, r in rows]

@@ -130,50 +130,89 @@ def make_device(session: Session, kind: DeviceKind, **overrides: Any) -> tuple[D
 
 
 def walk_visit(session: Session, calendar: WorkCalendar) -> tuple[Client, Ticket]:
-    """A full visit in the history (§4): booking -> check-in -> call -> transfer -> meeting
-    room -> finish -> rating. Registration and booking go through the real services; the
-    later steps write the entries their services write (see tests/unit/test_history_walk.py).
-    """
-    from visits.db import write_transaction
-    from visits.models import HistoryKind as K
-    from visits.services.history import history_record
+    """A full visit through the real services (§4): booking, confirmation sent, check-in and
+    print, call, start, transfer, the new specialist's call, meeting room with an invited
+    colleague, finish with the final message, and a rating from the ticket's page.
 
-    client = make_client(session, surname="Сидоров", first_name="Пётр", patronymic="Ильич")
-    booking = make_booking(session, calendar, client=client)
-    ticket = make_ticket(session, booking)
+    Each step runs with the clock moved to its moment (time-machine), as on the day itself.
+    """
+    from collections.abc import Callable
+    from datetime import timedelta
+
+    import time_machine
+
+    from visits.models import Room
+    from visits.notify.sender import outbox_send_due
+    from visits.services.checkin import ticket_checkin
+    from visits.services.meeting_rooms import colleague_invite, room_reserve
+    from visits.services.printing import print_job_run
+    from visits.services.queue import ticket_call_next, ticket_finish, ticket_start, ticket_transfer
+    from visits.services.rating import rating_by_token
+
+    starts_at = next_working_moment(calendar)
+    minutes = iter(range(-10, 100))
+
+    def step(action: Callable[[], Any]) -> Any:
+        with time_machine.travel(starts_at + timedelta(minutes=next(minutes)), tick=False):
+            return action()
+
+    with time_machine.travel(starts_at - timedelta(days=1), tick=False):
+        client = make_client(session, surname="Сидоров", first_name="Пётр", patronymic="Ильич")
+        booking = make_booking(session, calendar, client=client, starts_at=starts_at, now=utcnow())
+        kiosk, _token = make_device(session, DeviceKind.KIOSK)
+    step(lambda: outbox_send_due(session=session, config=calendar.config))
+    result = step(
+        lambda: ticket_checkin(
+            session=session, calendar=calendar, code=booking.code, device_id=kiosk.id or 0
+        )
+    )
+    step(
+        lambda: print_job_run(
+            session=session, calendar=calendar, job_id=result.print_job_id, device_id=kiosk.id
+        )
+    )
     ivanova, smirnov = staff_by_login(session, "ivanova"), staff_by_login(session, "smirnov")
-    n = ticket.number
-    steps: list[tuple[K, Staff | None, str, str | None]] = [
-        (K.MESSAGE_SENT, None, "Подтверждение записи отправлено (SMS)", "sms"),
-        (K.CHECKED_IN, None, f"Регистрация в терминале в холле, выдан талон {n}", None),
-        (K.TICKET_PRINTED, None, f"Талон {n} напечатан в терминале в холле", None),
-        (K.CALLED, ivanova, f"Талон {n} вызван: кабинет 305, 3 этаж", None),
-        (K.SERVICE_STARTED, ivanova, f"Начало приёма по талону {n}", None),
-        (
-            K.TRANSFERRED,
-            ivanova,
-            f"Талон {n} передан: от {ivanova.full_name} к {smirnov.full_name}, кабинет 301. "
-            "Причина: вопрос о выкупе участка",
-            None,
-        ),
-        (K.MEETING_ROOM, smirnov, "Разговор перенесён в переговорную 310, 3 этаж", None),
-        (K.COLLEAGUE_INVITED, smirnov, f"Приглашена {ivanova.full_name}", None),
-        (K.SERVED, smirnov, f"Приём по талону {n} завершён: {smirnov.full_name}, 25 минут", None),
-        (K.RATED, None, f"Оценка визита по талону {n}: 5 из 5", None),
-    ]
-    with write_transaction(session):
-        for kind, staff, summary, channel in steps:
-            history_record(
-                session,
-                client_id=client.id or 0,
-                kind=kind,
-                staff=staff,
-                actor=None if staff else "Терминал в холле",
-                channel=channel,
-                summary=summary,
-                booking_id=booking.id,
-                ticket_id=ticket.id,
-            )
+    ticket = session.exec(select(Ticket).where(Ticket.booking_id == booking.id)).one()
+    ticket_id = ticket.id or 0
+    step(lambda: ticket_call_next(session=session, calendar=calendar, staff=ivanova))
+    step(lambda: ticket_start(session=session, staff=ivanova, ticket_id=ticket_id))
+    step(
+        lambda: ticket_transfer(
+            session=session,
+            staff=ivanova,
+            ticket_id=ticket_id,
+            to_staff_id=smirnov.id or 0,
+            reason="Вопрос о выкупе участка",
+        )
+    )
+    step(lambda: ticket_call_next(session=session, calendar=calendar, staff=smirnov))
+    step(lambda: ticket_start(session=session, staff=smirnov, ticket_id=ticket_id))
+    meeting = session.exec(select(Room).where(Room.number == "311")).one()
+    reservation = step(
+        lambda: room_reserve(
+            session=session,
+            calendar=calendar,
+            staff=smirnov,
+            ticket_id=ticket_id,
+            room_id=meeting.id or 0,
+            minutes=30,
+        )
+    )
+    step(
+        lambda: colleague_invite(
+            session=session,
+            staff=smirnov,
+            reservation_id=reservation.id or 0,
+            to_staff_id=ivanova.id or 0,
+        )
+    )
+    step(
+        lambda: ticket_finish(
+            session=session, calendar=calendar, staff=smirnov, ticket_id=ticket_id
+        )
+    )
+    step(lambda: rating_by_token(session=session, token=ticket.token, score=5, reasons=["вежливо"]))
+    session.refresh(ticket)
     return client, ticket
 
 

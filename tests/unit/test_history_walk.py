@@ -1,11 +1,4 @@
-"""§4: a full visit leaves one history entry per event, in order.
-
-Registration and booking run through the real services. The later steps are written
-by tests.factories.walk_visit with history_record as their services write them
-(check-in, queue terminal, meeting rooms, rating); each should be switched to its
-real service once those land: ticket_checkin, ticket_call_next, ticket_start,
-ticket_transfer, the meeting-room move and invite, ticket_finish, the tablet rating.
-"""
+"""§4: a full visit through the real services leaves one history entry per event, in order."""
 
 from sqlmodel import Session
 
@@ -17,17 +10,22 @@ from visits.queries.history import client_history
 EXPECTED = [
     K.CLIENT_REGISTERED,
     K.BOOKING_CREATED,
-    K.MESSAGE_QUEUED,
+    K.MESSAGE_QUEUED,  # confirmation (§31, §32)
     K.MESSAGE_SENT,
     K.CHECKED_IN,
     K.TICKET_PRINTED,
     K.CALLED,
     K.SERVICE_STARTED,
-    K.TRANSFERRED,
-    K.MEETING_ROOM,
-    K.COLLEAGUE_INVITED,
+    K.TRANSFERRED,  # §23
+    K.MESSAGE_QUEUED,  # room change
+    K.CALLED,
+    K.SERVICE_STARTED,
+    K.MEETING_ROOM,  # §35
+    K.MESSAGE_QUEUED,  # room change
+    K.COLLEAGUE_INVITED,  # §35.3
     K.SERVED,
-    K.RATED,
+    K.MESSAGE_QUEUED,  # final message with the survey link (§17)
+    K.RATED,  # §36
 ]
 
 
@@ -40,8 +38,14 @@ def test_full_visit_history_in_order(session: Session, calendar: WorkCalendar) -
         client_id=client.id,
     )
     assert [e.kind for e in history.entries] == [k.value for k in EXPECTED]
-    # Who acted is kept with each step: the transfer names both specialists.
-    transfer = next(e for e in history.entries if e.kind == K.TRANSFERRED)
-    assert "Иванова" in transfer.summary and "Смирнов" in transfer.summary
+    by_kind = {e.kind: e for e in history.entries}
+    # Who acted is kept with each step, as it was at the time.
+    transfer = by_kind[K.TRANSFERRED]
     assert transfer.actor == staff_by_login(session, "ivanova").full_name
-    assert all(e.ticket_id == ticket.id for e in history.entries[4:])
+    assert "Алексей Викторович Смирнов, кабинет 301" in transfer.summary
+    assert "в переговорную 311, 3 этаж" in by_kind[K.MEETING_ROOM].summary
+    served = by_kind[K.SERVED]
+    assert served.actor == staff_by_login(session, "smirnov").full_name
+    assert "приём длился" in served.summary
+    assert f"Талон {ticket.number}" in by_kind[K.RATED].summary
+    assert all(e.ticket_id == ticket.id for e in history.entries[4:] if e.kind != K.MESSAGE_SENT)

@@ -31,6 +31,12 @@ class Room(SQLModel, table=True):
         word = "переговорная" if self.kind == RoomKind.MEETING else "кабинет"
         return f"{word} {self.number}, {self.floor} этаж"
 
+    @property
+    def place_to(self) -> str:
+        """Where to go, in the accusative: "в кабинет 305, 3 этаж", "в переговорную 311, 3 этаж"."""
+        word = "переговорную" if self.kind == RoomKind.MEETING else "кабинет"
+        return f"в {word} {self.number}, {self.floor} этаж"
+
 
 class Service(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)

@@ -145,7 +145,7 @@ def room_reserve(
         client = session.get(Client, ticket.client_id)
         assert client is not None
         summary = (
-            f"Талон {ticket.number}: разговор перенесён в {room.place} "
+            f"Талон {ticket.number}: разговор перенесён {room.place_to} "
             f"на {minutes} минут. Специалист {staff.full_name}."
         )
         history_record(
@@ -288,7 +288,7 @@ def colleague_invite(
         )
         session.add(invite)
         session.flush()
-        summary = f"Талон {ticket.number}: в {room.place} приглашён(а) {colleague.full_name}" + (
+        summary = f"Талон {ticket.number}: {room.place_to} приглашён(а) {colleague.full_name}" + (
             f". {message}" if message else "."
         )
         history_record(

@@ -405,13 +405,14 @@ def ticket_finish(
         client = _client(session, ticket)
         service = session.get(Service, ticket.service_id)
         assert service is not None
+        served_minutes = max(1, round((now - ticket.started_at).total_seconds() / 60))
         _record(
             session,
             ticket=ticket,
             staff=staff,
             kind=HistoryKind.SERVED,
             summary=f"Талон {ticket.number}: приём завершён. Вопрос «{service.name}». "
-            f"Специалист {staff.full_name}.",
+            f"Специалист {staff.full_name}, приём длился {minutes_phrase(served_minutes)}.",
             action="ticket.finish",
         )
         # §36: the tablet of the room where the visit ended offers the rating.

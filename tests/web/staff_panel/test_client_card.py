@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import csrf_of, htmx_headers, login_as
 from tests.factories import make_booking, make_client, walk_visit
+from tests.unit.test_history_walk import EXPECTED
 from visits.calendar import WorkCalendar
 from visits.models import AuditEntry, Client, HistoryEntry, MessageKind, OutgoingMessage
 from visits.services.history_export import history_schema
@@ -38,7 +39,7 @@ def test_card_shows_the_timeline_in_local_time_and_audits_the_view(
         select(HistoryEntry).where(HistoryEntry.client_id == visitor.id).order_by(HistoryEntry.id)
     ).first()
     assert calendar.to_local(first.at).strftime("%d.%m.%Y %H:%M") in html
-    assert html.count('<li data-kind="') == 13
+    assert html.count('<li data-kind="') == len(EXPECTED)
     assert session.exec(
         select(AuditEntry).where(
             AuditEntry.client_id == visitor.id, AuditEntry.action == "history.view"
@@ -58,8 +59,10 @@ def test_filter_answers_htmx_with_the_timeline_only(
     assert response.status_code == 200
     assert 'id="history-timeline"' in html
     assert "<html" not in html
-    assert html.count('<li data-kind="') == 2
-    assert "Показано 2 из 13 событий." in html
+    assert (
+        html.count('<li data-kind="') == 3
+    )  # two calls (before and after the transfer), one service
+    assert f"Показано 3 из {len(EXPECTED)} событий." in html
     bad = client.get(f"/staff/clients/{visitor.id}?date_from=завтра", headers=htmx_headers(client))
     assert bad.status_code == 422
     assert "Дата должна быть вида" in bad.get_data(as_text=True)
@@ -112,7 +115,7 @@ def test_export_json_validates(
     assert response.status_code == 200 and response.mimetype == "application/json"
     document = json.loads(response.data)
     Draft202012Validator(history_schema()).validate(document)
-    assert len(document["entries"]) == 13
+    assert len(document["entries"]) == len(EXPECTED)
 
 
 def test_export_csv_and_html(client: FlaskClient, session: Session, calendar: WorkCalendar) -> None:
@@ -121,7 +124,7 @@ def test_export_csv_and_html(client: FlaskClient, session: Session, calendar: Wo
     response = _export(client, visitor.id, "csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
-    assert len(rows) == 1 + 13
+    assert len(rows) == 1 + len(EXPECTED)
     page = _export(client, visitor.id, "html")
     assert page.mimetype == "text/html"
     assert page.headers["Content-Disposition"].startswith("inline")

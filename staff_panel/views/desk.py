@@ -33,9 +33,9 @@ from visits.queries.slots import (
     free_slots,
     service_for_booking,
     service_specialists,
+    slot_grid,
     slot_is_bookable,
     slot_key_parse,
-    slots_by_day,
 )
 from visits.ru import WEEKDAYS_SHORT, date_short, date_with_weekday, plural
 from visits.services.booking import (
@@ -188,28 +188,25 @@ def _slots_view(session: Session, state: DeskState, service: Service) -> SlotsVi
     by_id = {s.staff.id: s for s in specialists}
     if state.staff_id not in by_id:
         state.staff_id = None
-    every = free_slots(session, calendar, service=service)
-    counts_by_staff: dict[int, int] = {}
-    for slot in every:
-        counts_by_staff[slot.staff_id] = counts_by_staff.get(slot.staff_id, 0) + 1
-    chosen = [s for s in every if state.staff_id in (None, s.staff_id)]
-    days = slots_by_day(calendar, chosen)
-    if state.day not in days:
-        state.day = next(iter(days), None)
+    grid = slot_grid(session, calendar, service=service)
+    per_day = grid.counts_by_day(staff_id=state.staff_id)
+    if state.day not in per_day:
+        state.day = min(per_day, default=None)
     view = SlotsView(
         service=service,
         specialists=specialists,
-        counts_by_staff=counts_by_staff,
-        weeks=_weeks(calendar, days),
+        counts_by_staff=grid.counts_by_staff(),
+        weeks=_weeks(calendar, per_day),
         day=state.day,
-        total=len(chosen),
+        total=sum(per_day.values()),
     )
     if state.day is not None:
-        view.periods = _periods(calendar, state.day, days[state.day], by_id)
+        slots = grid.slots_on(state.day, staff_id=state.staff_id)
+        view.periods = _periods(calendar, state.day, slots, by_id)
     return view
 
 
-def _weeks(calendar: WorkCalendar, days: dict[date, list[Slot]]) -> list[list[DayCell]]:
+def _weeks(calendar: WorkCalendar, days: dict[date, int]) -> list[list[DayCell]]:
     """Monday-to-Sunday rows from today to the horizon, with each day's free count."""
     today = calendar.today()
     horizon = list(
@@ -225,7 +222,7 @@ def _weeks(calendar: WorkCalendar, days: dict[date, list[Slot]]) -> list[list[Da
             week.append(
                 DayCell(
                     day=cursor,
-                    count=len(days.get(cursor, [])),
+                    count=days.get(cursor, 0),
                     working=calendar.is_working_day(cursor),
                     in_range=today <= cursor <= last,
                 )

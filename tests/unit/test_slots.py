@@ -184,3 +184,32 @@ def test_services_for_the_desk(session: Session) -> None:
     for bad in (None, 0, 999999):
         with pytest.raises(InvalidInput, match="Такой услуги нет"):
             service_for_booking(session, bad)
+
+
+def test_grid_counts_match_the_slots_and_a_booking_blocks_its_cells(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    from visits.queries.slots import slot_grid
+
+    service = service_by_code(session, "land-free")  # 45 minutes: three cells
+    ivanova_day = datetime(2026, 12, 30, 10, 0, tzinfo=NSK).astimezone(UTC)
+    popov = staff_by_login(session, "popov")
+    before = slot_grid(session, calendar, service=service, now=NOW, days=3)
+    make_booking(
+        session,
+        calendar,
+        service_code="land-free",
+        staff_login="popov",
+        starts_at=ivanova_day,
+        now=NOW,
+    )
+    grid = slot_grid(session, calendar, service=service, now=NOW, days=3)
+    slots = free_slots(session, calendar, service=service, now=NOW, days=3)
+    assert sum(grid.counts_by_staff().values()) == len(slots)
+    assert grid.counts_by_day() == {d: len(v) for d, v in slots_by_day(calendar, slots).items()}
+    # 10:00-10:45 taken: starts 09:30, 09:45, 10:00, 10:15, 10:30 are no longer free for him.
+    popov_before = {
+        local(s).strftime("%H:%M") for s in before.slots_on(date(2026, 12, 30), popov.id)
+    }
+    popov_after = {local(s).strftime("%H:%M") for s in grid.slots_on(date(2026, 12, 30), popov.id)}
+    assert popov_before - popov_after == {"09:30", "09:45", "10:00", "10:15", "10:30"}

@@ -125,6 +125,133 @@ def slots_by_day(calendar: WorkCalendar, slots: list[Slot]) -> dict[date, list[S
     return result
 
 
+@dataclass(frozen=True)
+class DayGrid:
+    """The slot grid of one working day: every cell start, and where a visit may begin."""
+
+    day: date
+    starts: list[datetime]  # UTC start of each cell, in order
+    valid: int  # bit i set: a visit of the service's length may start at cell i
+
+
+@dataclass
+class SlotGrid:
+    """Free start times as one bit mask per specialist and day.
+
+    Counting the free times of 60 specialists over 30 working days is a few
+    thousand integer operations; Slot objects are made only for the day shown.
+    """
+
+    length: timedelta
+    days: list[DayGrid]
+    free: dict[tuple[int, date], int]
+
+    def counts_by_staff(self) -> dict[int, int]:
+        counts: dict[int, int] = defaultdict(int)
+        for (staff_id, _day), mask in self.free.items():
+            counts[staff_id] += mask.bit_count()
+        return dict(counts)
+
+    def counts_by_day(self, staff_id: int | None = None) -> dict[date, int]:
+        counts: dict[date, int] = defaultdict(int)
+        for (member, day), mask in self.free.items():
+            if staff_id in (None, member):
+                counts[day] += mask.bit_count()
+        return {day: n for day, n in counts.items() if n}
+
+    def slots_on(self, day: date, staff_id: int | None = None) -> list[Slot]:
+        grid = next((g for g in self.days if g.day == day), None)
+        if grid is None:
+            return []
+        result = []
+        for (member, on), mask in self.free.items():
+            if on != day or staff_id not in (None, member):
+                continue
+            while mask:
+                low = mask & -mask
+                start = grid.starts[low.bit_length() - 1]
+                result.append(Slot(member, start, start + self.length))
+                mask ^= low
+        result.sort(key=lambda slot: (slot.starts_at, slot.staff_id))
+        return result
+
+    def all_slots(self) -> list[Slot]:
+        return [slot for grid in self.days for slot in self.slots_on(grid.day)]
+
+
+def slot_grid(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    service: Service,
+    first_day: date | None = None,
+    days: int | None = None,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> SlotGrid:
+    """Free start times of every specialist of a service over the next working days (§29).
+
+    Excludes non-working days, the lunch break, the past and taken time.
+    """
+    config = calendar.config.office
+    cell = config.slot_minutes
+    now = now or utcnow()
+    first_day = first_day or calendar.to_local(now).date()
+    length = timedelta(minutes=service.duration_minutes)
+    cells_needed = -(-service.duration_minutes // cell)
+    staff = [s for s in service_staff(session, service.id or 0) if staff_id in (None, s.id)]
+    day_list = list(calendar.working_days(first_day, days or config.booking_horizon_working_days))
+    if not staff or not day_list:
+        return SlotGrid(length=length, days=[], free={})
+    grids: list[DayGrid] = []
+    index: dict[datetime, tuple[date, int]] = {}
+    for day in day_list:
+        starts: list[datetime] = []
+        period_of: list[int] = []
+        for number, period in enumerate(calendar.periods_on(day)):
+            end = period.end.astimezone(UTC)
+            cursor = _on_grid(period.start, cell).astimezone(UTC)
+            while cursor + timedelta(minutes=cell) <= end:
+                index[cursor] = (day, len(starts))
+                starts.append(cursor)
+                period_of.append(number)
+                cursor += timedelta(minutes=cell)
+        valid = 0
+        for i, start in enumerate(starts):
+            last = i + cells_needed - 1
+            fits = last < len(starts) and period_of[last] == period_of[i]
+            # Cells of one period are contiguous, so the visit's end is inside that period.
+            if fits and start >= now:
+                valid |= 1 << i
+        grids.append(DayGrid(day=day, starts=starts, valid=valid))
+    range_start = calendar.at(day_list[0], datetime.min.time()).astimezone(UTC)
+    range_end = calendar.at(day_list[-1] + timedelta(days=1), datetime.min.time()).astimezone(UTC)
+    busy: dict[tuple[int, date], int] = defaultdict(int)
+    rows = session.exec(
+        select(SlotHold.staff_id, SlotHold.starts_at).where(
+            col(SlotHold.staff_id).in_([s.id for s in staff]),
+            SlotHold.starts_at >= range_start,
+            SlotHold.starts_at < range_end,
+        )
+    ).all()
+    for holder, start in rows:
+        found = index.get(start.astimezone(UTC))
+        if found is not None:
+            busy[(holder, found[0])] |= 1 << found[1]
+    free: dict[tuple[int, date], int] = {}
+    for grid in grids:
+        for member in staff:
+            assert member.id is not None
+            taken = busy.get((member.id, grid.day), 0)
+            blocked = 0
+            for shift in range(cells_needed):
+                blocked |= taken >> shift
+            mask = grid.valid & ~blocked
+            if mask:
+                free[(member.id, grid.day)] = mask
+    return SlotGrid(length=length, days=grids, free=free)
+
+
 def free_slots(
     session: Session,
     calendar: WorkCalendar,
@@ -135,49 +262,17 @@ def free_slots(
     staff_id: int | None = None,
     now: datetime | None = None,
 ) -> list[Slot]:
-    """Free slots of every specialist of a service over the next working days.
-
-    Excludes non-working days, the lunch break, the past and taken time.
-    """
-    config = calendar.config.office
-    cell = config.slot_minutes
-    now = now or utcnow()
-    first_day = first_day or calendar.to_local(now).date()
-    staff = [s for s in service_staff(session, service.id or 0) if staff_id in (None, s.id)]
-    if not staff:
-        return []
-    day_list = list(calendar.working_days(first_day, days or config.booking_horizon_working_days))
-    if not day_list:
-        return []
-    range_start = calendar.at(day_list[0], datetime.min.time()).astimezone(UTC)
-    range_end = calendar.at(day_list[-1] + timedelta(days=1), datetime.min.time()).astimezone(UTC)
-    taken: dict[int, set[datetime]] = defaultdict(set)
-    rows = session.exec(
-        select(SlotHold.staff_id, SlotHold.starts_at).where(
-            col(SlotHold.staff_id).in_([s.id for s in staff]),
-            SlotHold.starts_at >= range_start,
-            SlotHold.starts_at < range_end,
-        )
-    ).all()
-    for holder, start in rows:
-        taken[holder].add(start.astimezone(UTC))
-    length = timedelta(minutes=service.duration_minutes)
-    result: list[Slot] = []
-    for day in day_list:
-        for period in calendar.periods_on(day):
-            end = period.end.astimezone(UTC)
-            cursor = _on_grid(period.start, cell).astimezone(UTC)
-            while cursor + length <= end:
-                if cursor >= now:
-                    cells = cells_of(cursor, service.duration_minutes, cell)
-                    for member in staff:
-                        assert member.id is not None
-                        busy = taken.get(member.id)
-                        if not busy or not any(c in busy for c in cells):
-                            result.append(Slot(member.id, cursor, cursor + length))
-                cursor += timedelta(minutes=cell)
-    result.sort(key=lambda s: (s.starts_at, s.staff_id))
-    return result
+    """Free slots of every specialist of a service, in time order (see slot_grid)."""
+    grid = slot_grid(
+        session,
+        calendar,
+        service=service,
+        first_day=first_day,
+        days=days,
+        staff_id=staff_id,
+        now=now,
+    )
+    return grid.all_slots()
 
 
 def _on_grid(local: datetime, cell: int) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Response, abort, make_response, request, send_file
+from flask import Response, abort, make_response, send_file
 
 from signage import bp
 from visits.models import DeviceKind
@@ -24,7 +24,7 @@ from visits.queries.signage import (
 from visits.ru import MONTHS_GENITIVE, WEEKDAYS
 from visits.services.devices import device_by_token
 from visits.services.tts import chime_audio, speech_audio, speech_cache_dir
-from visits.web.auth import DEVICE_COOKIE, current_device, device_required
+from visits.web.auth import current_device, device_required, device_token
 from visits.web.context import db, priyom
 from visits.web.htmx import is_fragment_request, render
 from visits.web.sse import HEARTBEAT_SECONDS, sse_response
@@ -68,7 +68,7 @@ def board() -> Any:
 @bp.route("/stream")
 @device_required(DeviceKind.DISPLAY)
 def stream() -> Response:
-    token = request.cookies.get(DEVICE_COOKIE, "")
+    token = device_token(DeviceKind.DISPLAY) or ""
     factory = priyom().session_factory
 
     def touch() -> None:

@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEVICE_COOKIE = "priyom_device"
+
+
+def device_cookie_name(kind: DeviceKind | str) -> str:
+    """One cookie per device kind, so one browser can be a kiosk and a display in the demo."""
+    return f"{DEVICE_COOKIE}_{DeviceKind(kind).value}"
+
+
+def device_token(kind: DeviceKind) -> str | None:
+    """The device token this browser holds for a kind (the generic cookie as a fallback)."""
+    return request.cookies.get(device_cookie_name(kind)) or request.cookies.get(DEVICE_COOKIE)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ROLE_LABELS = {
     Role.OPERATOR.value: "оператор",
@@ -95,7 +105,7 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
 
 def current_device(kind: DeviceKind) -> Device | None:
     if "device" not in g:
-        token = request.cookies.get(DEVICE_COOKIE)
+        token = device_token(kind)
         g.device = device_by_token(session=db(), token=token, kind=kind) if token else None
     device: Device | None = g.device
     return device
@@ -180,7 +190,7 @@ def pair() -> Any:
             )
             response = redirect(_safe_next(request.values.get("next"), target), 303)
             response.set_cookie(
-                DEVICE_COOKIE,
+                device_cookie_name(device.kind),
                 token,
                 max_age=10 * 365 * 24 * 3600,
                 httponly=True,

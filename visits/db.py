@@ -56,10 +56,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _setup_sqlite(engine)
         return engine
+    # Pre-ping: after a PostgreSQL restart a pooled connection is tested and replaced
+    # on checkout, so the servers carry on without a restart of their own.
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # Per worker process; PostgreSQL's max_connections must cover every worker of every
+    # server (pool_size + max_overflow + 1 listener each) plus the scheduler.
+    kwargs.setdefault("pool_size", _env_int("PRIYOM_DB_POOL_SIZE", 10))
+    kwargs.setdefault("max_overflow", _env_int("PRIYOM_DB_MAX_OVERFLOW", 20))
     return create_engine(url, **kwargs)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.isdigit() else default
 
 
 def _setup_sqlite(engine: Engine) -> None:

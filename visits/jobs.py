@@ -23,17 +23,17 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
-from visits.db import write_transaction
+from visits.db import is_sqlite, write_transaction
 from visits.models import SchedulerLease
 from visits.notify.sender import holder_name, outbox_recover_stale, outbox_send_due
 from visits.services.housekeeping import (
@@ -50,6 +50,24 @@ LEASE_TTL = timedelta(seconds=45)
 HEARTBEAT_SECONDS = 15.0
 WAIT_POLL_SECONDS = 10.0
 SEND_EVERY_SECONDS = 30
+
+
+def lease_timing() -> tuple[timedelta, float, float]:
+    """Lease length, renewal and waiting poll: PRIYOM_SCHEDULER_LEASE_SECONDS (default 45).
+
+    The holder renews every third of the lease and a waiting process looks every
+    quarter of it, so a dead holder is replaced within about 1.25 leases.
+    """
+    raw = os.environ.get("PRIYOM_SCHEDULER_LEASE_SECONDS", "")
+    try:
+        seconds = float(raw) if raw else LEASE_TTL.total_seconds()
+    except ValueError:
+        log.warning("PRIYOM_SCHEDULER_LEASE_SECONDS=%r is not a number; using 45", raw)
+        seconds = LEASE_TTL.total_seconds()
+    seconds = min(max(seconds, 1.0), 600.0)
+    if seconds == LEASE_TTL.total_seconds():
+        return LEASE_TTL, HEARTBEAT_SECONDS, WAIT_POLL_SECONDS
+    return timedelta(seconds=seconds), seconds / 3, seconds / 4
 
 
 @dataclass(frozen=True)
@@ -139,11 +157,19 @@ def job_retention_purge() -> None:
 # --- The lease: one scheduler per deployment ---------------------------------------------
 
 
+def _lease_clock(session: Session) -> datetime:
+    """The database's clock on PostgreSQL: servers on several hosts agree on one time."""
+    if is_sqlite(session):
+        return utcnow()
+    moment: datetime = session.execute(select(func.now())).scalar_one()
+    return moment.astimezone(UTC)
+
+
 def lease_acquire(
     *, session: Session, holder: str, now: datetime | None = None, ttl: timedelta = LEASE_TTL
 ) -> bool:
     """Take or renew the scheduler lease; True if `holder` holds it now."""
-    now = now or utcnow()
+    now = now or _lease_clock(session)
     try:
         with write_transaction(session):
             taken = session.exec(
@@ -176,11 +202,12 @@ def lease_acquire(
 
 def lease_release(*, session: Session, holder: str) -> None:
     """Give the lease up at once (a clean stop), so a waiting process need not wait."""
+    now = _lease_clock(session)
     with write_transaction(session):
         session.exec(
             update(SchedulerLease)
             .where(col(SchedulerLease.name) == LEASE_NAME, col(SchedulerLease.holder) == holder)
-            .values(expires_at=utcnow() - timedelta(seconds=1))
+            .values(expires_at=now - timedelta(seconds=1))
             .execution_options(synchronize_session=False)
         )
 
@@ -242,14 +269,17 @@ class SchedulerRunner:
         ctx: JobContext,
         *,
         holder: str | None = None,
-        heartbeat: float = HEARTBEAT_SECONDS,
-        poll: float = WAIT_POLL_SECONDS,
-        ttl: timedelta = LEASE_TTL,
+        heartbeat: float | None = None,
+        poll: float | None = None,
+        ttl: timedelta | None = None,
         scheduler_factory: Callable[[JobContext], Any] = build_scheduler,
     ) -> None:
         self.ctx = ctx
         self.holder = holder or holder_name()
-        self.heartbeat, self.poll, self.ttl = heartbeat, poll, ttl
+        env_ttl, env_heartbeat, env_poll = lease_timing()
+        self.ttl = ttl or env_ttl
+        self.heartbeat = heartbeat or env_heartbeat
+        self.poll = poll or env_poll
         self.scheduler_factory = scheduler_factory
         self.stop_event = threading.Event()
         self.running = threading.Event()

@@ -9,6 +9,12 @@ the rows after its Last-Event-ID that match its topics, and sends them.
 - PostgresBus: several servers on one PostgreSQL; LISTEN/NOTIFY carries the
   newest id between servers, and the rows themselves stay the source of truth,
   so a missed notification only delays an event until the next wake-up.
+
+On PostgreSQL two transactions may take ids 10 and 11 and commit 11 first: a
+stream that read 11 would never see 10. So just before commit the event rows
+get fresh ids under a transaction advisory lock (ids follow commit order),
+and the NOTIFY is sent in the same transaction (delivered at commit, never
+for a rollback).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from visits.models import PushEvent
@@ -36,6 +42,8 @@ _PENDING_KEY = "priyom_push_pending"
 # Kinds: ticket.checked_in, ticket.called, ticket.recalled, ticket.moved, ticket.finished,
 # ticket.returned, ticket.no_show, queue.changed, rating.prompt, rating.low, invite, printer.alert.
 CHANNEL = "priyom_push"
+# pg_advisory_xact_lock key held while event ids are given out (any constant of ours).
+_ID_LOCK_KEY = 7_316_001
 
 
 class PushBus(Protocol):
@@ -76,45 +84,58 @@ class InProcessBus:
 
 
 class PostgresBus(InProcessBus):
-    """InProcessBus plus LISTEN/NOTIFY, so events cross servers."""
+    """InProcessBus plus LISTEN, so events committed on other servers wake streams here.
 
-    def __init__(self, conninfo: str) -> None:
+    The NOTIFY itself is sent by the committing transaction (see _order_and_notify).
+    """
+
+    def __init__(self, conninfo: str, *, reconnect_delay: float = 1.0) -> None:
         super().__init__()
         self._conninfo = conninfo
+        self._reconnect_delay = reconnect_delay
         self._stop = threading.Event()
+        self.connected = threading.Event()
+        self.reconnects = 0
         self._thread = threading.Thread(
             target=self._listen_forever, name="push-listen", daemon=True
         )
         self._thread.start()
-
-    def notify(self, event_id: int) -> None:
-        super().notify(event_id)
-        import psycopg
-
-        try:
-            with psycopg.connect(self._conninfo, autocommit=True) as conn:
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(event_id)))
-        except psycopg.Error:
-            # The row is saved; other servers see it at their next wake-up.
-            log.warning("push: NOTIFY failed for event %s", event_id, exc_info=True)
 
     def _listen_forever(self) -> None:
         import psycopg
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                # A short connect timeout and TCP keepalives: a dead database is noticed.
+                with psycopg.connect(
+                    self._conninfo,
+                    autocommit=True,
+                    connect_timeout=5,
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    log.info("push: listening on PostgreSQL channel %s", CHANNEL)
-                    # Wake every waiter after a reconnect: they re-read the table.
-                    super().notify(self._latest + 0)
+                    # Events committed while we were not listening: wake every stream
+                    # that is behind the newest row, they re-read the table.
+                    row = conn.execute(f"SELECT max(id) FROM {PushEvent.__tablename__}").fetchone()
+                    newest = int(row[0]) if row and row[0] is not None else 0
+                    log.info(
+                        "push: listening on PostgreSQL channel %s (newest %s)", CHANNEL, newest
+                    )
+                    self.connected.set()
+                    super().notify(newest)
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             if note.payload.isdigit():
                                 super().notify(int(note.payload))
-            except psycopg.Error:
-                log.warning("push: listener lost the database, reconnecting", exc_info=True)
-                self._stop.wait(1.0)
+            except psycopg.Error as exc:
+                if self.connected.is_set():
+                    self.reconnects += 1
+                self.connected.clear()
+                log.warning("push: listener lost the database (%s), reconnecting", exc)
+                self._stop.wait(self._reconnect_delay)
 
     def close(self) -> None:
         self._stop.set()
@@ -140,6 +161,33 @@ def push_emit(session: Session, kind: str, topics: Sequence[str], **payload: Any
     session.add(row)
     session.info.setdefault(_PENDING_KEY, []).append(row)
     return row
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _order_and_notify(session: Session) -> None:
+    """PostgreSQL: give this transaction's events ids in commit order, and NOTIFY at commit."""
+    # A row no longer in the session was dropped by a rolled-back savepoint: not ours to send.
+    pending = [row for row in session.info.get(_PENDING_KEY, []) if row in session]
+    if not pending:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return  # SQLite: one writer at a time, ids are already in commit order
+    # Every other lock this transaction needs is taken by this flush, before the
+    # advisory lock: the advisory lock is always the last one, so it cannot deadlock.
+    session.flush()
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ID_LOCK_KEY})
+    table = PushEvent.__tablename__
+    for row in pending:
+        row.id = session.execute(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")
+        ).scalar_one()
+        session.add(row)
+    session.flush()
+    newest = max(row.id for row in pending if row.id is not None)
+    session.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(newest)}
+    )
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
 from visits.migrate import migrate_is_current
+from visits.push import PostgresBus, get_bus
 from visits.queries.ops import ops_counters, scheduler_alive
 from visits.web.context import db, priyom
 from visits.web.sse import connected_streams
@@ -64,4 +65,14 @@ def metrics() -> Response:
         "# TYPE priyom_push_clients gauge",
         f"priyom_push_clients {connected_streams()}",
     ]
+    bus = get_bus()
+    if isinstance(bus, PostgresBus):
+        lines += [
+            "# HELP priyom_push_listener_up 1 while this process LISTENs for other servers' events.",
+            "# TYPE priyom_push_listener_up gauge",
+            f"priyom_push_listener_up {1 if bus.connected.is_set() else 0}",
+            "# HELP priyom_push_listener_reconnects_total Times the listener lost the database.",
+            "# TYPE priyom_push_listener_reconnects_total counter",
+            f"priyom_push_listener_reconnects_total {bus.reconnects}",
+        ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from flask import Response, request, stream_with_context
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from visits.push import get_bus, push_events_after, push_latest_id
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
 # A stream ends after this long and the browser reconnects at once: no thread is held forever.
 MAX_STREAM_SECONDS = 30 * 60
+# While the database is unreachable a stream looks again this often.
+DB_RETRY_SECONDS = 1.0
 
 _connected = 0
 _connected_lock = threading.Lock()
@@ -72,8 +75,16 @@ def sse_response(
         deadline = time.monotonic() + max_seconds
         yield f"retry: 2000\n: connected after {last}\n\n"
         while time.monotonic() < deadline:
-            with session_factory() as session:
-                events, last = push_events_after(session, last, topics)
+            try:
+                with session_factory() as session:
+                    events, last = push_events_after(session, last, topics)
+            except DBAPIError as exc:
+                # The database restarts or fails over: keep the browser's connection (no
+                # "нет связи" on the screens) and read again; nothing is lost, the rows stay.
+                log.warning("push stream: database unavailable (%s); retrying", type(exc).__name__)
+                yield ": database unavailable\n\n"
+                time.sleep(DB_RETRY_SECONDS)
+                continue
             for event in events:
                 data = json.dumps(
                     {"id": event.id, "kind": event.kind, **event.payload}, ensure_ascii=False
@@ -83,7 +94,10 @@ def sse_response(
                 continue
             if bus.wait_beyond(last, heartbeat) <= last:
                 if on_idle is not None:
-                    on_idle()
+                    try:
+                        on_idle()
+                    except DBAPIError:
+                        log.warning("push stream: idle hook could not reach the database")
                 yield ": ping\n\n"
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream")

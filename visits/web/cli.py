@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("scheduler", help="run reminders and housekeeping as their own process")
 
+    purge = sub.add_parser(
+        "purge", help="delete history and personal data older than five years (§4)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only report what would be deleted")
+
     backup = sub.add_parser("backup", help="copy the SQLite database safely while it runs")
     backup.add_argument("target", help="file to write, e.g. /var/backups/priyom-2026-11-28.sqlite3")
 
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "create-staff": _create_staff,
         "scheduler": _scheduler,
         "backup": _backup,
+        "purge": _purge,
     }[args.command]
     try:
         return handler(args, config)
@@ -166,12 +172,13 @@ def _serve(args: argparse.Namespace, config: OfficeConfig) -> int:
     return 0
 
 
-def _scheduler(_args: argparse.Namespace, _config: OfficeConfig) -> int:
+def _scheduler(_args: argparse.Namespace, config: OfficeConfig) -> int:
+    """Run reminders and housekeeping; a second copy waits for the lease (one per deployment)."""
     if not _check_migrated():
         return 3
     from visits.jobs import run_scheduler_forever
 
-    run_scheduler_forever()
+    run_scheduler_forever(config)
     return 0
 
 
@@ -195,6 +202,20 @@ def _backup(args: argparse.Namespace, _config: OfficeConfig) -> int:
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
     log.info("backup written: %s (%d bytes)", target, target.stat().st_size)
+    return 0
+
+
+def _purge(args: argparse.Namespace, _config: OfficeConfig) -> int:
+    if not _check_migrated():
+        return 3
+    from visits.services.retention import history_purge
+
+    with make_sessionmaker(_engine())() as session:
+        report = history_purge(session=session, dry_run=args.dry_run)
+    for line in report.lines():
+        log.info("%s", line)
+    if args.dry_run:
+        log.info("Пробный запуск: ничего не удалено. Удалить: priyom purge")
     return 0
 
 

@@ -47,6 +47,9 @@ _ID_LOCK_KEY = 7_316_001
 
 
 class PushBus(Protocol):
+    @property
+    def latest(self) -> int: ...
+
     def notify(self, event_id: int) -> None: ...
 
     def wait_beyond(self, event_id: int, timeout: float) -> int: ...
@@ -60,6 +63,11 @@ class InProcessBus:
     def __init__(self) -> None:
         self._latest = 0
         self._condition = threading.Condition()
+
+    @property
+    def latest(self) -> int:
+        """The newest event id this process has heard of."""
+        return self._latest
 
     def notify(self, event_id: int) -> None:
         with self._condition:
@@ -209,7 +217,12 @@ def push_latest_id(session: Session) -> int:
 
 
 def push_events_after(
-    session: Session, after_id: int, topics: Sequence[str], limit: int = 200
+    session: Session,
+    after_id: int,
+    topics: Sequence[str],
+    limit: int = 200,
+    *,
+    all_topics: bool = False,
 ) -> tuple[list[PushEvent], int]:
     """Return events newer than `after_id` addressed to any of `topics`, and the last id read."""
     rows = session.exec(
@@ -220,4 +233,6 @@ def push_events_after(
     ).all()
     wanted = set(topics)
     last = rows[-1].id if rows else after_id
+    if all_topics:
+        return list(rows), last or after_id
     return [row for row in rows if wanted.intersection(row.topics)], last or after_id

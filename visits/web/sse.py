@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from visits.models import PushEvent
 from visits.push import get_bus, push_events_after, push_latest_id
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,75 @@ def _count(delta: int) -> None:
         _connected += delta
 
 
+class RecentEvents:
+    """The newest push events of this process, read from the database once per wake-up.
+
+    A call wakes every open stream (100 hallway displays, tablets, staff panels);
+    without this each would run the same query. Streams that fell far behind (a
+    reconnect after a long outage) read their own rows instead.
+    """
+
+    def __init__(self, capacity: int = 5000, min_interval: float = 0.1) -> None:
+        self._lock = threading.Lock()
+        self._events: list[tuple[int, str, frozenset[str], str]] = []
+        self._base: int | None = None  # events after this id are all in the cache
+        self._upto = 0
+        self._read_at = 0.0
+        self._capacity = capacity
+        self._min_interval = min_interval
+
+    def after(
+        self,
+        session_factory: Callable[[], Session],
+        after_id: int,
+        topics: Sequence[str],
+        *,
+        known_latest: int,
+        force: bool,
+    ) -> tuple[list[tuple[int, str, str]], int]:
+        """Events after `after_id` for `topics` as (id, kind, json), and the last id read."""
+        with self._lock:
+            now = time.monotonic()
+            stale = known_latest > self._upto or (
+                force and now - self._read_at >= self._min_interval
+            )
+            if self._base is None or stale:
+                with session_factory() as session:
+                    if self._base is None:
+                        self._base = self._upto = push_latest_id(session)
+                    rows, _ = push_events_after(
+                        session, self._upto, (), limit=1000, all_topics=True
+                    )
+                self._read_at = now
+                for row in rows:
+                    self._events.append((row.id or 0, row.kind, frozenset(row.topics), _json(row)))
+                    self._upto = max(self._upto, row.id or 0)
+                if len(self._events) > self._capacity:
+                    drop = len(self._events) - self._capacity
+                    self._base = self._events[drop - 1][0]
+                    del self._events[:drop]
+            if after_id >= self._base:
+                wanted = set(topics)
+                found = [(i, k, d) for i, k, t, d in self._events if i > after_id and wanted & t]
+                return found, max(after_id, self._upto)
+        with session_factory() as session:
+            rows, last = push_events_after(session, after_id, topics)
+        return [(row.id or 0, row.kind, _json(row)) for row in rows], last
+
+
+def _json(row: PushEvent) -> str:
+    return json.dumps({"id": row.id, "kind": row.kind, **row.payload}, ensure_ascii=False)
+
+
+def _recent_events() -> RecentEvents:
+    """The app's cache (one per app: tests run many apps on many databases in one process)."""
+    extensions = current_app.extensions
+    cache: RecentEvents | None = extensions.get("priyom_recent_events")
+    if cache is None:
+        cache = extensions.setdefault("priyom_recent_events", RecentEvents())
+    return cache
+
+
 def _start_id(session_factory: Callable[[], Session]) -> int:
     raw = request.headers.get("Last-Event-ID") or request.args.get("after", "")
     if raw.isdigit():
@@ -62,6 +132,7 @@ def sse_response(
     """Stream the events of `topics` as text/event-stream."""
     after = _start_id(session_factory)
     bus = get_bus()
+    recent = _recent_events()
 
     def generate() -> Iterator[str]:
         _count(+1)
@@ -74,10 +145,12 @@ def sse_response(
         last = after
         deadline = time.monotonic() + max_seconds
         yield f"retry: 2000\n: connected after {last}\n\n"
+        force = False
         while time.monotonic() < deadline:
             try:
-                with session_factory() as session:
-                    events, last = push_events_after(session, last, topics)
+                events, last = recent.after(
+                    session_factory, last, topics, known_latest=bus.latest, force=force
+                )
             except DBAPIError as exc:
                 # The database restarts or fails over: keep the browser's connection (no
                 # "нет связи" on the screens) and read again; nothing is lost, the rows stay.
@@ -85,14 +158,15 @@ def sse_response(
                 yield ": database unavailable\n\n"
                 time.sleep(DB_RETRY_SECONDS)
                 continue
-            for event in events:
-                data = json.dumps(
-                    {"id": event.id, "kind": event.kind, **event.payload}, ensure_ascii=False
-                )
-                yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+            force = False
+            for event_id, kind, data in events:
+                yield f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
             if events:
                 continue
             if bus.wait_beyond(last, heartbeat) <= last:
+                # Nothing announced: events written by another process (a scheduler,
+                # a server without a shared bus) are found by reading the table.
+                force = True
                 if on_idle is not None:
                     try:
                         on_idle()

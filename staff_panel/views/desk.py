@@ -163,6 +163,8 @@ class SlotView:
     time: str
     end: str
     specialist: Specialist
+    # Other specialists free at the same time (shown when no specialist is chosen).
+    others: int = 0
 
 
 @dataclass
@@ -202,7 +204,9 @@ def _slots_view(session: Session, state: DeskState, service: Service) -> SlotsVi
     )
     if state.day is not None:
         slots = grid.slots_on(state.day, staff_id=state.staff_id)
-        view.periods = _periods(calendar, state.day, slots, by_id)
+        view.periods = _periods(
+            calendar, state.day, slots, by_id, one_per_time=state.staff_id is None
+        )
     return view
 
 
@@ -233,23 +237,49 @@ def _weeks(calendar: WorkCalendar, days: dict[date, int]) -> list[list[DayCell]]
 
 
 def _periods(
-    calendar: WorkCalendar, day: date, slots: list[Slot], by_id: dict[int | None, Specialist]
+    calendar: WorkCalendar,
+    day: date,
+    slots: list[Slot],
+    by_id: dict[int | None, Specialist],
+    *,
+    one_per_time: bool = False,
 ) -> list[tuple[str, list[SlotView]]]:
-    """The day's free times split at the lunch break: "До обеда", "После обеда"."""
+    """The day's free times split at the lunch break: "До обеда", "После обеда".
+
+    With `one_per_time` each time appears once, offered with the specialist who has
+    the most free time that day (the load spreads evenly), and "и ещё N": sixty
+    specialists would otherwise make thousands of buttons nobody can read.
+    """
+    if one_per_time:
+        free_that_day: dict[int, int] = {}
+        for slot in slots:
+            free_that_day[slot.staff_id] = free_that_day.get(slot.staff_id, 0) + 1
+        by_time: dict[datetime, list[Slot]] = {}
+        for slot in slots:
+            by_time.setdefault(slot.starts_at, []).append(slot)
+        picked = [
+            (max(group, key=lambda s: (free_that_day[s.staff_id], -s.staff_id)), len(group) - 1)
+            for group in by_time.values()
+        ]
+    else:
+        picked = [(slot, 0) for slot in slots]
     periods = calendar.periods_on(day)
     groups: list[tuple[str, list[SlotView]]] = []
     labels = ["До обеда", "После обеда"] if len(periods) == 2 else ["Весь день"] * len(periods)
     for label, period in zip(labels, periods, strict=True):
-        items = [
-            SlotView(
-                key=s.key,
-                time=calendar.to_local(s.starts_at).strftime("%H:%M"),
-                end=calendar.to_local(s.ends_at).strftime("%H:%M"),
-                specialist=by_id[s.staff_id],
-            )
-            for s in slots
-            if period.start <= calendar.to_local(s.starts_at) < period.end
-        ]
+        items = []
+        for slot, others in picked:
+            local_start = calendar.to_local(slot.starts_at)
+            if period.start <= local_start < period.end:
+                items.append(
+                    SlotView(
+                        key=slot.key,
+                        time=local_start.strftime("%H:%M"),
+                        end=calendar.to_local(slot.ends_at).strftime("%H:%M"),
+                        specialist=by_id[slot.staff_id],
+                        others=others,
+                    )
+                )
         if items:
             groups.append((label, items))
     return groups

@@ -71,12 +71,12 @@ class Specialist:
 
 def service_specialists(session: Session, service_id: int) -> list[Specialist]:
     """The specialists of a service with their rooms, by surname."""
-    result = []
-    for member in service_staff(session, service_id):
-        room = session.get(Room, member.room_id) if member.room_id else None
-        if room is not None:
-            result.append(Specialist(member, room))
-    return result
+    staff = service_staff(session, service_id)
+    room_ids = {member.room_id for member in staff if member.room_id}
+    rooms = {r.id: r for r in session.exec(select(Room).where(col(Room.id).in_(room_ids))).all()}
+    return [
+        Specialist(member, rooms[member.room_id]) for member in staff if member.room_id in rooms
+    ]
 
 
 def bookable_services(session: Session) -> list[Service]:

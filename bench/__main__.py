@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from bench.load import Listener, StaffClient, checkins, run_parallel
+from bench.load import Listener, StaffClient, checkins, gist, run_parallel
 from bench.office import large_office
 from bench.printer_server import PrinterServer
 from bench.setup import Server, create_database, load_bench_config, rss_mb, seed_day
@@ -31,7 +31,7 @@ from bench.stats import Budget, Series
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import make_sessionmaker
 from visits.models import Booking, Service, SlotHold, Staff, Ticket
-from visits.queries.slots import free_slots
+from visits.queries.slots import free_slots, slot_grid
 from visits.queries.today import today_board
 
 BUDGETS = [
@@ -183,7 +183,7 @@ def _operators(
         if response.status_code == 200 and "slot" in response.text:
             search.add((time.monotonic() - started) * 1000)
         else:
-            search.errors += 1
+            search.error(f"slots {response.status_code}: {gist(response.text)}")
 
     def one_booking(i: int) -> None:
         op = operators[i % len(operators)]
@@ -201,7 +201,7 @@ def _operators(
         if response.status_code == 200 and "Код записи" in response.text:
             confirm.add((time.monotonic() - started) * 1000)
         else:
-            confirm.errors += 1
+            confirm.error(f"booking {response.status_code}: {gist(response.text)}")
 
     run_parallel(len(operators), list(range(searches)), one_search)
     run_parallel(len(operators), list(range(len(slot_keys))), one_booking)
@@ -224,7 +224,7 @@ def _call_round(
             started = time.monotonic()
             response = client.post("/staff/today/call-next")
             if response.status_code != 200:
-                series.errors += 1
+                series.error(f"call-next {response.status_code}: {gist(response.text)}")
                 return
             clicked[staff_ids[client.login] or 0] = started
 
@@ -250,7 +250,7 @@ def _call_round(
             for display in displays:
                 arrived = display.events.get(("ticket.called", ticket_id))
                 if arrived is None:
-                    series.errors += 1
+                    series.error(f"ticket {ticket_id}: no event at a display within 5 s")
                 else:
                     series.add((arrived - clicked[staff_id]) * 1000)
         if round_no + 1 < rounds:
@@ -291,7 +291,7 @@ def _growth(db: Any, calendar: WorkCalendar) -> dict[str, dict[str, float]]:
             service = session.exec(select(Service).where(Service.code == "consultation")).one()
             staff = session.get(Staff, base.staff_id)
             assert staff is not None
-            slot_ms = _time_ms(partial(free_slots, session, calendar, service=service))
+            slot_ms = _time_ms(partial(_desk_search, session, calendar, service))
             today_ms = _time_ms(partial(today_board, session, calendar, staff))
         out[f"{scale}x ({target} bookings)"] = {
             "slot search ms": slot_ms,
@@ -299,6 +299,15 @@ def _growth(db: Any, calendar: WorkCalendar) -> dict[str, dict[str, float]]:
         }
         print(f"  growth {scale}x: slots {slot_ms} ms, today {today_ms} ms", flush=True)
     return out
+
+
+def _desk_search(session: Any, calendar: WorkCalendar, service: Service) -> None:
+    """What the booking desk computes: free counts per day and specialist, one day's slots."""
+    grid = slot_grid(session, calendar, service=service)
+    grid.counts_by_staff()
+    per_day = grid.counts_by_day()
+    if per_day:
+        grid.slots_on(min(per_day))
 
 
 def _add_history(session: Any, base: Booking, count: int) -> None:
@@ -404,6 +413,9 @@ def report(all_results: dict[str, dict[str, Any]]) -> bool:
                 f"| {budget.name:52} | {cells[0]!s:>8} | {cells[1]!s:>8} | {cells[2]!s:>8} | {cells[3]!s:>8} "
                 f"| {cells[4]!s:>6} | {cells[5]!s:>7} | {limit} | {'PASS' if passed else 'FAIL'} |"
             )
+        for budget in BUDGETS:
+            for why in results.get(budget.name, {}).get("error_samples", []):
+                print(f"  error in {budget.name}: {why}")
         for label, figures in results.get("growth", {}).items():
             print(f"growth {label}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     return ok

@@ -26,6 +26,12 @@ _TICKET_NUMBER = re.compile(r"([А-ЯЁ]-\d{3})")
 TIMEOUT = httpx.Timeout(30.0)
 
 
+def gist(html: str) -> str:
+    """The visible message of an error fragment, for the report."""
+    text = re.sub(r"<[^>]+>", " ", html)
+    return " ".join(text.split())[:160]
+
+
 def _csrf(html: str) -> str:
     match = _CSRF_HEADER.search(html) or _CSRF_INPUT.search(html)
     if not match:
@@ -159,18 +165,18 @@ def checkins(
                 job = _PRINT_JOB.search(response.text)
                 number = _TICKET_NUMBER.search(response.text)
                 if response.status_code != 200 or not job or not number:
-                    series.errors += 1
+                    series.error(f"check-in {response.status_code}: {gist(response.text)}")
                     continue
                 printed = kiosk.post(f"/kiosk/print/{job.group(1)}")
                 landed = printer.find(number.group(1).encode("cp866"))
                 if printed.status_code != 200 or landed is None:
-                    series.errors += 1
+                    series.error(f"print {printed.status_code}: {gist(printed.text)}")
                     continue
                 with lock:
                     series.add((landed.received_at - started) * 1000)
                     numbers.append(number.group(1))
-            except httpx.HTTPError:
-                series.errors += 1
+            except httpx.HTTPError as exc:
+                series.error(f"check-in: {type(exc).__name__}")
 
     series.started = time.monotonic()
     run_parallel(len(kiosks), kiosks, worker)  # type: ignore[arg-type]

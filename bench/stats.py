@@ -20,15 +20,22 @@ class Series:
     name: str
     samples: list[float] = field(default_factory=list)
     errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
     started: float | None = None
     finished: float | None = None
 
     def add(self, ms: float) -> None:
         self.samples.append(ms)
 
-    def summary(self) -> dict[str, float | int]:
+    def error(self, why: str) -> None:
+        """Count a failed request and keep the first few reasons for the report."""
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(why)
+
+    def summary(self) -> dict[str, object]:
         if not self.samples:
-            return {"count": 0, "errors": self.errors}
+            return {"count": 0, "errors": self.errors, "error_samples": self.error_samples}
         span = (self.finished or 0) - (self.started or 0)
         return {
             "count": len(self.samples),
@@ -38,6 +45,7 @@ class Series:
             "p99": round(percentile(self.samples, 99), 2),
             "max": round(max(self.samples), 2),
             "throughput_per_s": round(len(self.samples) / span, 1) if span > 0 else 0.0,
+            "error_samples": self.error_samples,
         }
 
 

@@ -43,6 +43,10 @@ lint: venv
 bench: venv
 	$(PY) -m bench
 
+## README screenshots (docs/screenshots/*.png): the whole-day browser scenario at device sizes
+screenshots: venv browser
+	PRIYOM_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider --db=sqlite tests/e2e/test_whole_day.py
+
 # Regenerate the initial migration from the models (only before the first release).
 schema: venv
 	rm -f /tmp/priyom-schema.sqlite3 migrations/versions/0001_initial_schema.py

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from tests.e2e.conftest import LiveServer, staff_page
 from tests.factories import walk_visit
+from tests.unit.test_history_walk import EXPECTED
 from visits.calendar import WorkCalendar
 from visits.models import HistoryEntry
 
@@ -26,7 +27,7 @@ def test_operator_exports_the_walked_visit(
                 .order_by(HistoryEntry.at, HistoryEntry.id)
             ).all()
         ]
-    assert len(events) == 13
+    assert [kind for kind, _summary in events] == [k.value for k in EXPECTED]
 
     page = staff_page(new_context, "operator")
     page.get_by_role("link", name="Клиенты").click()
@@ -34,7 +35,7 @@ def test_operator_exports_the_walked_visit(
     page.get_by_role("link", name="Сидоров Пётр Ильич").click()
     expect(page.get_by_role("heading", name="Сидоров Пётр Ильич")).to_be_visible()
     timeline = page.locator("#history-timeline li")
-    expect(timeline).to_have_count(13)
+    expect(timeline).to_have_count(len(EXPECTED))
     expect(page.locator("#history-timeline")).to_contain_text(ticket.number)
 
     with page.expect_download() as download_info:
@@ -53,4 +54,7 @@ def test_operator_exports_the_walked_visit(
     page.get_by_label("Вид события").select_option("history_exported")
     page.get_by_role("button", name="Показать").click()
     expect(page.locator("#history-timeline li")).to_have_count(2)
-    expect(page.locator("#history-count")).to_have_text("Показано 2 из 15 событий.")
+    # The walked visit plus the two exports.
+    expect(page.locator("#history-count")).to_have_text(
+        f"Показано 2 из {len(EXPECTED) + 2} событий."
+    )

@@ -15,9 +15,11 @@ from visits.models import (
     MessageKind,
     MessageStatus,
     OutgoingMessage,
+    Room,
     Staff,
+    Ticket,
 )
-from visits.notify.templates import MessageText, call_task_text
+from visits.notify.templates import MessageText, call_task_text, room_change
 from visits.services.history import history_record
 
 
@@ -131,3 +133,18 @@ def outbox_counts(session: Session) -> dict[str, int]:
     counts = {s.value: 0 for s in MessageStatus}
     counts.update({status: int(n) for status, n in rows})
     return counts
+
+
+def room_change_queue(
+    session: Session, *, client: Client, ticket: Ticket, room: Room, staff: Staff | None
+) -> list[OutgoingMessage]:
+    """Tell the client the visit goes on in another room today (transfer §23, meeting room §35)."""
+    return message_queue(
+        session,
+        client=client,
+        kind=MessageKind.ROOM_CHANGE,
+        text=room_change(client=client, ticket_number=ticket.number, room=room, route=room.route),
+        booking_id=ticket.booking_id,
+        ticket_id=ticket.id,
+        staff=staff,
+    )

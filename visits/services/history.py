@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from visits.calendar import utcnow
-from visits.models import AuditEntry, HistoryEntry, HistoryKind, Staff
+from visits.models import AuditEntry, HistoryEntry, HistoryKind, Staff, Ticket
 
 SYSTEM_ACTOR = "Система"
 
@@ -67,3 +67,34 @@ def audit_record(
     )
     session.add(entry)
     return entry
+
+
+def ticket_event_record(
+    session: Session,
+    *,
+    ticket: Ticket,
+    staff: Staff,
+    kind: HistoryKind,
+    summary: str,
+    action: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """A staff action on a ticket: the client's history (§4) and the audit log, together."""
+    history_record(
+        session,
+        client_id=ticket.client_id,
+        kind=kind,
+        staff=staff,
+        booking_id=ticket.booking_id,
+        ticket_id=ticket.id,
+        summary=summary,
+        data=data,
+    )
+    audit_record(
+        session,
+        staff=staff,
+        action=action,
+        client_id=ticket.client_id,
+        ticket_id=ticket.id,
+        details=summary[:2000],
+    )

@@ -19,7 +19,6 @@ from visits.models import (
     Client,
     ColleagueInvite,
     HistoryKind,
-    MessageKind,
     Role,
     Room,
     RoomKind,
@@ -28,10 +27,9 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.notify.outbox import message_queue
-from visits.notify.templates import room_change
+from visits.notify.outbox import room_change_queue
 from visits.push import push_emit
-from visits.services.history import audit_record, history_record
+from visits.services.history import audit_record, ticket_event_record
 from visits.services.queue import ACTIVE, STATUS_PHRASES
 
 log = logging.getLogger(__name__)
@@ -148,35 +146,16 @@ def room_reserve(
             f"Талон {ticket.number}: разговор перенесён {room.place_to} "
             f"на {minutes} минут. Специалист {staff.full_name}."
         )
-        history_record(
+        ticket_event_record(
             session,
-            client_id=ticket.client_id,
-            kind=HistoryKind.MEETING_ROOM,
+            ticket=ticket,
             staff=staff,
-            booking_id=ticket.booking_id,
-            ticket_id=ticket.id,
+            kind=HistoryKind.MEETING_ROOM,
             summary=summary,
+            action="room.reserve",
             data={"reservation_id": reservation.id, "minutes": minutes},
         )
-        audit_record(
-            session,
-            staff=staff,
-            action="room.reserve",
-            client_id=ticket.client_id,
-            ticket_id=ticket.id,
-            details=summary,
-        )
-        message_queue(
-            session,
-            client=client,
-            kind=MessageKind.ROOM_CHANGE,
-            text=room_change(
-                client=client, ticket_number=ticket.number, room=room, route=room.route
-            ),
-            booking_id=ticket.booking_id,
-            ticket_id=ticket.id,
-            staff=staff,
-        )
+        room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
         push_emit(
             session,
             "ticket.moved",
@@ -222,22 +201,13 @@ def room_release(
                 session.add(ticket)
                 moved_back = True
             summary = f"Талон {ticket.number}: переговорная {room.number} освобождена."
-            history_record(
+            ticket_event_record(
                 session,
-                client_id=ticket.client_id,
+                ticket=ticket,
+                staff=staff,
                 kind=HistoryKind.MEETING_ROOM_RELEASED,
-                staff=staff,
-                booking_id=ticket.booking_id,
-                ticket_id=ticket.id,
                 summary=summary,
-            )
-            audit_record(
-                session,
-                staff=staff,
                 action="room.release",
-                client_id=ticket.client_id,
-                ticket_id=ticket.id,
-                details=summary,
             )
             if moved_back:
                 push_emit(
@@ -291,22 +261,13 @@ def colleague_invite(
         summary = f"Талон {ticket.number}: {room.place_to} приглашён(а) {colleague.full_name}" + (
             f". {message}" if message else "."
         )
-        history_record(
+        ticket_event_record(
             session,
-            client_id=ticket.client_id,
+            ticket=ticket,
+            staff=staff,
             kind=HistoryKind.COLLEAGUE_INVITED,
-            staff=staff,
-            booking_id=ticket.booking_id,
-            ticket_id=ticket.id,
             summary=summary,
-        )
-        audit_record(
-            session,
-            staff=staff,
             action="room.invite",
-            client_id=ticket.client_id,
-            ticket_id=ticket.id,
-            details=summary,
         )
         push_emit(session, "invite", [f"staff:{colleague.id}"], invite_id=invite.id)
     return invite

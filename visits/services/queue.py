@@ -37,11 +37,11 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.notify.outbox import message_queue
-from visits.notify.templates import room_change, visit_final
+from visits.notify.outbox import message_queue, room_change_queue
+from visits.notify.templates import visit_final
 from visits.push import push_emit
 from visits.ru import address_name_instrumental, minutes_phrase
-from visits.services.history import audit_record, history_record
+from visits.services.history import ticket_event_record
 from visits.services.rating import rating_prompt_open
 
 log = logging.getLogger(__name__)
@@ -186,37 +186,6 @@ def _booking(session: Session, ticket: Ticket) -> Booking:
     return booking
 
 
-def _record(
-    session: Session,
-    *,
-    ticket: Ticket,
-    staff: Staff,
-    kind: HistoryKind,
-    summary: str,
-    action: str,
-    data: dict[str, object] | None = None,
-) -> None:
-    """§4: the client's history and the staff audit log, in the same transaction."""
-    history_record(
-        session,
-        client_id=ticket.client_id,
-        kind=kind,
-        staff=staff,
-        booking_id=ticket.booking_id,
-        ticket_id=ticket.id,
-        summary=summary,
-        data=data,
-    )
-    audit_record(
-        session,
-        staff=staff,
-        action=action,
-        client_id=ticket.client_id,
-        ticket_id=ticket.id,
-        details=summary[:2000],
-    )
-
-
 def _call(
     session: Session, calendar: WorkCalendar, staff: Staff, ticket: Ticket, now: datetime
 ) -> CallResult:
@@ -238,7 +207,7 @@ def _call(
     summary = f"Талон {ticket.number} вызван: {room.place}. Специалист {staff.full_name}."
     if first_call and late > 0:
         summary += f" Вызов на {minutes_phrase(late)} позже записи."
-    _record(
+    ticket_event_record(
         session,
         ticket=ticket,
         staff=staff,
@@ -312,7 +281,7 @@ def ticket_recall(
         ticket.recall_count += 1
         session.add(ticket)
         room = _room(session, ticket.room_id)
-        _record(
+        ticket_event_record(
             session,
             ticket=ticket,
             staff=staff,
@@ -344,7 +313,7 @@ def ticket_no_show(
         booking.status = BookingStatus.NO_SHOW.value
         session.add(booking)
         _release_reservations(session, ticket, now)
-        _record(
+        ticket_event_record(
             session,
             ticket=ticket,
             staff=staff,
@@ -370,7 +339,7 @@ def ticket_start(
         ticket.started_at = now
         session.add(ticket)
         room = _room(session, ticket.room_id)
-        _record(
+        ticket_event_record(
             session,
             ticket=ticket,
             staff=staff,
@@ -406,7 +375,7 @@ def ticket_finish(
         service = session.get(Service, ticket.service_id)
         assert service is not None
         served_minutes = max(1, round((now - ticket.started_at).total_seconds() / 60))
-        _record(
+        ticket_event_record(
             session,
             ticket=ticket,
             staff=staff,
@@ -457,7 +426,7 @@ def ticket_return(
         ticket.started_at = None
         session.add(ticket)
         _release_reservations(session, ticket, now)
-        _record(
+        ticket_event_record(
             session,
             ticket=ticket,
             staff=staff,
@@ -536,7 +505,7 @@ def ticket_transfer(
         ticket.transfer_count += 1
         session.add(ticket)
         client = _client(session, ticket)
-        _record(
+        ticket_event_record(
             session,
             ticket=ticket,
             staff=staff,
@@ -547,17 +516,7 @@ def ticket_transfer(
             action="ticket.transfer",
             data={"from_staff_id": old_staff_id, "to_staff_id": target.id, "reason": reason},
         )
-        message_queue(
-            session,
-            client=client,
-            kind=MessageKind.ROOM_CHANGE,
-            text=room_change(
-                client=client, ticket_number=ticket.number, room=room, route=room.route
-            ),
-            booking_id=ticket.booking_id,
-            ticket_id=ticket.id,
-            staff=staff,
-        )
+        room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
         push_emit(
             session,
             "ticket.moved",

@@ -34,6 +34,8 @@ def device_cookie_name(kind: DeviceKind | str) -> str:
 def device_token(kind: DeviceKind) -> str | None:
     """The device token this browser holds for a kind (the generic cookie as a fallback)."""
     return request.cookies.get(device_cookie_name(kind)) or request.cookies.get(DEVICE_COOKIE)
+
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ROLE_LABELS = {
     Role.OPERATOR.value: "оператор",

@@ -44,6 +44,9 @@ BUDGETS = [
     Budget("errors", "value", 1, "count"),
 ]
 RESULTS = Path(__file__).with_name("results")
+# Seconds between two "call next" presses across the office during the replay: ten calls a
+# second, about 150 times a real office's rate (60 specialists, a visitor each 15 minutes).
+CALL_INTERVAL = 0.1
 
 
 def _free_port() -> int:
@@ -121,7 +124,16 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             target=_operators, args=(operators, plan, slot_keys, search, confirm, args.searches)
         )
         operator_thread.start()
-        checkins(server.url, plan.kiosk_tokens, codes[:half], printer, checkin, concurrency=10)
+        # Ten kiosks, a visitor at each every 2 s: 5 check-ins a second, far above a real lobby.
+        checkins(
+            server.url,
+            plan.kiosk_tokens,
+            codes[:half],
+            printer,
+            checkin,
+            concurrency=10,
+            interval=2.0,
+        )
         operator_thread.join()
 
         throughput = Series("throughput")
@@ -220,7 +232,16 @@ def _call_round(
     for round_no in range(rounds):
         clicked: dict[int, float] = {}
 
-        def call(client: StaffClient, clicked: dict[int, float] = clicked) -> None:
+        round_start = time.monotonic()
+
+        def call(
+            client: StaffClient,
+            clicked: dict[int, float] = clicked,
+            round_start: float = round_start,
+        ) -> None:
+            # The 60 specialists press "call next" one after another, CALL_INTERVAL apart.
+            slot = specialists.index(client) * CALL_INTERVAL
+            time.sleep(max(0.0, round_start + slot - time.monotonic()))
             started = time.monotonic()
             response = client.post("/staff/today/call-next")
             if response.status_code != 200:

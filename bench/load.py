@@ -146,19 +146,27 @@ def checkins(
     printer: PrinterServer,
     series: Series,
     concurrency: int,
+    interval: float = 0.0,
 ) -> list[str]:
-    """Check in each code on a kiosk and print its ticket; time request -> bytes at the printer."""
+    """Check in each code on a kiosk and print its ticket; time request -> bytes at the printer.
+
+    `interval`: seconds between two visitors at one kiosk (a visitor needs time to type
+    or scan); 0 means back to back, to measure capacity.
+    """
     kiosks = [DeviceClient(base, token, "/kiosk/") for token in kiosk_tokens[:concurrency]]
     lock = threading.Lock()
     numbers: list[str] = []
     queue = list(codes)
 
     def worker(kiosk: DeviceClient) -> None:
+        next_visitor = time.monotonic()
         while True:
             with lock:
                 if not queue:
                     return
                 code = queue.pop()
+            time.sleep(max(0.0, next_visitor - time.monotonic()))
+            next_visitor = time.monotonic() + interval
             started = time.monotonic()
             try:
                 response = kiosk.post("/kiosk/checkin/code", {"code": code})

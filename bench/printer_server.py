@@ -60,12 +60,17 @@ class PrinterServer:
             with self._lock:
                 self.jobs.append(Job(time.monotonic(), b"".join(chunks)))
 
-    def find(self, needle: bytes, after: int = 0) -> Job | None:
-        with self._lock:
-            for job in self.jobs[after:]:
-                if needle in job.data:
-                    return job
-        return None
+    def find(self, needle: bytes, wait: float = 2.0) -> Job | None:
+        """The job whose bytes contain `needle`; waits briefly for a connection still closing."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                for job in self.jobs:
+                    if needle in job.data:
+                        return job
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
 
     def close(self) -> None:
         self._stop.set()

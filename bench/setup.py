@@ -136,8 +136,9 @@ def seed_day(
         session.commit()
         client_ids = list(session.exec(select(Client.id).order_by(Client.id)).all())
         booking_rows, holds, due_codes = [], [], []
-        # Due now: from 15 minutes ago to 45 minutes ahead (all within the check-in window).
-        start = _quarter(now) - timedelta(minutes=15)
+        # Due soon: the first three visits of each specialist fall 15-60 minutes ahead, inside
+        # the check-in window even after the few minutes the setup takes.
+        start = _quarter(now) + timedelta(minutes=15)
         per_staff = -(-bookings // len(specialists))
         codes: set[str] = set()
         index = 0
@@ -174,7 +175,7 @@ def seed_day(
                         "cancel_reason": "",
                     }
                 )
-                if n < 4:
+                if n < 3:
                     due_codes.append(code)
                 cursor += timedelta(minutes=max(15, service.duration_minutes))
                 index += 1

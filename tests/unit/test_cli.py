@@ -1,0 +1,59 @@
+"""The `priyom` command: clear refusals for a wrong config and an unmigrated database."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from visits.config import DEMO_CONFIG_PATH
+from visits.web.cli import main
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "priyom.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("PRIYOM_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("PRIYOM_CONFIG", raising=False)
+    return path
+
+
+def test_serve_refuses_an_unmigrated_database(
+    sqlite_url: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert main(["serve", "--port", "1"]) == 3
+    assert "is not migrated to the newest schema. Run: priyom migrate" in caplog.text
+
+
+def test_wrong_config_names_the_key(
+    sqlite_url: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = tmp_path / "office.toml"
+    bad.write_text(
+        DEMO_CONFIG_PATH.read_text(encoding="utf-8").replace(
+            "duration_minutes = 30", "duration_minutes = 0", 1
+        ),
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.ERROR):
+        assert main(["--config", str(bad), "migrate"]) == 2
+    assert "services.0.duration_minutes" in caplog.text
+
+
+def test_migrate_create_staff_and_backup(
+    sqlite_url: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["create-staff", "operator", "--password", "long-enough-1"]) == 0
+    with caplog.at_level(logging.ERROR):
+        assert main(["create-staff", "operator", "--password", "short"]) == 1
+        assert main(["create-staff", "nobody", "--password", "long-enough-1"]) == 1
+    assert "не короче 8 символов" in caplog.text and "нет в настройках офиса" in caplog.text
+    target = tmp_path / "backup" / "copy.sqlite3"
+    assert main(["backup", str(target)]) == 0
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*) FROM staff").fetchone()[0] >= 10

@@ -239,16 +239,18 @@ def slot_grid(
         if found is not None:
             busy[(holder, found[0])] |= 1 << found[1]
     free: dict[tuple[int, date], int] = {}
+    staff_ids = [member.id for member in staff if member.id is not None]
     for grid in grids:
-        for member in staff:
-            assert member.id is not None
-            taken = busy.get((member.id, grid.day), 0)
-            blocked = 0
-            for shift in range(cells_needed):
-                blocked |= taken >> shift
-            mask = grid.valid & ~blocked
+        for member_id in staff_ids:
+            taken = busy.get((member_id, grid.day), 0)
+            mask = grid.valid
+            if taken:
+                blocked = 0
+                for shift in range(cells_needed):
+                    blocked |= taken >> shift
+                mask &= ~blocked
             if mask:
-                free[(member.id, grid.day)] = mask
+                free[(member_id, grid.day)] = mask
     return SlotGrid(length=length, days=grids, free=free)
 
 

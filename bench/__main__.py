@@ -47,6 +47,8 @@ RESULTS = Path(__file__).with_name("results")
 # Seconds between two "call next" presses across the office during the replay: ten calls a
 # second, about 150 times a real office's rate (60 specialists, a visitor each 15 minutes).
 CALL_INTERVAL = 0.1
+# Seconds between two requests of one phone operator (three operators on the line at speed).
+OPERATOR_INTERVAL = 0.5
 
 
 def _free_port() -> int:
@@ -188,8 +190,12 @@ def _operators(
     service = plan.services["consultation"]
     search.started = confirm.started = time.monotonic()
 
+    began = time.monotonic()
+
     def one_search(i: int) -> None:
         op = operators[i % len(operators)]
+        # Each operator searches every OPERATOR_INTERVAL (callers on the line, at speed).
+        time.sleep(max(0.0, began + (i // len(operators)) * OPERATOR_INTERVAL - time.monotonic()))
         started = time.monotonic()
         response = op.get("/staff/desk/step", client=plan.client_ids[i], service=service)
         if response.status_code == 200 and "slot" in response.text:
@@ -199,6 +205,9 @@ def _operators(
 
     def one_booking(i: int) -> None:
         op = operators[i % len(operators)]
+        time.sleep(
+            max(0.0, booked_from + (i // len(operators)) * OPERATOR_INTERVAL - time.monotonic())
+        )
         started = time.monotonic()
         response = op.post(
             "/staff/desk/bookings",
@@ -216,6 +225,7 @@ def _operators(
             confirm.error(f"booking {response.status_code}: {gist(response.text)}")
 
     run_parallel(len(operators), list(range(searches)), one_search)
+    booked_from = time.monotonic()
     run_parallel(len(operators), list(range(len(slot_keys))), one_booking)
     search.finished = confirm.finished = time.monotonic()
 

@@ -30,7 +30,7 @@ from visits.models import (
 from visits.notify.outbox import room_change_queue
 from visits.push import push_emit
 from visits.services.history import audit_record, ticket_event_record
-from visits.services.queue import ACTIVE, STATUS_PHRASES
+from visits.services.queue import ACTIVE, STATUS_PHRASES, ticket_locked
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,6 @@ def _locked_room(session: Session, room_id: int) -> Room:
     if room is None or room.kind != RoomKind.MEETING or not room.active:
         raise InvalidInput("Выберите переговорную из списка.", field="room")
     return room
-
-
-def _locked_ticket(session: Session, ticket_id: int) -> Ticket:
-    stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
-    if for_update(session):
-        stmt = stmt.with_for_update()
-    ticket = session.exec(stmt).first()
-    if ticket is None:
-        raise NotFound("Талон не найден. Список обновлён.")
-    return ticket
 
 
 def _active_reservation(session: Session, ticket_id: int, now: datetime) -> RoomReservation | None:
@@ -99,7 +89,7 @@ def room_reserve(
         raise InvalidInput("Выберите 15, 30 или 60 минут.", field="minutes")
     with write_transaction(session):
         room = _locked_room(session, room_id)
-        ticket = _locked_ticket(session, ticket_id)
+        ticket = ticket_locked(session, ticket_id)
         if ticket.staff_id != staff.id:
             raise Conflict(
                 f"Талон {ticket.number} передан другому специалисту. Список обновлён.",
@@ -190,7 +180,7 @@ def room_release(
         room = session.get(Room, reservation.room_id)
         assert room is not None
         if reservation.ticket_id is not None:
-            ticket = _locked_ticket(session, reservation.ticket_id)
+            ticket = ticket_locked(session, reservation.ticket_id)
             moved_back = False
             if (
                 ticket.status in ACTIVE

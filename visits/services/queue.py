@@ -123,7 +123,8 @@ def _lock_staff(session: Session, staff: Staff) -> Staff:
     return session.exec(stmt).one()
 
 
-def _locked_ticket(session: Session, ticket_id: int) -> Ticket:
+def ticket_locked(session: Session, ticket_id: int) -> Ticket:
+    """Read a ticket for change, locked where the database can (PostgreSQL: FOR UPDATE)."""
     stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
     if for_update(session):
         stmt = stmt.with_for_update()
@@ -140,7 +141,7 @@ def _changed(ticket: Ticket) -> Conflict:
 
 def _own_ticket(session: Session, staff: Staff, ticket_id: int, *statuses: str) -> Ticket:
     """Lock a ticket of this specialist in one of `statuses`, or explain what changed."""
-    ticket = _locked_ticket(session, ticket_id)
+    ticket = ticket_locked(session, ticket_id)
     if ticket.staff_id != staff.id:
         raise Conflict(
             f"Талон {ticket.number} передан другому специалисту. Список обновлён.",

@@ -158,8 +158,11 @@ def checkins(
     numbers: list[str] = []
     queue = list(codes)
 
+    began = time.monotonic()
+
     def worker(kiosk: DeviceClient) -> None:
-        next_visitor = time.monotonic()
+        # Visitors arrive independently: the kiosks' rhythms are spread over the interval.
+        next_visitor = began + kiosks.index(kiosk) * interval / len(kiosks)
         while True:
             with lock:
                 if not queue:

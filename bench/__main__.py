@@ -179,6 +179,11 @@ def _future_slot_keys(db: Any, calendar: WorkCalendar, service_id: int, count: i
     return [s.key for s in slots[::step][:count]]
 
 
+def _operator_offset(i: int, operators: int) -> float:
+    """When request i is due: each operator every OPERATOR_INTERVAL, the operators staggered."""
+    return (i // operators) * OPERATOR_INTERVAL + (i % operators) * OPERATOR_INTERVAL / operators
+
+
 def _operators(
     operators: list[StaffClient],
     plan: Any,
@@ -195,7 +200,7 @@ def _operators(
     def one_search(i: int) -> None:
         op = operators[i % len(operators)]
         # Each operator searches every OPERATOR_INTERVAL (callers on the line, at speed).
-        time.sleep(max(0.0, began + (i // len(operators)) * OPERATOR_INTERVAL - time.monotonic()))
+        time.sleep(max(0.0, began + _operator_offset(i, len(operators)) - time.monotonic()))
         started = time.monotonic()
         response = op.get("/staff/desk/step", client=plan.client_ids[i], service=service)
         if response.status_code == 200 and "slot" in response.text:
@@ -205,9 +210,7 @@ def _operators(
 
     def one_booking(i: int) -> None:
         op = operators[i % len(operators)]
-        time.sleep(
-            max(0.0, booked_from + (i // len(operators)) * OPERATOR_INTERVAL - time.monotonic())
-        )
+        time.sleep(max(0.0, booked_from + _operator_offset(i, len(operators)) - time.monotonic()))
         started = time.monotonic()
         response = op.post(
             "/staff/desk/bookings",

@@ -40,7 +40,7 @@ from visits.services.queue import (
 )
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
-from visits.web.htmx import render
+from visits.web.htmx import is_fragment_request, render
 
 nav_item("staff_panel.today", "Мой день", Role.SPECIALIST, order=20)
 
@@ -57,8 +57,14 @@ def _me() -> Staff:
 
 
 def _board(
-    *, error: str | None = None, notice: str | None = None, status: int = 200, **extra: Any
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    action: bool = False,
+    **extra: Any,
 ) -> Response:
+    """The board; after an action also its message (out of band: a pushed refresh keeps it)."""
     staff = _me()
     board = today_board(db(), priyom().calendar, staff)
     return render(
@@ -68,6 +74,7 @@ def _board(
         board=board,
         error=error,
         notice=notice,
+        message_oob=bool(action or error or notice) and is_fragment_request(),
         **extra,
     )
 
@@ -79,7 +86,7 @@ def _act(action: Callable[[], object], notice: str | None = None, **extra: Any) 
     except PriyomError as exc:
         db().rollback()
         return _board(error=exc.message, status=exc.status, **extra)
-    return _board(notice=notice, **extra)
+    return _board(notice=notice, action=True, **extra)
 
 
 def _int(name: str) -> int:

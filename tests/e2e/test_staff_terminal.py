@@ -109,7 +109,7 @@ def test_check_in_call_transfer_meeting_room_finish(
     side.get_by_label("Причина").fill("Вопрос ведёт начальник отдела")
     _shot(ivanova, "3-transfer-form")
     side.get_by_role("button", name="Передать").click()
-    expect(ivanova.locator("#today-board")).to_contain_text("Талон передан.")
+    expect(ivanova.locator("#today-message")).to_contain_text("Талон передан.")
     expect(_row(ivanova, number)).to_contain_text("Передан: Смирнов А. В.")  # type: ignore[arg-type]
     expect(_row(smirnov, number)).to_contain_text("передан вам")  # type: ignore[arg-type]
     expect(_row(smirnov, number)).to_contain_text("Ждёт с")  # type: ignore[arg-type]
@@ -143,7 +143,7 @@ def test_check_in_call_transfer_meeting_room_finish(
 
     smirnov.get_by_role("button", name="Клиент пришёл, начать приём").click()
     smirnov.get_by_role("button", name="Завершить приём").click()
-    expect(smirnov.locator("#today-board")).to_contain_text(
+    expect(smirnov.locator("#today-message")).to_contain_text(
         "Приём завершён. Клиенту отправлена ссылка на оценку."
     )
     expect(_row(smirnov, number)).to_contain_text("Принят")  # type: ignore[arg-type]

@@ -39,6 +39,8 @@ def test_full_visit_history_in_order(session: Session, calendar: WorkCalendar) -
     )
     assert [e.kind for e in history.entries] == [k.value for k in EXPECTED]
     by_kind = {e.kind: e for e in history.entries}
+    # Texts are Russian throughout (§5-6): the channel is named, not its code.
+    assert "Способ связи: SMS." in by_kind[K.CLIENT_REGISTERED].summary
     # Who acted is kept with each step, as it was at the time.
     transfer = by_kind[K.TRANSFERRED]
     assert transfer.actor == staff_by_login(session, "ivanova").full_name

@@ -16,6 +16,7 @@ from visits.calendar import utcnow
 from visits.db import write_transaction
 from visits.errors import Conflict, InvalidInput, NotFound
 from visits.models import (
+    CHANNEL_LABELS,
     Booking,
     BookingStatus,
     Channel,
@@ -182,14 +183,14 @@ def client_register(
         session.add(client)
         session.flush()
         assert client.id is not None
+        channels = ", дополнительно: ".join(CHANNEL_LABELS[Channel(c)] for c in client.channels)
         history_record(
             session,
             client_id=client.id,
             kind=HistoryKind.CLIENT_REGISTERED,
             staff=staff,
-            summary=f"Клиент зарегистрирован. Способ связи: {client.channel}"
-            + (f", дополнительно: {client.second_channel}" if client.second_channel else "")
-            + ". Согласие на обработку персональных данных получено.",
+            summary=f"Клиент зарегистрирован. Способ связи: {channels}. "
+            "Согласие на обработку персональных данных получено.",
         )
     log.info("client registered: id=%s phone=%s", client.id, client.masked_phone)
     return client

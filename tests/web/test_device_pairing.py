@@ -45,3 +45,22 @@ def test_unpaired_browser_is_sent_to_pairing_and_staff_login_opens_no_device_pag
     assert client.get("/signage/").status_code == 302
     api = client.get("/signage/stream", headers={"Accept": "text/event-stream"})
     assert api.status_code == 401
+
+
+def test_demo_start_page_pairs_a_device_in_one_click(
+    session: Session, session_factory: object, office_config: object
+) -> None:
+    from visits.web import create_app
+
+    app = create_app(
+        config=office_config,
+        session_factory=session_factory,
+        demo=True,  # type: ignore[arg-type]
+        settings={"TESTING": True},
+    )
+    client = app.test_client()
+    kiosk, _code = device_create(session=session, kind=DeviceKind.KIOSK, name="Терминал в холле")
+    page = client.get("/").get_data(as_text=True)
+    assert f'href="/demo/open/{kiosk.id}">Терминал в холле</a>' in page
+    paired = client.get(f"/demo/open/{kiosk.id}", follow_redirects=True)
+    assert paired.request.path == "/kiosk/"

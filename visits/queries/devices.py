@@ -106,3 +106,12 @@ def printer_alerts(session: Session) -> list[PrinterAlert]:
         )
     ).all()
     return [PrinterAlert(d.id or 0, d.name, d.printer_error, d.printer_error_at) for d in devices]
+
+
+def devices_active(session: Session) -> list[Device]:
+    """Every registered device still in use (the demo start page links them)."""
+    return list(
+        session.exec(
+            select(Device).where(col(Device.active).is_(True)).order_by(col(Device.id))
+        ).all()
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, url_for
-from sqlmodel import select
 
 from visits.models import Device, DeviceKind
+from visits.queries.devices import devices_active
 from visits.services.devices import device_new_pairing_code
 from visits.web.context import db, priyom
 from visits.web.htmx import render
@@ -17,7 +17,7 @@ bp = Blueprint("home", __name__)
 
 @bp.route("/")
 def index() -> Any:
-    devices = db().exec(select(Device).where(Device.active == True)).all() if priyom().demo else []  # noqa: E712
+    devices = devices_active(db()) if priyom().demo else []
     return render("web/index.html", devices=devices, demo=priyom().demo)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
@@ -245,13 +246,14 @@ def test_meeting_room_reserve_invite_release(
 def test_late_call_shows_the_apology(
     client: FlaskClient, session: Session, open_calendar: WorkCalendar
 ) -> None:
-    now_local = open_calendar.local_now()
-    if now_local.hour == 0 and now_local.minute < 50:
-        pytest.skip("needs a booked time 30+ minutes earlier on the same local day")
-    floor = now_local.replace(minute=now_local.minute // 15 * 15, second=0, microsecond=0)
-    booking = make_booking(session, open_calendar, starts_at=floor - timedelta(minutes=30))
-    make_ticket(session, booking, checked_in_at=booking.starts_at - timedelta(minutes=5))
-    login_as(client, "ivanova")
-    status, body = _post(client, "/staff/today/call-next")
+    # A fixed working morning, so the booking 30 minutes back is on the same local day.
+    morning = datetime(2026, 12, 1, 10, 7, tzinfo=open_calendar.tz)
+    with time_machine.travel(morning, tick=False):
+        booking = make_booking(
+            session, open_calendar, starts_at=morning.replace(minute=0) - timedelta(minutes=30)
+        )
+        make_ticket(session, booking, checked_in_at=booking.starts_at - timedelta(minutes=5))
+        login_as(client, "ivanova")
+        status, body = _post(client, "/staff/today/call-next")
     assert status == 200 and "позже записи. Извинитесь перед Иваном Петровичем." in body
     assert 'class="apology"' in body

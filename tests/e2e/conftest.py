@@ -8,14 +8,18 @@ run at any hour; tests seed data through `live.session()` with real commits.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ from sqlmodel import Session
 
 from tests.conftest import TEST_PASSWORD, Database, create_database
 from visits.calendar import WorkCalendar
-from visits.config import OfficeConfig
+from visits.config import DEMO_CONFIG_PATH, OfficeConfig, load_config
 from visits.db import make_sessionmaker
 from visits.models import DeviceKind
 
@@ -62,6 +66,37 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
+def morning_timezone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where the local time is now between 09:00 and 10:00.
+
+    (Etc/GMT-N means UTC+N: the sign is inverted by the POSIX convention.)
+    """
+    hour = (now or datetime.now(UTC)).hour
+    offset = (9 - hour) % 24
+    if offset > 14:
+        offset -= 24
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+
+
+@functools.cache
+def e2e_config_path() -> Path:
+    """The demo office in a zone where it is morning now, for every live server and the tests.
+
+    The test office is open around the clock, but a test's day would still run out near
+    local midnight; chosen once per run, so servers and tests agree on the day.
+    """
+    text, count = re.subn(
+        r'timezone = ".*"',
+        f'timezone = "{morning_timezone()}"',
+        DEMO_CONFIG_PATH.read_text(encoding="utf-8"),
+        count=1,
+    )
+    assert count == 1
+    path = Path(tempfile.mkdtemp(prefix="priyom-e2e-")) / "office.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -88,6 +123,7 @@ class LiveServer:
                 "PRIYOM_VAR_DIR": str(self.tmp),
                 "PRIYOM_SECRET_KEY": "e2e-secret",
                 "PRIYOM_ALWAYS_OPEN": "1",
+                "PRIYOM_CONFIG": str(e2e_config_path()),
                 "PRIYOM_LOG_LEVEL": "INFO",
             }
         )
@@ -162,9 +198,9 @@ def live(
 
 
 @pytest.fixture(scope="session")
-def open_calendar(office_config: OfficeConfig) -> WorkCalendar:
-    """The calendar the live server uses: open around the clock."""
-    return WorkCalendar(office_config, always_open=True)
+def open_calendar() -> WorkCalendar:
+    """The calendar the live servers use: open around the clock, in the morning zone."""
+    return WorkCalendar(load_config(e2e_config_path()), always_open=True)
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import re
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
 
+from tests.e2e.conftest import morning_timezone
 from tests.unit.test_notify import SmsGateway, SmtpSink, free_port
 
 __all__ = [
@@ -30,18 +30,6 @@ __all__ = [
 
 AXE = Path(__file__).resolve().parents[2] / "visits/web/static/vendor/axe.min.js"
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "visits/demo_office.toml"
-
-
-def morning_timezone(now: datetime | None = None) -> str:
-    """A fixed-offset zone where the local time is now between 09:00 and 10:00.
-
-    (Etc/GMT-N means UTC+N: the sign is inverted by the POSIX convention.)
-    """
-    hour = (now or datetime.now(UTC)).hour
-    offset = (9 - hour) % 24
-    if offset > 14:
-        offset -= 24
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
 
 
 def office_config_text(*, base_url: str, smtp_port: int, sms_url: str) -> str:

@@ -15,9 +15,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import BigInteger, Engine, Integer, cast, event, func
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
 
 DEFAULT_SQLITE_PATH = Path("var") / "priyom.sqlite3"
@@ -118,3 +121,25 @@ def write_transaction(session: Session) -> Iterator[Session]:
 def for_update(session: Session) -> bool:
     """True where SELECT ... FOR UPDATE means something (PostgreSQL)."""
     return not is_sqlite(session)
+
+
+class epoch_seconds(FunctionElement[int]):  # noqa: N801 - used like a SQL function
+    """Whole seconds since 1970 of a UTC time column, computed by the database.
+
+    For queries that read thousands of times only to compare them: an integer
+    per row instead of an aware datetime parsed in Python for each one.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds)
+def _epoch_seconds_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(cast(func.extract("epoch", *element.clauses), BigInteger), **kw)
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC times as text; strftime('%s') reads them as UTC.
+    return compiler.process(cast(func.strftime("%s", *element.clauses), Integer), **kw)

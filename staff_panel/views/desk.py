@@ -190,7 +190,7 @@ def _slots_view(session: Session, state: DeskState, service: Service) -> SlotsVi
     by_id = {s.staff.id: s for s in specialists}
     if state.staff_id not in by_id:
         state.staff_id = None
-    grid = slot_grid(session, calendar, service=service)
+    grid = slot_grid(session, calendar, service=service, members=[s.staff for s in specialists])
     per_day = grid.counts_by_day(staff_id=state.staff_id)
     if state.day not in per_day:
         state.day = min(per_day, default=None)

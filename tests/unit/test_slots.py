@@ -213,3 +213,36 @@ def test_grid_counts_match_the_slots_and_a_booking_blocks_its_cells(
     }
     popov_after = {local(s).strftime("%H:%M") for s in grid.slots_on(date(2026, 12, 30), popov.id)}
     assert popov_before - popov_after == {"09:30", "09:45", "10:00", "10:15", "10:30"}
+
+
+def test_the_past_moves_on_while_the_day_layout_is_reused(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """A day's layout is built once per process; "not in the past" is applied per call."""
+    service = service_by_code(session, "payments")
+
+    def first_start(now: datetime) -> str:
+        slots = free_slots(session, calendar, service=service, now=now, days=1)
+        return local(slots[0]).strftime("%H:%M")
+
+    afternoon = datetime(2026, 12, 29, 15, 2, tzinfo=NSK).astimezone(UTC)
+    assert first_start(NOW) == "11:15"
+    assert first_start(afternoon) == "15:15"
+    assert first_start(NOW) == "11:15"  # the afternoon call did not change the shared layout
+    # The day before, the whole of the 29th is ahead.
+    evening_before = datetime(2026, 12, 28, 18, 0, tzinfo=NSK).astimezone(UTC)
+    slots = free_slots(
+        session, calendar, service=service, now=evening_before, first_day=date(2026, 12, 29), days=1
+    )
+    assert local(slots[0]).strftime("%H:%M") == "09:00"
+
+
+def test_a_changed_timetable_is_not_served_from_the_layout_of_the_old_one(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    service = service_by_code(session, "payments")
+    before = free_slots(session, calendar, service=service, now=NOW, days=2)
+    open_all_day = WorkCalendar(calendar.config, always_open=True)
+    after = free_slots(session, open_all_day, service=service, now=NOW, days=2)
+    assert max(local(s) for s in after).strftime("%H:%M") == "23:30"  # closes at 23:59
+    assert max(local(s) for s in before).strftime("%H:%M") == "17:45"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
-from visits.calendar import WorkCalendar, utcnow
+from visits.calendar import Period, WorkCalendar, utcnow
+from visits.db import epoch_seconds
 from visits.errors import InvalidInput
 from visits.models import Room, Service, SlotHold, Staff, StaffService
 
@@ -130,8 +133,37 @@ class DayGrid:
     """The slot grid of one working day: every cell start, and where a visit may begin."""
 
     day: date
-    starts: list[datetime]  # UTC start of each cell, in order
+    starts: tuple[datetime, ...]  # UTC start of each cell, in order
     valid: int  # bit i set: a visit of the service's length may start at cell i
+    cells: dict[int, tuple[date, int]]  # a cell's start in epoch seconds -> (day, index)
+
+
+@lru_cache(maxsize=256)
+def _day_layout(day: date, periods: tuple[Period, ...], cell: int, cells_needed: int) -> DayGrid:
+    """A day's cells and the starts where a visit of `cells_needed` cells fits.
+
+    The layout depends only on the day's working periods and the visit length,
+    so the 30 days of a month grid are built once per process, not per request;
+    `periods` in the key means a changed timetable gets a new layout.
+    """
+    starts: list[datetime] = []
+    period_of: list[int] = []
+    step = timedelta(minutes=cell)
+    for number, period in enumerate(periods):
+        end = period.end.astimezone(UTC)
+        cursor = _on_grid(period.start, cell).astimezone(UTC)
+        while cursor + step <= end:
+            starts.append(cursor)
+            period_of.append(number)
+            cursor += step
+    valid = 0
+    for i in range(len(starts)):
+        last = i + cells_needed - 1
+        # Cells of one period are contiguous, so the visit's end is inside that period.
+        if last < len(starts) and period_of[last] == period_of[i]:
+            valid |= 1 << i
+    cells = {int(start.timestamp()): (day, i) for i, start in enumerate(starts)}
+    return DayGrid(day=day, starts=tuple(starts), valid=valid, cells=cells)
 
 
 @dataclass
@@ -188,10 +220,12 @@ def slot_grid(
     days: int | None = None,
     staff_id: int | None = None,
     now: datetime | None = None,
+    members: list[Staff] | None = None,
 ) -> SlotGrid:
     """Free start times of every specialist of a service over the next working days (§29).
 
     Excludes non-working days, the lunch break, the past and taken time.
+    `members` is the service's `service_staff`, when the caller has read it already.
     """
     config = calendar.config.office
     cell = config.slot_minutes
@@ -199,43 +233,35 @@ def slot_grid(
     first_day = first_day or calendar.to_local(now).date()
     length = timedelta(minutes=service.duration_minutes)
     cells_needed = -(-service.duration_minutes // cell)
-    staff = [s for s in service_staff(session, service.id or 0) if staff_id in (None, s.id)]
+    if members is None:
+        members = service_staff(session, service.id or 0)
+    staff = [s for s in members if staff_id in (None, s.id)]
     day_list = list(calendar.working_days(first_day, days or config.booking_horizon_working_days))
     if not staff or not day_list:
         return SlotGrid(length=length, days=[], free={})
     grids: list[DayGrid] = []
-    index: dict[datetime, tuple[date, int]] = {}
+    cell_at: dict[int, tuple[date, int]] = {}
     for day in day_list:
-        starts: list[datetime] = []
-        period_of: list[int] = []
-        for number, period in enumerate(calendar.periods_on(day)):
-            end = period.end.astimezone(UTC)
-            cursor = _on_grid(period.start, cell).astimezone(UTC)
-            while cursor + timedelta(minutes=cell) <= end:
-                index[cursor] = (day, len(starts))
-                starts.append(cursor)
-                period_of.append(number)
-                cursor += timedelta(minutes=cell)
-        valid = 0
-        for i, start in enumerate(starts):
-            last = i + cells_needed - 1
-            fits = last < len(starts) and period_of[last] == period_of[i]
-            # Cells of one period are contiguous, so the visit's end is inside that period.
-            if fits and start >= now:
-                valid |= 1 << i
-        grids.append(DayGrid(day=day, starts=starts, valid=valid))
+        grid = _day_layout(day, tuple(calendar.periods_on(day)), cell, cells_needed)
+        if grid.starts and grid.starts[0] < now:
+            # Today: no visit starts in the past.
+            past = (1 << bisect_left(grid.starts, now)) - 1
+            grid = replace(grid, valid=grid.valid & ~past)
+        grids.append(grid)
+        cell_at.update(grid.cells)
     range_start = calendar.at(day_list[0], datetime.min.time()).astimezone(UTC)
     range_end = calendar.at(day_list[-1] + timedelta(days=1), datetime.min.time()).astimezone(UTC)
     busy: dict[tuple[int, date], int] = defaultdict(int)
-    rows = session.exec(
-        select(SlotHold.staff_id, SlotHold.starts_at).where(
+    # Seconds, not datetimes: a month of a large office is thousands of held cells.
+    rows = session.connection().execute(
+        select(SlotHold.staff_id, epoch_seconds(SlotHold.starts_at)).where(
             col(SlotHold.staff_id).in_([s.id for s in staff]),
             SlotHold.starts_at >= range_start,
             SlotHold.starts_at < range_end,
         )
-    ).all()
+    )
     for holder, start in rows:
-        found = index.get(start.astimezone(UTC))
+        found = cell_at.get(start)
         if found is not None:
             busy[(holder, found[0])] |= 1 << found[1]
     free: dict[tuple[int, date], int] = {}

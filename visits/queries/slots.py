@@ -259,7 +259,7 @@ def slot_grid(
             SlotHold.starts_at >= range_start,
             SlotHold.starts_at < range_end,
         )
-    )
+    ).all()
     for holder, start in rows:
         found = cell_at.get(start)
         if found is not None:

@@ -9,13 +9,14 @@ On PostgreSQL the services take row locks (FOR UPDATE / SKIP LOCKED).
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, cast, event, func
+from sqlalchemy import BigInteger, Engine, Integer, String, Text, cast, event, func
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import sessionmaker
@@ -141,5 +142,34 @@ def _epoch_seconds_default(element: epoch_seconds, compiler: SQLCompiler, **kw: 
 
 @compiles(epoch_seconds, "sqlite")
 def _epoch_seconds_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC times as text; strftime('%s') reads them as UTC.
+    # SQLite keeps UTC times as text and reads them as UTC; unixepoch() (3.38+) is
+    # twice as fast as strftime('%s').
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return compiler.process(func.unixepoch(*element.clauses), **kw)
     return compiler.process(cast(func.strftime("%s", *element.clauses), Integer), **kw)
+
+
+class epoch_seconds_list(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """An aggregate: the group's times as comma-separated epoch seconds ("1795918500,...").
+
+    One string per group instead of a row per time: the database does the
+    per-row work in C and Python splits one string.
+    """
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds_list)
+def _epoch_seconds_list_default(
+    element: epoch_seconds_list, compiler: SQLCompiler, **kw: Any
+) -> str:
+    seconds = cast(epoch_seconds(*element.clauses), String)
+    return compiler.process(func.string_agg(seconds, ","), **kw)
+
+
+@compiles(epoch_seconds_list, "sqlite")
+def _epoch_seconds_list_sqlite(
+    element: epoch_seconds_list, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return compiler.process(func.group_concat(epoch_seconds(*element.clauses)), **kw)

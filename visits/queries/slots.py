@@ -11,7 +11,7 @@ from functools import lru_cache
 from sqlmodel import Session, col, select
 
 from visits.calendar import Period, WorkCalendar, utcnow
-from visits.db import epoch_seconds
+from visits.db import epoch_seconds_list
 from visits.errors import InvalidInput
 from visits.models import Room, Service, SlotHold, Staff, StaffService
 
@@ -135,7 +135,7 @@ class DayGrid:
     day: date
     starts: tuple[datetime, ...]  # UTC start of each cell, in order
     valid: int  # bit i set: a visit of the service's length may start at cell i
-    cells: dict[int, tuple[date, int]]  # a cell's start in epoch seconds -> (day, index)
+    cells: dict[int, tuple[date, int]]  # a cell's start in epoch seconds -> (day, its bit)
 
 
 @lru_cache(maxsize=256)
@@ -162,7 +162,7 @@ def _day_layout(day: date, periods: tuple[Period, ...], cell: int, cells_needed:
         # Cells of one period are contiguous, so the visit's end is inside that period.
         if last < len(starts) and period_of[last] == period_of[i]:
             valid |= 1 << i
-    cells = {int(start.timestamp()): (day, i) for i, start in enumerate(starts)}
+    cells = {int(start.timestamp()): (day, 1 << i) for i, start in enumerate(starts)}
     return DayGrid(day=day, starts=tuple(starts), valid=valid, cells=cells)
 
 
@@ -251,32 +251,43 @@ def slot_grid(
         cell_at.update(grid.cells)
     range_start = calendar.at(day_list[0], datetime.min.time()).astimezone(UTC)
     range_end = calendar.at(day_list[-1] + timedelta(days=1), datetime.min.time()).astimezone(UTC)
-    busy: dict[tuple[int, date], int] = defaultdict(int)
-    # Seconds, not datetimes: a month of a large office is thousands of held cells.
-    rows = session.connection().execute(
-        select(SlotHold.staff_id, epoch_seconds(SlotHold.starts_at)).where(
-            col(SlotHold.staff_id).in_([s.id for s in staff]),
-            SlotHold.starts_at >= range_start,
-            SlotHold.starts_at < range_end,
+    # A month of a large office is thousands of held cells: one row per specialist,
+    # the times as epoch seconds, not a row and an aware datetime per cell.
+    rows = (
+        session.connection()
+        .execute(
+            select(SlotHold.staff_id, epoch_seconds_list(SlotHold.starts_at))
+            .where(
+                col(SlotHold.staff_id).in_([s.id for s in staff]),
+                SlotHold.starts_at >= range_start,
+                SlotHold.starts_at < range_end,
+            )
+            .group_by(col(SlotHold.staff_id))
         )
-    ).all()
-    for holder, start in rows:
-        found = cell_at.get(start)
-        if found is not None:
-            busy[(holder, found[0])] |= 1 << found[1]
+        .all()
+    )
+    busy: dict[int, dict[date, int]] = {}
+    for holder, starts in rows:
+        taken = busy[holder] = {}
+        for found in map(cell_at.get, map(int, starts.split(","))):
+            if found is not None:
+                taken[found[0]] = taken.get(found[0], 0) | found[1]
     free: dict[tuple[int, date], int] = {}
-    staff_ids = [member.id for member in staff if member.id is not None]
-    for grid in grids:
-        for member_id in staff_ids:
-            taken = busy.get((member_id, grid.day), 0)
+    for member in staff:
+        if member.id is None:
+            continue
+        taken = busy.get(member.id, {})
+        for grid in grids:
             mask = grid.valid
-            if taken:
+            held = taken.get(grid.day)
+            if held:
+                # A visit may not start where any of its cells is held.
                 blocked = 0
                 for shift in range(cells_needed):
-                    blocked |= taken >> shift
+                    blocked |= held >> shift
                 mask &= ~blocked
             if mask:
-                free[(member_id, grid.day)] = mask
+                free[(member.id, grid.day)] = mask
     return SlotGrid(length=length, days=grids, free=free)
 
 

@@ -46,6 +46,7 @@ class WorkCalendar:
         self.tz = ZoneInfo(config.office.timezone)
         self._extra_off = set(config.calendar.extra_days_off)
         self._extra_working = set(config.calendar.extra_working_days)
+        self._periods: dict[date, tuple[Period, ...]] = {}
 
     @cached_property
     def _russia(self) -> holidays.HolidayBase:
@@ -95,14 +96,24 @@ class WorkCalendar:
 
     def periods_on(self, day: date) -> list[Period]:
         """Return the working periods of a date: the day split by the lunch break."""
+        periods = self._periods.get(day)
+        if periods is None:
+            # A month of slots asks for the same thirty days on every search; the
+            # config does not change under a calendar, so each day is worked out once.
+            if len(self._periods) > 4000:
+                self._periods.clear()
+            periods = self._periods[day] = self._periods_uncached(day)
+        return list(periods)
+
+    def _periods_uncached(self, day: date) -> tuple[Period, ...]:
         hours = self.hours_on(day)
         if hours is None:
-            return []
+            return ()
         start, end = self.at(day, hours.open_time), self.at(day, hours.close_time)
         if hours.lunch_times is None:
-            return [Period(start, end)]
+            return (Period(start, end),)
         lunch_start, lunch_end = (self.at(day, t) for t in hours.lunch_times)
-        return [Period(start, lunch_start), Period(lunch_end, end)]
+        return (Period(start, lunch_start), Period(lunch_end, end))
 
     def working_days(self, start: date, count: int) -> Iterator[date]:
         """Yield `count` working days, beginning with `start` if it is one."""

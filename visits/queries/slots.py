@@ -73,13 +73,15 @@ class Specialist:
 
 
 def service_specialists(session: Session, service_id: int) -> list[Specialist]:
-    """The specialists of a service with their rooms, by surname."""
-    staff = service_staff(session, service_id)
-    room_ids = {member.room_id for member in staff if member.room_id}
-    rooms = {r.id: r for r in session.exec(select(Room).where(col(Room.id).in_(room_ids))).all()}
-    return [
-        Specialist(member, rooms[member.room_id]) for member in staff if member.room_id in rooms
-    ]
+    """The specialists of a service with their rooms, by surname (as service_staff)."""
+    stmt = (
+        select(Staff, Room)
+        .join(StaffService, col(StaffService.staff_id) == col(Staff.id))
+        .join(Room, col(Room.id) == col(Staff.room_id))
+        .where(StaffService.service_id == service_id, col(Staff.active).is_(True))
+        .order_by(Staff.surname, Staff.first_name)
+    )
+    return [Specialist(member, room) for member, room in session.exec(stmt).all()]
 
 
 def bookable_services(session: Session) -> list[Service]:

@@ -11,10 +11,10 @@ the rows after its Last-Event-ID that match its topics, and sends them.
   so a missed notification only delays an event until the next wake-up.
 
 On PostgreSQL two transactions may take ids 10 and 11 and commit 11 first: a
-stream that read 11 would never see 10. So just before commit the event rows
-get fresh ids under a transaction advisory lock (ids follow commit order),
-and the NOTIFY is sent in the same transaction (delivered at commit, never
-for a rollback).
+stream that read 11 would never see 10. So the event rows are written just
+before commit, in one statement, under a transaction advisory lock (ids follow
+commit order), and the NOTIFY is sent in the same transaction (delivered at
+commit, never for a rollback).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, text
+from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from visits.models import PushEvent
@@ -164,38 +164,42 @@ def set_bus(bus: PushBus) -> None:
 
 
 def push_emit(session: Session, kind: str, topics: Sequence[str], **payload: Any) -> PushEvent:
-    """Add a push event to the current transaction; the bus is told after commit."""
+    """Add a push event to the current transaction: written at commit, then the bus is told.
+
+    Events are held until commit and written together (see _write_events); the
+    row's id is set then. A rolled-back transaction drops them; savepoints are
+    not used by the services, so an event belongs to its whole transaction.
+    """
     row = PushEvent(kind=kind, topics=list(topics), payload=payload)
-    session.add(row)
     session.info.setdefault(_PENDING_KEY, []).append(row)
     return row
 
 
 @sa_event.listens_for(Session, "before_commit")
-def _order_and_notify(session: Session) -> None:
-    """PostgreSQL: give this transaction's events ids in commit order, and NOTIFY at commit."""
-    # A row no longer in the session was dropped by a rolled-back savepoint: not ours to send.
-    pending = [row for row in session.info.get(_PENDING_KEY, []) if row in session]
+def _write_events(session: Session) -> None:
+    """Write the transaction's events in one statement; on PostgreSQL in commit order, with NOTIFY."""
+    pending: list[PushEvent] = session.info.get(_PENDING_KEY, [])
     if not pending:
         return
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return  # SQLite: one writer at a time, ids are already in commit order
-    # Every other lock this transaction needs is taken by this flush, before the
-    # advisory lock: the advisory lock is always the last one, so it cannot deadlock.
-    session.flush()
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ID_LOCK_KEY})
-    table = PushEvent.__tablename__
-    for row in pending:
-        row.id = session.execute(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")
-        ).scalar_one()
-        session.add(row)
-    session.flush()
-    newest = max(row.id for row in pending if row.id is not None)
-    session.execute(
-        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(newest)}
-    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # Every other lock this transaction needs is taken by this flush, before the
+        # advisory lock: the advisory lock is always the last one, so it cannot deadlock.
+        # Ids drawn under the lock follow commit order. (SQLite: one writer at a time.)
+        session.flush()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ID_LOCK_KEY})
+    written = session.scalars(
+        insert(PushEvent).returning(col(PushEvent.id), sort_by_parameter_order=True),
+        [{"at": r.at, "kind": r.kind, "topics": r.topics, "payload": r.payload} for r in pending],
+    ).all()
+    for row, event_id in zip(pending, written, strict=True):
+        row.id = event_id
+    if postgres:
+        newest = max(row.id or 0 for row in pending)
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": str(newest)},
+        )
 
 
 @sa_event.listens_for(Session, "after_commit")

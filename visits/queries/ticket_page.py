@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar
 from visits.errors import NotFound
@@ -83,13 +84,24 @@ class TicketInfo:
 
 def ticket_info(session: Session, calendar: WorkCalendar, ticket: Ticket) -> TicketInfo:
     """Describe a ticket with its current room and specialist (they change on transfer)."""
-    client = session.get(Client, ticket.client_id)
-    service = session.get(Service, ticket.service_id)
-    staff = session.get(Staff, ticket.staff_id)
-    room = session.get(Room, ticket.room_id)
-    assert client and service and staff and room and ticket.id is not None
+    assert ticket.id is not None
+    # One query, not five: this runs on every check-in and every ticket printed.
+    client, service, staff, room, rated = session.execute(
+        sa_select(
+            Client,
+            Service,
+            Staff,
+            Room,
+            sa_select(col(Rating.id)).where(col(Rating.ticket_id) == ticket.id).exists(),
+        )
+        .select_from(Ticket)
+        .join(Client, col(Client.id) == col(Ticket.client_id))
+        .join(Service, col(Service.id) == col(Ticket.service_id))
+        .join(Staff, col(Staff.id) == col(Ticket.staff_id))
+        .join(Room, col(Room.id) == col(Ticket.room_id))
+        .where(col(Ticket.id) == ticket.id)
+    ).one()
     late = max(0, int((ticket.checked_in_at - ticket.booked_at).total_seconds() // 60))
-    rated = session.exec(select(Rating.id).where(Rating.ticket_id == ticket.id)).first()
     return TicketInfo(
         ticket_id=ticket.id,
         number=ticket.number,
@@ -107,7 +119,7 @@ def ticket_info(session: Session, calendar: WorkCalendar, ticket: Ticket) -> Tic
         late_arrival=ticket.late_arrival,
         late_minutes=late if ticket.late_arrival else 0,
         checked_in_local=calendar.to_local(ticket.checked_in_at),
-        rated=rated is not None,
+        rated=bool(rated),
     )
 
 

@@ -123,22 +123,16 @@ def print_job_run(
     With `device_id`, only that device's job (a kiosk prints nothing of another kiosk).
     """
     now = now or utcnow()
-    if device_id is not None:
-        own = session.get(PrintJob, job_id)
-        if own is None or own.device_id != device_id:
-            raise NotFound("Задание печати не найдено.")
-    if not _claim(session, job_id, worker or worker_name(), now):
+    job = _claim(session, job_id, worker or worker_name(), now, device_id)
+    if job is None:
         job = session.exec(
             select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
         ).first()
-        if job is None:
+        if job is None or device_id not in (None, job.device_id):
             raise NotFound("Задание печати не найдено.")
         ticket = session.get(Ticket, job.ticket_id)
         path = TICKET_PATH.format(token=ticket.token) if ticket else ""
         return PrintOutcome(job_id, job.status, job.last_error, printed=False, ticket_path=path)
-    job = session.exec(
-        select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
-    ).one()
     ticket = session.get(Ticket, job.ticket_id)
     device = session.get(Device, job.device_id)
     assert ticket is not None and device is not None
@@ -160,8 +154,10 @@ def print_job_run(
     return PrintOutcome(job_id, PrintJobStatus.DONE.value, "", True, info.path)
 
 
-def _claim(session: Session, job_id: int, worker: str, now: datetime) -> bool:
-    """Take the job with one UPDATE; only one caller can win it."""
+def _claim(
+    session: Session, job_id: int, worker: str, now: datetime, device_id: int | None
+) -> PrintJob | None:
+    """Take the job with one UPDATE, returning it; only one caller can win it."""
     statement = (
         update(PrintJob)
         .where(
@@ -182,10 +178,14 @@ def _claim(session: Session, job_id: int, worker: str, now: datetime) -> bool:
             claimed_at=now,
             attempts=col(PrintJob.attempts) + 1,
         )
+        .returning(PrintJob)
+        .execution_options(populate_existing=True)
     )
+    if device_id is not None:
+        # A kiosk prints only its own jobs.
+        statement = statement.where(col(PrintJob.device_id) == device_id)
     with write_transaction(session):
-        claimed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
-    return bool(claimed)
+        return session.scalars(statement).first()
 
 
 def _mark_failed(

@@ -355,23 +355,18 @@ def _whom_to_ask(session: Session, calendar: WorkCalendar) -> str:
 
 
 def _next_seq(session: Session, day: date, letter: str) -> int:
-    """Take the next ticket sequence of a letter on an office day, under a row lock."""
+    """Take the next ticket sequence of a letter on an office day, in one upsert.
+
+    The upsert's row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) makes two
+    kiosks take two different numbers.
+    """
     dialect = sqlite if is_sqlite(session) else postgresql
-    session.execute(
-        dialect.insert(TicketCounter)
-        .values(office_day=day, letter=letter, last_seq=0)
-        .on_conflict_do_nothing(index_elements=["office_day", "letter"])
-    )
-    stmt = select(TicketCounter).where(
-        TicketCounter.office_day == day, TicketCounter.letter == letter
-    )
-    if for_update(session):
-        stmt = stmt.with_for_update()  # PostgreSQL; SQLite holds BEGIN IMMEDIATE's lock
-    counter = session.exec(stmt.execution_options(populate_existing=True)).one()
-    counter.last_seq += 1
-    session.add(counter)
-    session.flush()
-    return counter.last_seq
+    insert = dialect.insert(TicketCounter).values(office_day=day, letter=letter, last_seq=1)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["office_day", "letter"],
+        set_={"last_seq": col(TicketCounter.last_seq) + 1},
+    ).returning(col(TicketCounter.last_seq))
+    return int(session.execute(upsert).scalar_one())
 
 
 def _phones(calendar: WorkCalendar) -> str:

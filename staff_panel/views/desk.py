@@ -203,10 +203,13 @@ def _slots_view(session: Session, state: DeskState, service: Service) -> SlotsVi
         total=sum(per_day.values()),
     )
     if state.day is not None:
-        slots = grid.slots_on(state.day, staff_id=state.staff_id)
-        view.periods = _periods(
-            calendar, state.day, slots, by_id, one_per_time=state.staff_id is None
-        )
+        # Without a chosen specialist each time is shown once: sixty specialists
+        # would otherwise make thousands of buttons nobody can read.
+        if state.staff_id is None:
+            picked = grid.times_on(state.day)
+        else:
+            picked = [(slot, 0) for slot in grid.slots_on(state.day, staff_id=state.staff_id)]
+        view.periods = _periods(calendar, state.day, picked, by_id)
     return view
 
 
@@ -239,30 +242,13 @@ def _weeks(calendar: WorkCalendar, days: dict[date, int]) -> list[list[DayCell]]
 def _periods(
     calendar: WorkCalendar,
     day: date,
-    slots: list[Slot],
+    picked: list[tuple[Slot, int]],
     by_id: dict[int | None, Specialist],
-    *,
-    one_per_time: bool = False,
 ) -> list[tuple[str, list[SlotView]]]:
     """The day's free times split at the lunch break: "До обеда", "После обеда".
 
-    With `one_per_time` each time appears once, offered with the specialist who has
-    the most free time that day (the load spreads evenly), and "и ещё N": sixty
-    specialists would otherwise make thousands of buttons nobody can read.
+    Each time comes with the number of other specialists free then ("и ещё N").
     """
-    if one_per_time:
-        free_that_day: dict[int, int] = {}
-        for slot in slots:
-            free_that_day[slot.staff_id] = free_that_day.get(slot.staff_id, 0) + 1
-        by_time: dict[datetime, list[Slot]] = {}
-        for slot in slots:
-            by_time.setdefault(slot.starts_at, []).append(slot)
-        picked = [
-            (max(group, key=lambda s: (free_that_day[s.staff_id], -s.staff_id)), len(group) - 1)
-            for group in by_time.values()
-        ]
-    else:
-        picked = [(slot, 0) for slot in slots]
     periods = calendar.periods_on(day)
     groups: list[tuple[str, list[SlotView]]] = []
     labels = ["До обеда", "После обеда"] if len(periods) == 2 else ["Весь день"] * len(periods)

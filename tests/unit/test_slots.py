@@ -246,3 +246,40 @@ def test_a_changed_timetable_is_not_served_from_the_layout_of_the_old_one(
     after = free_slots(session, open_all_day, service=service, now=NOW, days=2)
     assert max(local(s) for s in after).strftime("%H:%M") == "23:30"  # closes at 23:59
     assert max(local(s) for s in before).strftime("%H:%M") == "17:45"
+
+
+def test_each_time_once_with_the_specialist_most_free_that_day(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    from visits.queries.slots import slot_grid
+
+    service = service_by_code(session, "land-free")
+    day = date(2026, 12, 30)
+    make_booking(
+        session,
+        calendar,
+        service_code="land-free",
+        staff_login="popov",
+        starts_at=datetime(2026, 12, 30, 10, 0, tzinfo=NSK).astimezone(UTC),
+        now=NOW,
+    )
+    grid = slot_grid(session, calendar, service=service, now=NOW, days=3)
+    slots = grid.slots_on(day)
+    free_that_day: dict[int, int] = {}
+    by_time: dict[datetime, list[int]] = {}
+    for slot in slots:
+        free_that_day[slot.staff_id] = free_that_day.get(slot.staff_id, 0) + 1
+        by_time.setdefault(slot.starts_at, []).append(slot.staff_id)
+    times = grid.times_on(day)
+    assert [slot.starts_at for slot, _others in times] == sorted(by_time)
+    for slot, others in times:
+        free_then = by_time[slot.starts_at]
+        assert others == len(free_then) - 1
+        best = max(free_then, key=lambda member: (free_that_day[member], -member))
+        assert slot.staff_id == best
+    # At 10:00 Popov is busy, so another specialist is offered and he is not counted.
+    at_ten = next(
+        (slot, others) for slot, others in times if local(slot).strftime("%H:%M") == "10:00"
+    )
+    assert at_ten[0].staff_id != staff_by_login(session, "popov").id
+    assert grid.times_on(date(2026, 12, 31)) == []  # not a working day

@@ -209,6 +209,30 @@ class SlotGrid:
         result.sort(key=lambda slot: (slot.starts_at, slot.staff_id))
         return result
 
+    def times_on(self, day: date) -> list[tuple[Slot, int]]:
+        """Each free start time of a day once, and how many other specialists are free then.
+
+        A time is offered with the specialist who has the most free time that day
+        (the load spreads evenly; ties go to the lower id). Worked out on the masks:
+        sixty specialists would otherwise be thousands of Slot objects a request.
+        """
+        grid = next((g for g in self.days if g.day == day), None)
+        if grid is None:
+            return []
+        members = [(member, mask) for (member, on), mask in self.free.items() if on == day]
+        members.sort(key=lambda item: (-item[1].bit_count(), item[0]))
+        remaining = 0
+        for _member, mask in members:
+            remaining |= mask
+        result = []
+        while remaining:
+            low = remaining & -remaining
+            free_then = [member for member, mask in members if mask & low]
+            start = grid.starts[low.bit_length() - 1]
+            result.append((Slot(free_then[0], start, start + self.length), len(free_then) - 1))
+            remaining ^= low
+        return result
+
     def all_slots(self) -> list[Slot]:
         return [slot for grid in self.days for slot in self.slots_on(grid.day)]
 

@@ -19,10 +19,10 @@ commit, never for a rollback).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import event as sa_event
@@ -50,51 +50,86 @@ class PushBus(Protocol):
     @property
     def latest(self) -> int: ...
 
-    def notify(self, event_id: int) -> None: ...
+    def notify(self, event_id: int, topics: Iterable[str] | None = None) -> None: ...
 
-    def wait_beyond(self, event_id: int, timeout: float) -> int: ...
+    def wait_beyond(
+        self, event_id: int, timeout: float, topics: Sequence[str] | None = None
+    ) -> int: ...
 
     def close(self) -> None: ...
 
 
 class InProcessBus:
-    """Wakes waiters in this process only."""
+    """Wakes waiters in this process only, and only those the event is for.
+
+    A check-in concerns one specialist and the administrators: the hundred
+    hallway displays and thirty tablets sleep through it. Waking every stream
+    for every event cost each request in the process a queue of thread switches.
+    """
 
     def __init__(self) -> None:
         self._latest = 0
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
+        # The newest id announced for each topic; events announced without topics
+        # (by an older server, say) concern everyone.
+        self._latest_for: dict[str, int] = {}
+        self._latest_for_all = 0
+        self._waiters: dict[threading.Event, frozenset[str] | None] = {}
 
     @property
     def latest(self) -> int:
         """The newest event id this process has heard of."""
         return self._latest
 
-    def notify(self, event_id: int) -> None:
-        with self._condition:
-            if event_id > self._latest:
-                self._latest = event_id
-            self._condition.notify_all()
+    def notify(self, event_id: int, topics: Iterable[str] | None = None) -> None:
+        """Announce an event (the newest id of a commit) and whom it is for."""
+        wanted = None if topics is None else frozenset(topics)
+        with self._lock:
+            self._latest = max(self._latest, event_id)
+            if wanted is None:
+                self._latest_for_all = max(self._latest_for_all, event_id)
+            else:
+                for topic in wanted:
+                    self._latest_for[topic] = max(self._latest_for.get(topic, 0), event_id)
+            for wake, interests in self._waiters.items():
+                if wanted is None or interests is None or wanted & interests:
+                    wake.set()
 
-    def wait_beyond(self, event_id: int, timeout: float) -> int:
-        """Block until an event newer than `event_id` is known, or the timeout passes."""
-        deadline = time.monotonic() + timeout
-        with self._condition:
-            while self._latest <= event_id:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
+    def _latest_of(self, topics: frozenset[str] | None) -> int:
+        if topics is None:
             return self._latest
+        return max([self._latest_for_all, *(self._latest_for.get(t, 0) for t in topics)])
+
+    def wait_beyond(
+        self, event_id: int, timeout: float, topics: Sequence[str] | None = None
+    ) -> int:
+        """Block until an event newer than `event_id` for one of `topics` (None: any)
+        is announced, or the timeout passes; return the newest such id."""
+        interests = None if topics is None else frozenset(topics)
+        wake = threading.Event()
+        with self._lock:
+            newest = self._latest_of(interests)
+            if newest > event_id:
+                return newest
+            self._waiters[wake] = interests
+        try:
+            wake.wait(timeout)
+        finally:
+            with self._lock:
+                self._waiters.pop(wake, None)
+                newest = self._latest_of(interests)
+        return newest
 
     def close(self) -> None:
-        with self._condition:
-            self._condition.notify_all()
+        with self._lock:
+            for wake in self._waiters:
+                wake.set()
 
 
 class PostgresBus(InProcessBus):
     """InProcessBus plus LISTEN, so events committed on other servers wake streams here.
 
-    The NOTIFY itself is sent by the committing transaction (see _order_and_notify).
+    The NOTIFY itself is sent by the committing transaction (see _write_events).
     """
 
     def __init__(self, conninfo: str, *, reconnect_delay: float = 1.0) -> None:
@@ -136,8 +171,9 @@ class PostgresBus(InProcessBus):
                     super().notify(newest)
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
-                            if note.payload.isdigit():
-                                super().notify(int(note.payload))
+                            announced = notice_parse(note.payload)
+                            if announced is not None:
+                                super().notify(*announced)
             except psycopg.Error as exc:
                 if self.connected.is_set():
                     self.reconnects += 1
@@ -198,8 +234,29 @@ def _write_events(session: Session) -> None:
         newest = max(row.id or 0 for row in pending)
         session.execute(
             text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": CHANNEL, "payload": str(newest)},
+            {"channel": CHANNEL, "payload": notice_text(newest, pending)},
         )
+
+
+def _topics_of(events: Sequence[PushEvent]) -> list[str]:
+    return sorted({topic for row in events for topic in row.topics})
+
+
+def notice_text(newest: int, events: Sequence[PushEvent]) -> str:
+    """The NOTIFY payload: the newest id and the topics of the commit's events."""
+    return json.dumps({"id": newest, "topics": _topics_of(events)}, ensure_ascii=False)
+
+
+def notice_parse(payload: str) -> tuple[int, list[str] | None] | None:
+    """Read a NOTIFY payload; a bare id (older servers) concerns every topic."""
+    if payload.isdigit():
+        return int(payload), None
+    try:
+        notice = json.loads(payload)
+        return int(notice["id"]), [str(topic) for topic in notice["topics"]]
+    except (ValueError, KeyError, TypeError):
+        log.warning("push: unreadable notification %r", payload[:100])
+        return None
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -207,7 +264,7 @@ def _notify_after_commit(session: Session) -> None:
     pending: list[PushEvent] = session.info.pop(_PENDING_KEY, [])
     ids = [row.id for row in pending if row.id is not None]
     if ids:
-        _bus.notify(max(ids))
+        _bus.notify(max(ids), _topics_of(pending))
 
 
 @sa_event.listens_for(Session, "after_rollback")

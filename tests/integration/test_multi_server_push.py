@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from tests.conftest import Database
 from visits.db import make_sessionmaker
-from visits.push import CHANNEL, push_emit, push_events_after
+from visits.push import CHANNEL, notice_parse, push_emit, push_events_after
 
 pytestmark = pytest.mark.postgres
 
@@ -64,5 +64,5 @@ def test_notify_is_sent_by_the_commit_and_never_for_a_rollback(pg: Database) -> 
             row = push_emit(session, "queue.changed", ["admin"])
             session.commit()
         payloads = [note.payload for note in listener.notifies(timeout=2.0, stop_after=1)]
-        assert payloads == [str(row.id)]
+        assert [notice_parse(payload) for payload in payloads] == [(row.id, ["admin"])]
         assert list(listener.notifies(timeout=0.3)) == []

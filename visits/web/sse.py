@@ -167,7 +167,7 @@ def sse_response(
                 yield f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
             if events:
                 continue
-            if bus.wait_beyond(last, heartbeat) <= last:
+            if bus.wait_beyond(last, heartbeat, topics) <= last:
                 # Nothing announced: events written by another process (a scheduler,
                 # a server without a shared bus) are found by reading the table.
                 force = True

@@ -1,0 +1,62 @@
+"""The push bus wakes only the streams an event is for (DOMAIN: displays, panels, tablets)."""
+
+import threading
+import time
+
+from visits.models import PushEvent
+from visits.push import InProcessBus, notice_parse, notice_text
+
+
+def _waiter(
+    bus: InProcessBus, after: int, topics: list[str] | None
+) -> tuple[threading.Thread, dict[str, int]]:
+    """Start a stream-like waiter; `result` holds what wait_beyond returned."""
+    result: dict[str, int] = {}
+
+    def wait() -> None:
+        result["newest"] = bus.wait_beyond(after, 5.0, topics)
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 2
+    while not bus._waiters and time.monotonic() < deadline:  # until it is asleep
+        time.sleep(0.005)
+    return thread, result
+
+
+def test_a_display_sleeps_through_a_check_in_and_wakes_for_a_call() -> None:
+    bus = InProcessBus()
+    display, result = _waiter(bus, 0, ["displays"])
+    bus.notify(5, ["staff:3", "admin"])  # a check-in: the specialist and the administrators
+    display.join(0.2)
+    assert display.is_alive()
+    bus.notify(6, ["displays", "staff:3"])  # a call
+    display.join(2.0)
+    assert not display.is_alive() and result["newest"] == 6
+
+
+def test_an_event_announced_before_the_wait_is_not_missed() -> None:
+    bus = InProcessBus()
+    bus.notify(9, ["displays"])
+    started = time.monotonic()
+    assert bus.wait_beyond(8, 5.0, ["displays"]) == 9
+    assert bus.wait_beyond(8, 0.05, ["room:1"]) <= 8  # not for this tablet: it waits it out
+    assert time.monotonic() - started < 1.0
+
+
+def test_an_event_without_topics_wakes_everyone() -> None:
+    bus = InProcessBus()
+    tablet, result = _waiter(bus, 0, ["room:4"])
+    bus.notify(3)
+    tablet.join(2.0)
+    assert not tablet.is_alive() and result["newest"] == 3
+
+
+def test_the_notice_carries_the_newest_id_and_the_topics() -> None:
+    events = [
+        PushEvent(kind="ticket.called", topics=["displays", "staff:2"]),
+        PushEvent(kind="queue.changed", topics=["unit:Отдел 1", "staff:2"]),
+    ]
+    assert notice_parse(notice_text(41, events)) == (41, ["displays", "staff:2", "unit:Отдел 1"])
+    assert notice_parse("40") == (40, None)  # an older server's bare id: for everyone
+    assert notice_parse("not json") is None

@@ -193,8 +193,11 @@ class SlotGrid:
                 counts[day] += mask.bit_count()
         return {day: n for day, n in counts.items() if n}
 
+    def _day(self, day: date) -> DayGrid | None:
+        return next((grid for grid in self.days if grid.day == day), None)
+
     def slots_on(self, day: date, staff_id: int | None = None) -> list[Slot]:
-        grid = next((g for g in self.days if g.day == day), None)
+        grid = self._day(day)
         if grid is None:
             return []
         result = []
@@ -216,7 +219,7 @@ class SlotGrid:
         (the load spreads evenly; ties go to the lower id). Worked out on the masks:
         sixty specialists would otherwise be thousands of Slot objects a request.
         """
-        grid = next((g for g in self.days if g.day == day), None)
+        grid = self._day(day)
         if grid is None:
             return []
         members = [(member, mask) for (member, on), mask in self.free.items() if on == day]

@@ -19,7 +19,7 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.services.queue import day_window
+from visits.rules import day_window
 
 # A device that has not been heard from for this long is shown as offline.
 DEVICE_OFFLINE_AFTER = timedelta(minutes=3)

@@ -24,7 +24,7 @@ from visits.models import (
     Staff,
     Ticket,
 )
-from visits.services.queue import MAX_TRANSFERS
+from visits.rules import MAX_TRANSFERS
 
 CARD_LIMIT = 10
 STATUS_WORDS = {

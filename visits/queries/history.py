@@ -36,9 +36,9 @@ from visits.models import (
     Staff,
     Ticket,
 )
+from visits.rules import retention_until
 from visits.services.clients import client_search
 from visits.services.history import audit_record
-from visits.services.retention import retention_until
 
 NO_ACCESS = (
     "История этого клиента доступна специалистам, к которым он записан или которые его "

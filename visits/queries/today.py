@@ -24,7 +24,7 @@ from visits.models import (
     TicketStatus,
 )
 from visits.ru import date_with_weekday
-from visits.services.queue import (
+from visits.rules import (
     ACTIVE,
     NO_SHOW_AFTER,
     NO_SHOW_RECALLS,

@@ -44,9 +44,9 @@ from visits.models import (
 from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText
 from visits.queries.history import history_entries, history_require_access
+from visits.rules import RETENTION_YEARS
 from visits.services.clients import phone_display
 from visits.services.history import audit_record, history_record
-from visits.services.retention import RETENTION_YEARS
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ from visits.models import (
 )
 from visits.notify.outbox import room_change_queue
 from visits.push import push_emit
+from visits.rules import ACTIVE
 from visits.services.history import audit_record, ticket_event_record
-from visits.services.queue import ACTIVE, STATUS_PHRASES, ticket_locked
+from visits.services.queue import STATUS_PHRASES, ticket_locked
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -40,20 +40,21 @@ from visits.models import (
 from visits.notify.outbox import message_queue, room_change_queue
 from visits.notify.templates import visit_final
 from visits.push import push_emit
-from visits.ru import address_name_instrumental, minutes_phrase
+from visits.ru import minutes_phrase
+from visits.rules import (
+    ACTIVE,
+    MAX_TRANSFERS,
+    apology_due,
+    apology_text,
+    day_window,
+    no_show_allowed,
+)
 from visits.services.history import ticket_event_record
 from visits.services.rating import rating_prompt_open
 
 log = logging.getLogger(__name__)
 
-# §23: at most two hand-overs to other colleagues within one contact.
-MAX_TRANSFERS = 2
 TRANSFER_LIMIT = "Талон уже передавали дважды. Решите вопрос сами или пригласите коллегу в кабинет."
-# No-show may be marked only after this many recalls or this long after the call.
-NO_SHOW_RECALLS = 2
-NO_SHOW_AFTER = timedelta(minutes=5)
-
-ACTIVE = (TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value)
 STATUS_PHRASES = {
     TicketStatus.WAITING.value: "ждёт вызова",
     TicketStatus.CALLED.value: "уже вызван",
@@ -70,14 +71,6 @@ class CallResult:
     apology: str | None
 
 
-def day_window(calendar: WorkCalendar, now: datetime) -> tuple[datetime, datetime]:
-    """The office's local day around `now`, as UTC bounds [start, end)."""
-    day = calendar.to_local(now).date()
-    start = calendar.at(day, time(0, 0)).astimezone(UTC)
-    end = calendar.at(day + timedelta(days=1), time(0, 0)).astimezone(UTC)
-    return start, end
-
-
 def lateness(*, booked_at: datetime, checked_in_at: datetime, called_at: datetime) -> int:
     """Whole minutes the specialist started late (§34.4), 0 if on time.
 
@@ -87,27 +80,6 @@ def lateness(*, booked_at: datetime, checked_in_at: datetime, called_at: datetim
     reference = max(booked_at, checked_in_at)
     minutes = int((called_at - reference).total_seconds() // 60)
     return max(minutes, 0)
-
-
-def apology_text(*, minutes: int, client: Client) -> str:
-    """§34.4: the prompt to apologise, with the name in the instrumental case."""
-    name = address_name_instrumental(client.first_name, client.patronymic)
-    first = f"Приём начинается на {minutes_phrase(minutes)} позже записи."
-    if name:
-        return f"{first} Извинитесь перед {name}."
-    return f"{first} Извинитесь перед посетителем за задержку."
-
-
-def apology_due(ticket: Ticket, apology_after_minutes: int) -> bool:
-    """§34.4: a call more than `apology_after_minutes` late asks for an apology."""
-    return (ticket.late_start_minutes or 0) > apology_after_minutes
-
-
-def no_show_allowed(ticket: Ticket, now: datetime) -> bool:
-    """No-show only after two recalls or five minutes after the call."""
-    if ticket.status != TicketStatus.CALLED or ticket.called_at is None:
-        return False
-    return ticket.recall_count >= NO_SHOW_RECALLS or now - ticket.called_at >= NO_SHOW_AFTER
 
 
 def _topics(ticket: Ticket, *extra: str) -> list[str]:

@@ -44,28 +44,19 @@ from visits.models import (
     Ticket,
 )
 
+# The rule itself (§4, five years) lives in visits.rules, read by queries too;
+# retention_until stays importable from here for the callers of the purge.
+from visits.rules import RETENTION_YEARS, shift_years
+from visits.rules import retention_until as retention_until
+
 log = logging.getLogger(__name__)
 
-# §4: every interaction is stored for five years.
-RETENTION_YEARS = 5
 _CHUNK = 500
-
-
-def _shift_years(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February -> 28 February
-        return moment.replace(year=moment.year + years, day=28)
 
 
 def retention_cutoff(now: datetime) -> datetime:
     """The moment five calendar years before `now`: anything strictly older is purged (§4)."""
-    return _shift_years(now, -RETENTION_YEARS)
-
-
-def retention_until(last_event_at: datetime) -> datetime:
-    """When data whose newest event is `last_event_at` may be purged (§4)."""
-    return _shift_years(last_event_at, RETENTION_YEARS)
+    return shift_years(now, -RETENTION_YEARS)
 
 
 @dataclass

@@ -1,0 +1,66 @@
+"""Rules of the order that both services (which enforce them) and queries (which show them) read.
+
+Pure functions and constants over the models: no session, no writes. A service
+and a screen that need the same rule import it from here, so it lives once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from visits.calendar import WorkCalendar
+from visits.models import Client, Ticket, TicketStatus
+from visits.ru import address_name_instrumental, minutes_phrase
+
+# §23: at most two hand-overs to other colleagues within one contact.
+MAX_TRANSFERS = 2
+# No-show may be marked only after this many recalls or this long after the call.
+NO_SHOW_RECALLS = 2
+NO_SHOW_AFTER = timedelta(minutes=5)
+
+ACTIVE = (TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value)
+
+# §4: every interaction is stored for five years.
+RETENTION_YEARS = 5
+
+
+def day_window(calendar: WorkCalendar, now: datetime) -> tuple[datetime, datetime]:
+    """The office's local day around `now`, as UTC bounds [start, end)."""
+    day = calendar.to_local(now).date()
+    start = calendar.at(day, time(0, 0)).astimezone(UTC)
+    end = calendar.at(day + timedelta(days=1), time(0, 0)).astimezone(UTC)
+    return start, end
+
+
+def apology_text(*, minutes: int, client: Client) -> str:
+    """§34.4: the prompt to apologise, with the name in the instrumental case."""
+    name = address_name_instrumental(client.first_name, client.patronymic)
+    first = f"Приём начинается на {minutes_phrase(minutes)} позже записи."
+    if name:
+        return f"{first} Извинитесь перед {name}."
+    return f"{first} Извинитесь перед посетителем за задержку."
+
+
+def apology_due(ticket: Ticket, apology_after_minutes: int) -> bool:
+    """§34.4: a call more than `apology_after_minutes` late asks for an apology."""
+    return (ticket.late_start_minutes or 0) > apology_after_minutes
+
+
+def no_show_allowed(ticket: Ticket, now: datetime) -> bool:
+    """No-show only after two recalls or five minutes after the call."""
+    if ticket.status != TicketStatus.CALLED or ticket.called_at is None:
+        return False
+    return ticket.recall_count >= NO_SHOW_RECALLS or now - ticket.called_at >= NO_SHOW_AFTER
+
+
+def shift_years(moment: datetime, years: int) -> datetime:
+    """The same moment `years` later (earlier if negative); 29 February becomes the 28th."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February -> 28 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def retention_until(last_event_at: datetime) -> datetime:
+    """When data whose newest event is `last_event_at` may be purged (§4)."""
+    return shift_years(last_event_at, RETENTION_YEARS)

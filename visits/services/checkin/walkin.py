@@ -1,0 +1,215 @@
+"""A visitor without a booking takes today's first free time at the kiosk (§29)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.errors import Conflict, InvalidInput
+from visits.models import Booking, Client, Service
+from visits.services.booking import booking_create
+from visits.services.checkin.common import (
+    CheckinRefused,
+    CheckinResult,
+    first_free_slot_today,
+    office_phones,
+)
+from visits.services.checkin.ticket import checkin_booking
+from visits.services.clients import client_register, phone_normalise
+
+# A slot taken by an operator meanwhile: take the next one, this many times at most.
+_SLOT_TRIES = 3
+
+
+@dataclass(frozen=True)
+class WalkinResult:
+    """A same-day booking made at the kiosk, checked in when its window is open."""
+
+    booking_id: int
+    code: str
+    starts_local: datetime
+    checkin: CheckinResult | None
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WalkinOffer:
+    service_id: int
+    service_code: str
+    service_name: str
+    letter: str
+    time: str
+
+
+def walkin_offers(
+    session: Session, calendar: WorkCalendar, *, now: datetime | None = None
+) -> list[WalkinOffer]:
+    """Services with a free slot later today, each with its first free time."""
+    offers = []
+    services = session.exec(
+        select(Service).where(col(Service.active).is_(True)).order_by(col(Service.letter))
+    ).all()
+    for service in services:
+        slot = first_free_slot_today(session, calendar, service=service, now=now)
+        if slot is not None and service.id is not None:
+            offers.append(
+                WalkinOffer(
+                    service_id=service.id,
+                    service_code=service.code,
+                    service_name=service.name,
+                    letter=service.letter,
+                    time=f"{calendar.to_local(slot.starts_at):%H:%M}",
+                )
+            )
+    return offers
+
+
+def walkin_book(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    service_id: int,
+    phone: str,
+    surname: str,
+    first_name: str,
+    patronymic: str,
+    consent: bool,
+    device_id: int,
+    submit_key: str,
+    now: datetime | None = None,
+) -> WalkinResult:
+    """Book the first free slot of today for a visitor without a booking, and check in."""
+    now = now or utcnow()
+    service = session.get(Service, service_id)
+    if service is None or not service.active:
+        raise InvalidInput("Выберите вопрос из списка.", field="service")
+    if not consent:
+        raise InvalidInput(
+            "Без согласия на обработку персональных данных записать нельзя. "
+            "Отметьте согласие или подойдите к администратору.",
+            field="consent",
+        )
+    number = phone_normalise(phone)
+    client = _client_for_walkin(session, number, surname, first_name, patronymic)
+    if client is None:
+        client = client_register(
+            session=session,
+            surname=surname,
+            first_name=first_name,
+            patronymic=patronymic,
+            phone=number,
+            email=None,
+            channel="sms",
+            second_channel=None,
+            consent=True,
+        )
+    assert client.id is not None
+    return walkin_book_today(session, calendar, service, client.id, device_id, submit_key, now)
+
+
+def walkin_book_today(
+    session: Session,
+    calendar: WorkCalendar,
+    service: Service,
+    client_id: int,
+    device_id: int,
+    submit_key: str,
+    now: datetime,
+) -> WalkinResult:
+    """Book the client into today's first free time and check in if its window is open."""
+    booking = _first_free_booking(session, calendar, service, client_id, submit_key, now)
+    assert booking.id is not None
+    start = calendar.to_local(booking.starts_at)
+    try:
+        checkin = checkin_booking(
+            session=session, calendar=calendar, booking_id=booking.id, device_id=device_id, now=now
+        )
+    except CheckinRefused as refused:
+        if refused.reason != "too_early":
+            raise
+        return _come_back_later(calendar, booking, start)
+    return WalkinResult(
+        booking_id=booking.id, code=booking.code, starts_local=start, checkin=checkin
+    )
+
+
+def _first_free_booking(
+    session: Session,
+    calendar: WorkCalendar,
+    service: Service,
+    client_id: int,
+    submit_key: str,
+    now: datetime,
+) -> Booking:
+    """Book today's first free slot, moving on to the next when one is taken meanwhile."""
+    assert service.id is not None
+    for _ in range(_SLOT_TRIES):
+        slot = first_free_slot_today(session, calendar, service=service, now=now)
+        if slot is None:
+            raise Conflict(
+                "На сегодня свободного времени по этому вопросу нет. "
+                f"Записаться на другой день можно по телефону {office_phones(calendar)}.",
+                code="no_free_slot",
+            )
+        try:
+            booking = booking_create(
+                session=session,
+                calendar=calendar,
+                client_id=client_id,
+                service_id=service.id,
+                staff_id=slot.staff_id,
+                starts_at=slot.starts_at,
+                remind_day_before=False,
+                remind_two_hours_before=False,
+                staff=None,
+                submit_key=submit_key or None,
+                walk_in=True,
+                now=now,
+            ).booking
+        except Conflict:
+            continue
+        if booking.id is not None:
+            return booking
+        break
+    raise Conflict("Свободное время только что заняли. Попробуйте ещё раз.")
+
+
+def _come_back_later(calendar: WorkCalendar, booking: Booking, start: datetime) -> WalkinResult:
+    """Tell a visitor booked too far ahead when to come back to the kiosk for the ticket."""
+    assert booking.id is not None
+    opens = start - timedelta(minutes=calendar.config.office.checkin_opens_minutes_before)
+    return WalkinResult(
+        booking_id=booking.id,
+        code=booking.code,
+        starts_local=start,
+        checkin=None,
+        lines=[
+            f"Вы записаны на сегодня, {start:%H:%M}.",
+            f"Код записи: {booking.code}. Он придёт вам в SMS.",
+            f"Подойдите к терминалу с {opens:%H:%M} и введите код, чтобы получить талон.",
+        ],
+    )
+
+
+def _client_for_walkin(
+    session: Session, phone: str, surname: str, first_name: str, patronymic: str
+) -> Client | None:
+    """The client with this phone and name, so a regular visitor is not registered twice."""
+    for client in session.exec(
+        select(Client).where(Client.phone == phone, col(Client.merged_into_id).is_(None))
+    ).all():
+        if (
+            _name_key(client.surname) == _name_key(surname)
+            and _name_key(client.first_name) == _name_key(first_name)
+            and _name_key(client.patronymic) == _name_key(patronymic)
+        ):
+            return client
+    return None
+
+
+def _name_key(value: str) -> str:
+    """Fold a name for comparison: spaces collapsed, lower case, ё as е."""
+    return " ".join((value or "").split()).lower().replace("ё", "е")

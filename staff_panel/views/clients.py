@@ -13,7 +13,6 @@ from visits.errors import InvalidInput, PriyomError
 from visits.models import CHANNEL_LABELS, HISTORY_LABELS, Channel, Role, Staff
 from visits.queries.history import (
     HistoryFilter,
-    client_history,
     clients_visible,
     history_kind_choices,
     history_require_access,
@@ -26,6 +25,7 @@ from visits.services.client_data import (
     client_update,
 )
 from visits.services.clients import phone_display
+from visits.services.history import history_view
 from visits.services.history_export import FORMAT_LABELS, history_export, history_send
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
@@ -90,7 +90,7 @@ def _filter_from_request() -> tuple[HistoryFilter, str | None]:
 def client_card(client_id: int) -> Any:
     """The client card with the history timeline; htmx filter requests get the timeline only."""
     chosen, filter_error = _filter_from_request()
-    history = client_history(
+    history = history_view(
         session=db(),
         calendar=priyom().calendar,
         staff=_me(),

@@ -16,7 +16,7 @@ from visits.queries.history import (
     clients_visible,
     history_can_view,
 )
-from visits.services.history import history_record
+from visits.services.history import history_record, history_view
 
 
 def test_operator_and_administrator_see_every_history(
@@ -36,9 +36,7 @@ def test_specialist_sees_only_clients_booked_to_them(
     assert history_can_view(session, staff=ivanova, client_id=booking.client_id)
     assert not history_can_view(session, staff=smirnov, client_id=booking.client_id)
     with pytest.raises(Forbidden):
-        client_history(
-            session=session, calendar=calendar, staff=smirnov, client_id=booking.client_id
-        )
+        history_view(session=session, calendar=calendar, staff=smirnov, client_id=booking.client_id)
     # A refused look writes no audit row claiming a view.
     assert not session.exec(select(AuditEntry).where(AuditEntry.staff_id == smirnov.id)).all()
 
@@ -93,8 +91,8 @@ def test_a_mere_note_or_registration_gives_no_access(
 def test_every_view_is_audited(session: Session, calendar: WorkCalendar) -> None:
     booking = make_booking(session, calendar, staff_login="ivanova")
     ivanova = staff_by_login(session, "ivanova")
-    client_history(session=session, calendar=calendar, staff=ivanova, client_id=booking.client_id)
-    client_history(
+    history_view(session=session, calendar=calendar, staff=ivanova, client_id=booking.client_id)
+    history_view(
         session=session,
         calendar=calendar,
         staff=ivanova,
@@ -108,6 +106,18 @@ def test_every_view_is_audited(session: Session, calendar: WorkCalendar) -> None
     ).all()
     assert [r.staff_id for r in rows] == [ivanova.id, ivanova.id]
     assert "booking_created" in rows[1].details
+
+
+def test_the_history_query_writes_nothing(session: Session, calendar: WorkCalendar) -> None:
+    """Queries never write: the audit of a view is the service's (history_view)."""
+    booking = make_booking(session, calendar, staff_login="ivanova")
+    ivanova = staff_by_login(session, "ivanova")
+    shown = client_history(
+        session=session, calendar=calendar, staff=ivanova, client_id=booking.client_id
+    )
+    assert shown.entries
+    assert not session.new and not session.dirty
+    assert not session.exec(select(AuditEntry).where(AuditEntry.action == "history.view")).all()
 
 
 def test_unknown_client_is_not_found(session: Session, calendar: WorkCalendar) -> None:

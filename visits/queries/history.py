@@ -9,7 +9,8 @@ Access rule (§4: only staff roles see histories):
   after a transfer to them), a history entry of a call, service, transfer or
   meeting room they acted in, or an invitation into the conversation (§35.3).
 Every view of a history and every export is written to the audit log (who, when,
-which client), so reading a history is not a pure read.
+which client): that write is the service visits.services.history.history_view,
+which reads through client_history() here. Queries never write.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar
-from visits.db import write_transaction
 from visits.errors import Forbidden, InvalidInput, NotFound
 from visits.models import (
     HISTORY_LABELS,
@@ -36,9 +36,8 @@ from visits.models import (
     Staff,
     Ticket,
 )
+from visits.queries.clients import client_search
 from visits.rules import retention_until
-from visits.services.clients import client_search
-from visits.services.history import audit_record
 
 NO_ACCESS = (
     "История этого клиента доступна специалистам, к которым он записан или которые его "
@@ -189,7 +188,7 @@ def client_history(
     client_id: int,
     filter: HistoryFilter | None = None,
 ) -> ClientHistory:
-    """Return the client's history for a staff member; write the view to the audit log."""
+    """Return the client's history for a staff member under the access rule (§4); no audit."""
     client = history_require_access(session, staff=staff, client_id=client_id)
     chosen = filter or HistoryFilter()
     entries = history_entries(session, client_id=client_id, calendar=calendar, filter=chosen)
@@ -200,14 +199,6 @@ def client_history(
     ).one()
     merged_into = session.get(Client, client.merged_into_id) if client.merged_into_id else None
     merged_from = list(session.exec(select(Client).where(Client.merged_into_id == client_id)).all())
-    with write_transaction(session):
-        audit_record(
-            session,
-            staff=staff,
-            action="history.view",
-            client_id=client_id,
-            details=f"Просмотр истории: {chosen.describe()}; показано событий: {len(entries)}",
-        )
     return ClientHistory(
         client=client,
         entries=entries,

@@ -7,9 +7,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
@@ -26,6 +25,7 @@ from visits.models import (
     Service,
     Staff,
 )
+from visits.queries.clients import client_search as client_search
 from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 # Novosibirsk number (238-60-02) gets the city code.
 _CITY_CODE = "383"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_LETTER = re.compile(r"[A-Za-zА-Яа-яЁё]")
 _NAME = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' -]*$")
 
 
@@ -215,37 +214,6 @@ def _refuse_duplicate(session: Session, client: Client) -> None:
                 code="client_exists",
                 field="phone",
             )
-
-
-def client_search(*, session: Session, query: str, limit: int = 20) -> list[Client]:
-    """Find clients by phone (any format) or by the start of the surname."""
-    text = " ".join((query or "").split())[:100]
-    if not text:
-        return []
-    digits = re.sub(r"\D", "", text)
-    base = select(Client).where(col(Client.merged_into_id).is_(None))
-    if not _LETTER.search(text):
-        # A phone in any format: "+7 (913) 123-45-67", "8 913 123", "4567".
-        if len(digits) < 3:
-            return []
-        if len(digits) == 11 and digits[0] in "78":
-            digits = digits[1:]
-        stmt = base.where(col(Client.phone).contains(digits, autoescape=True))
-    else:
-        # "Петров" or "Петров Ив": the start of the surname, then of the first name.
-        # SQLite's lower() knows only ASCII, so Cyrillic is matched in both common cases.
-        words = [w for w in re.split(r"[\s,.]+", text) if w]
-        stmt = base.where(_starts(Client.surname, words[0]))
-        if len(words) > 1:
-            stmt = stmt.where(_starts(Client.first_name, words[1]))
-    return list(session.exec(stmt.order_by(Client.surname, Client.first_name).limit(limit)).all())
-
-
-def _starts(column: Any, word: str) -> Any:
-    return or_(
-        func.lower(column).startswith(word.lower(), autoescape=True),
-        col(column).startswith(word[:1].upper() + word[1:].lower(), autoescape=True),
-    )
 
 
 def client_get(*, session: Session, client_id: int) -> Client:

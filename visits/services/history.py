@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from visits.calendar import utcnow
+from visits.calendar import WorkCalendar, utcnow
+from visits.db import write_transaction
 from visits.models import AuditEntry, HistoryEntry, HistoryKind, Staff, Ticket
+from visits.queries.history import ClientHistory, HistoryFilter, client_history
 
 SYSTEM_ACTOR = "Система"
 
@@ -98,3 +100,32 @@ def ticket_event_record(
         ticket_id=ticket.id,
         details=summary[:2000],
     )
+
+
+def history_view(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    client_id: int,
+    filter: HistoryFilter | None = None,
+) -> ClientHistory:
+    """Show a client's history to a staff member and write the view to the audit log (§4).
+
+    A refused look (Forbidden, NotFound) raises before the audit, so no row claims a view.
+    """
+    history = client_history(
+        session=session, calendar=calendar, staff=staff, client_id=client_id, filter=filter
+    )
+    with write_transaction(session):
+        audit_record(
+            session,
+            staff=staff,
+            action="history.view",
+            client_id=client_id,
+            details=(
+                f"Просмотр истории: {history.filter.describe()}; "
+                f"показано событий: {len(history.entries)}"
+            ),
+        )
+    return history

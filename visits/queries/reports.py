@@ -1,8 +1,9 @@
 """Satisfaction and punctuality reports (§34.4, §36): read-only.
 
-Rows are read with plain selects and aggregated here in Python, the same
-way on SQLite and PostgreSQL (SQLite has no percentile functions, and a
-department's month is a few thousand tickets).
+Each section reads its rows with the scope as SQL predicates (_scope_where)
+and aggregates them here in Python, the same way on SQLite and PostgreSQL
+(SQLite has no percentile functions, and a department's month is a few
+thousand tickets).
 
 Who sees what is decided once, in report_scope_for():
 - an administrator sees every unit and may open the ticket behind a rating;
@@ -266,72 +267,95 @@ def _late_row(label: str, tickets: Sequence[Ticket]) -> LateRow:
     )
 
 
-def report_build(
+@dataclass(frozen=True)
+class _Labels:
+    """Names of the staff, services and rooms the report's rows point to."""
+
+    staff: dict[int | None, Staff]
+    services: dict[int | None, Service]
+    rooms: dict[int | None, Room]
+
+    def staff_label(self, staff_id: Any) -> str:
+        staff = self.staff.get(staff_id)
+        return staff.short_name if staff else "—"
+
+    def service_label(self, service_id: Any) -> str:
+        service = self.services.get(service_id)
+        return service.name if service else "—"
+
+    def room_label(self, room_id: Any) -> str:
+        room = self.rooms.get(room_id)
+        return room.place if room else "—"
+
+
+def _labels(session: Session) -> _Labels:
+    return _Labels(
+        staff={s.id: s for s in session.exec(select(Staff)).all()},
+        services={s.id: s for s in session.exec(select(Service)).all()},
+        rooms={r.id: r for r in session.exec(select(Room)).all()},
+    )
+
+
+def _scope_where(
+    model: type[Ticket] | type[Rating] | type[Booking], scope: ReportScope, filters: ReportFilter
+) -> list[Any]:
+    """§36 scope and the filters as SQL: own rows, the staff of one unit, one service."""
+    where: list[Any] = []
+    if scope.staff_id is not None:
+        where.append(col(model.staff_id) == scope.staff_id)
+    unit = scope.unit or filters.unit
+    if unit:
+        where.append(col(model.staff_id).in_(select(Staff.id).where(Staff.unit == unit)))
+    if filters.service_id:
+        where.append(col(model.service_id) == filters.service_id)
+    return where
+
+
+def _in_period(filters: ReportFilter) -> tuple[Any, Any]:
+    return (
+        col(Ticket.office_day) >= filters.date_from,
+        col(Ticket.office_day) <= filters.date_to,
+    )
+
+
+def report_tickets(*, session: Session, scope: ReportScope, filters: ReportFilter) -> list[Ticket]:
+    """The tickets of the period within the scope and filters."""
+    stmt = select(Ticket).where(*_in_period(filters), *_scope_where(Ticket, scope, filters))
+    return list(session.exec(stmt).all())
+
+
+def report_ratings(
+    *, session: Session, scope: ReportScope, filters: ReportFilter
+) -> list[tuple[Rating, Ticket]]:
+    """The ratings of the period's tickets within the scope and filters, newest first."""
+    stmt = (
+        select(Rating, Ticket)
+        .join(Ticket, col(Ticket.id) == Rating.ticket_id)
+        .where(*_in_period(filters), *_scope_where(Rating, scope, filters))
+        .order_by(col(Rating.created_at).desc())
+    )
+    return [(r, t) for r, t in session.exec(stmt).all()]
+
+
+def report_no_show(
     *,
     session: Session,
     calendar: WorkCalendar,
     scope: ReportScope,
     filters: ReportFilter,
-    now: datetime | None = None,
-    checkin_grace: timedelta = timedelta(minutes=15),
-) -> Report:
-    """Ratings, waits, service times, no-shows and late starts for a period and scope."""
-    moment = now or utcnow()
-    staff_all = {s.id: s for s in session.exec(select(Staff)).all()}
-    services = {s.id: s for s in session.exec(select(Service)).all()}
-    rooms = {r.id: r for r in session.exec(select(Room)).all()}
-    unit = scope.unit or filters.unit
-
-    def in_scope(staff_id: int, service_id: int) -> bool:
-        if scope.staff_id is not None and staff_id != scope.staff_id:
-            return False
-        staff = staff_all.get(staff_id)
-        if unit and (staff is None or staff.unit != unit):
-            return False
-        return not (filters.service_id and service_id != filters.service_id)
-
-    def staff_label(staff_id: int) -> str:
-        staff = staff_all.get(staff_id)
-        return staff.short_name if staff else "—"
-
-    tickets = [
-        t
-        for t in session.exec(
-            select(Ticket).where(
-                col(Ticket.office_day) >= filters.date_from,
-                col(Ticket.office_day) <= filters.date_to,
-            )
-        ).all()
-        if in_scope(t.staff_id, t.service_id)
-    ]
-    rated = [
-        (r, t)
-        for r, t in session.exec(
-            select(Rating, Ticket)
-            .join(Ticket, col(Ticket.id) == Rating.ticket_id)
-            .where(
-                col(Ticket.office_day) >= filters.date_from,
-                col(Ticket.office_day) <= filters.date_to,
-            )
-            .order_by(col(Rating.created_at).desc())
-        ).all()
-        if in_scope(r.staff_id, r.service_id)
-    ]
-
-    # No-shows: bookings due in the period that never came, or whose ticket was called in vain.
+    until: datetime,
+) -> NoShowStats:
+    """Bookings due in the period (and before `until`) that never came, or were called in vain."""
     start = calendar.at(filters.date_from, datetime.min.time())
     end = calendar.at(filters.date_to + timedelta(days=1), datetime.min.time())
-    bookings = [
-        b
-        for b in session.exec(
-            select(Booking).where(
-                col(Booking.starts_at) >= start,
-                col(Booking.starts_at) < min(end, moment - checkin_grace),
-                Booking.status != BookingStatus.CANCELLED.value,
-            )
-        ).all()
-        if in_scope(b.staff_id, b.service_id)
-    ]
+    bookings = session.exec(
+        select(Booking).where(
+            col(Booking.starts_at) >= start,
+            col(Booking.starts_at) < min(end, until),
+            Booking.status != BookingStatus.CANCELLED.value,
+            *_scope_where(Booking, scope, filters),
+        )
+    ).all()
     ticket_by_booking = {
         t.booking_id: t
         for t in session.exec(
@@ -345,55 +369,68 @@ def report_build(
             return ticket.status == TicketStatus.NO_SHOW.value
         return b.status in (BookingStatus.NO_SHOW.value, BookingStatus.BOOKED.value)
 
-    waits = [_minutes(t.checked_in_at, t.called_at) for t in tickets]
-    services_min = [
-        _minutes(t.started_at or t.called_at, t.finished_at)
-        for t in tickets
-        if t.status == TicketStatus.DONE.value
-    ]
+    return NoShowStats(due=len(bookings), missed=sum(1 for b in bookings if missed(b)))
 
+
+def _wait(ticket: Ticket) -> float | None:
+    return _minutes(ticket.checked_in_at, ticket.called_at)
+
+
+def _service_minutes(tickets: Iterable[Ticket]) -> Iterable[float]:
+    for t in tickets:
+        if t.status == TicketStatus.DONE.value:
+            minutes = _minutes(t.started_at or t.called_at, t.finished_at)
+            if minutes is not None:
+                yield minutes
+
+
+def report_by_day(
+    tickets: Sequence[Ticket], rated: Sequence[tuple[Rating, Ticket]]
+) -> list[DayRow]:
+    """One row per office day that has tickets or ratings."""
     by_day_tickets: dict[date, list[Ticket]] = defaultdict(list)
     for t in tickets:
         by_day_tickets[t.office_day].append(t)
     by_day_scores: dict[date, list[int]] = defaultdict(list)
     for r, t in rated:
         by_day_scores[t.office_day].append(r.score)
-    days = sorted(set(by_day_tickets) | set(by_day_scores))
-    by_day = []
-    for day in days:
+    rows = []
+    for day in sorted(set(by_day_tickets) | set(by_day_scores)):
         day_tickets = by_day_tickets.get(day, [])
-        day_waits = [
-            w
-            for w in (_minutes(t.checked_in_at, t.called_at) for t in day_tickets)
-            if w is not None
-        ]
-        by_day.append(
+        rows.append(
             DayRow(
                 day=day,
                 tickets=len(day_tickets),
                 served=sum(1 for t in day_tickets if t.status == TicketStatus.DONE.value),
                 no_shows=sum(1 for t in day_tickets if t.status == TicketStatus.NO_SHOW.value),
                 ratings=rating_stats(by_day_scores.get(day, [])),
-                wait_median=percentile(day_waits, 50),
+                wait_median=percentile([w for w in map(_wait, day_tickets) if w is not None], 50),
             )
         )
+    return rows
 
-    tickets_by_staff: dict[int, list[Ticket]] = defaultdict(list)
+
+def report_late(tickets: Sequence[Ticket], labels: _Labels) -> list[LateRow]:
+    """§34.4: late starts per specialist, by name."""
+    by_staff: dict[int, list[Ticket]] = defaultdict(list)
     for t in tickets:
-        tickets_by_staff[t.staff_id].append(t)
-    late_rows = sorted(
-        (_late_row(staff_label(sid), ts) for sid, ts in tickets_by_staff.items()),
-        key=lambda row: row.label,
-    )
+        by_staff[t.staff_id].append(t)
+    rows = (_late_row(labels.staff_label(sid), ts) for sid, ts in by_staff.items())
+    return sorted(rows, key=lambda row: row.label)
 
-    comments = [
+
+def report_comments(
+    rated: Sequence[tuple[Rating, Ticket]], scope: ReportScope, labels: _Labels
+) -> list[CommentRow]:
+    """Ratings with a comment or reasons; names and tickets only as far as the scope shows."""
+    return [
         CommentRow(
             at=r.created_at,
             day=t.office_day,
             score=r.score,
             reasons=list(r.reasons),
             comment=r.comment,
-            staff_label=staff_label(r.staff_id) if scope.show_names else None,
+            staff_label=labels.staff_label(r.staff_id) if scope.show_names else None,
             ticket_id=t.id if scope.open_tickets else None,
             ticket_number=t.number if scope.show_tickets else None,
         )
@@ -401,30 +438,43 @@ def report_build(
         if r.comment or r.reasons
     ]
 
-    def room_label(room_id: Any) -> str:
-        room = rooms.get(room_id)
-        return room.place if room else "—"
 
-    def service_label(service_id: Any) -> str:
-        service = services.get(service_id)
-        return service.name if service else "—"
-
-    units = sorted({s.unit for s in staff_all.values() if s.unit and s.has_role(Role.SPECIALIST)})
+def report_build(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    scope: ReportScope,
+    filters: ReportFilter,
+    now: datetime | None = None,
+    checkin_grace: timedelta = timedelta(minutes=15),
+) -> Report:
+    """Ratings, waits, service times, no-shows and late starts for a period and scope."""
+    labels = _labels(session)
+    tickets = report_tickets(session=session, scope=scope, filters=filters)
+    rated = report_ratings(session=session, scope=scope, filters=filters)
+    waits = (w for w in map(_wait, tickets) if w is not None)
+    units = {s.unit for s in labels.staff.values() if s.unit and s.has_role(Role.SPECIALIST)}
     return Report(
         filters=filters,
         scope=scope,
         ratings=rating_stats(r.score for r, _t in rated),
-        by_staff=_group(((r.staff_id, r.score) for r, _t in rated), staff_label),
-        by_service=_group(((r.service_id, r.score) for r, _t in rated), service_label),
-        by_room=_group(((r.room_id, r.score) for r, _t in rated), room_label),
-        by_day=by_day,
-        wait=duration_stats(w for w in waits if w is not None),
-        service_time=duration_stats(s for s in services_min if s is not None),
-        no_show=NoShowStats(due=len(bookings), missed=sum(1 for b in bookings if missed(b))),
-        late=late_rows,
+        by_staff=_group(((r.staff_id, r.score) for r, _t in rated), labels.staff_label),
+        by_service=_group(((r.service_id, r.score) for r, _t in rated), labels.service_label),
+        by_room=_group(((r.room_id, r.score) for r, _t in rated), labels.room_label),
+        by_day=report_by_day(tickets, rated),
+        wait=duration_stats(waits),
+        service_time=duration_stats(_service_minutes(tickets)),
+        no_show=report_no_show(
+            session=session,
+            calendar=calendar,
+            scope=scope,
+            filters=filters,
+            until=(now or utcnow()) - checkin_grace,
+        ),
+        late=report_late(tickets, labels),
         late_total=_late_row("Всего", tickets),
-        comments=comments,
-        units=units,
+        comments=report_comments(rated, scope, labels),
+        units=sorted(units),
     )
 
 
@@ -452,13 +502,16 @@ def low_rating_alerts(
     if scope is None or not scope.see_alerts:
         return []
     since = (now or utcnow()) - timedelta(days=days)
-    rows = session.exec(
+    stmt = (
         select(Rating, Ticket, Staff)
         .join(Ticket, col(Ticket.id) == Rating.ticket_id)
         .join(Staff, col(Staff.id) == Rating.staff_id)
         .where(col(Rating.score) <= LOW_SCORE, col(Rating.created_at) >= since)
         .order_by(col(Rating.created_at).desc())
-    ).all()
+    )
+    if scope.unit is not None:
+        stmt = stmt.where(Staff.unit == scope.unit)
+    rows = session.exec(stmt).all()
     return [
         LowRatingAlert(
             rating_id=r.id or 0,
@@ -472,7 +525,6 @@ def low_rating_alerts(
             unit=s.unit,
         )
         for r, t, s in rows
-        if scope.unit is None or s.unit == scope.unit
     ]
 
 

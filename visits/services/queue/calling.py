@@ -1,0 +1,182 @@
+"""Calling a ticket: the next one, one out of turn, again; then the visit starts (§33-34)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.db import for_update, write_transaction
+from visits.errors import Conflict
+from visits.models import HistoryKind, Staff, Ticket, TicketStatus
+from visits.push import push_emit
+from visits.ru import minutes_phrase
+from visits.rules import apology_due, apology_text, day_window
+from visits.services.history import ticket_event_record
+from visits.services.queue.common import (
+    own_ticket,
+    room_of,
+    staff_ensure_free,
+    staff_locked,
+    ticket_client,
+    ticket_topics,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    ticket: Ticket
+    # §34.4: the apology prompt when the call is late, else None.
+    apology: str | None
+
+
+def lateness(*, booked_at: datetime, checked_in_at: datetime, called_at: datetime) -> int:
+    """Whole minutes the specialist started late (§34.4), 0 if on time.
+
+    Counted from the booked time, or from the check-in when the visitor came
+    later than booked: waiting for a late visitor is not the specialist's delay.
+    """
+    reference = max(booked_at, checked_in_at)
+    minutes = int((called_at - reference).total_seconds() // 60)
+    return max(minutes, 0)
+
+
+def ticket_call_next(
+    *, session: Session, calendar: WorkCalendar, staff: Staff, now: datetime | None = None
+) -> CallResult:
+    """Call the waiting ticket with the earliest booked time for this specialist today."""
+    now = now or utcnow()
+    with write_transaction(session):
+        staff_locked(session, staff)
+        staff_ensure_free(session, staff)
+        start, end = day_window(calendar, now)
+        stmt = (
+            select(Ticket)
+            .where(
+                Ticket.staff_id == staff.id,
+                Ticket.status == TicketStatus.WAITING.value,
+                col(Ticket.booked_at) >= start,
+                col(Ticket.booked_at) < end,
+            )
+            # Priority is the original booked time, also after a transfer (§23).
+            .order_by(col(Ticket.booked_at), col(Ticket.id))
+            .limit(1)
+            .execution_options(populate_existing=True)
+        )
+        if for_update(session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        ticket = session.exec(stmt).first()
+        if ticket is None:
+            raise Conflict("Сейчас никто не ждёт вызова. Список обновлён.", code="queue_empty")
+        return _call(session, calendar, staff, ticket, now)
+
+
+def ticket_call(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket_id: int,
+    now: datetime | None = None,
+) -> CallResult:
+    """Call a chosen waiting ticket out of turn."""
+    now = now or utcnow()
+    with write_transaction(session):
+        staff_locked(session, staff)
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.WAITING.value)
+        staff_ensure_free(session, staff)
+        return _call(session, calendar, staff, ticket, now)
+
+
+def _call(
+    session: Session, calendar: WorkCalendar, staff: Staff, ticket: Ticket, now: datetime
+) -> CallResult:
+    """Mark the ticket called, record it, tell the displays, and prompt an apology if late."""
+    ticket.status = TicketStatus.CALLED.value
+    ticket.called_at = now
+    ticket.called_by_staff_id = staff.id
+    ticket.recall_count = 0
+    ticket.started_at = None
+    first_call = ticket.late_start_minutes is None
+    if first_call:
+        # §34.4: lateness is measured at the first call and kept per specialist.
+        ticket.late_start_minutes = lateness(
+            booked_at=ticket.booked_at, checked_in_at=ticket.checked_in_at, called_at=now
+        )
+    session.add(ticket)
+    room = room_of(session, ticket.room_id)
+    client = ticket_client(session, ticket)
+    late = ticket.late_start_minutes or 0
+    summary = f"Талон {ticket.number} вызван: {room.place}. Специалист {staff.full_name}."
+    if first_call and late > 0:
+        summary += f" Вызов на {minutes_phrase(late)} позже записи."
+    ticket_event_record(
+        session,
+        ticket=ticket,
+        staff=staff,
+        kind=HistoryKind.CALLED,
+        summary=summary,
+        action="ticket.call",
+        data={"late_start_minutes": late},
+    )
+    push_emit(session, "ticket.called", ticket_topics(ticket), ticket_id=ticket.id, room_id=room.id)
+    apology = None
+    if apology_due(ticket, calendar.config.office.apology_after_minutes):
+        apology = apology_text(minutes=late, client=client)
+    log.info("ticket %s called by %s (late %s min)", ticket.number, staff.login, late)
+    return CallResult(ticket=ticket, apology=apology)
+
+
+def ticket_recall(
+    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """Repeat the call on the hallway displays."""
+    now = now or utcnow()
+    with write_transaction(session):
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)
+        ticket.recall_count += 1
+        session.add(ticket)
+        room = room_of(session, ticket.room_id)
+        ticket_event_record(
+            session,
+            ticket=ticket,
+            staff=staff,
+            kind=HistoryKind.RECALLED,
+            summary=f"Талон {ticket.number}: повторный вызов №{ticket.recall_count}, {room.place}.",
+            action="ticket.recall",
+        )
+        push_emit(
+            session, "ticket.recalled", ticket_topics(ticket), ticket_id=ticket.id, room_id=room.id
+        )
+    return ticket
+
+
+def ticket_start(
+    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """The visitor came in: the service begins."""
+    now = now or utcnow()
+    with write_transaction(session):
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)
+        ticket.status = TicketStatus.IN_SERVICE.value
+        ticket.started_at = now
+        session.add(ticket)
+        room = room_of(session, ticket.room_id)
+        ticket_event_record(
+            session,
+            ticket=ticket,
+            staff=staff,
+            kind=HistoryKind.SERVICE_STARTED,
+            summary=f"Талон {ticket.number}: приём начат, {room.place}. "
+            f"Специалист {staff.full_name}.",
+            action="ticket.start",
+        )
+        push_emit(
+            session, "queue.changed", ticket_topics(ticket), ticket_id=ticket.id, room_id=room.id
+        )
+    return ticket

@@ -1,0 +1,117 @@
+"""What every queue action shares: the locks, the ownership check, the topics pushed to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from visits.db import for_update
+from visits.errors import Conflict, NotFound
+from visits.models import Booking, Client, Room, RoomReservation, Staff, Ticket, TicketStatus
+from visits.rules import ACTIVE
+
+STATUS_PHRASES = {
+    TicketStatus.WAITING.value: "ждёт вызова",
+    TicketStatus.CALLED.value: "уже вызван",
+    TicketStatus.IN_SERVICE.value: "уже на приёме",
+    TicketStatus.DONE.value: "уже принят, приём завершён",
+    TicketStatus.NO_SHOW.value: "уже отмечен как неявка",
+}
+
+
+def ticket_topics(ticket: Ticket, *extra: str) -> list[str]:
+    """Return the push topics of a ticket's change: displays, its specialist, administrators."""
+    topics = ["displays", f"staff:{ticket.staff_id}", "admin", *extra]
+    return list(dict.fromkeys(topics))
+
+
+def staff_locked(session: Session, staff: Staff) -> Staff:
+    """Serialise one specialist's claims (SQLite: BEGIN IMMEDIATE does it already)."""
+    stmt = select(Staff).where(Staff.id == staff.id).execution_options(populate_existing=True)
+    if for_update(session):
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).one()
+
+
+def ticket_locked(session: Session, ticket_id: int) -> Ticket:
+    """Read a ticket for change, locked where the database can (PostgreSQL: FOR UPDATE)."""
+    stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+    if for_update(session):
+        stmt = stmt.with_for_update()
+    ticket = session.exec(stmt).first()
+    if ticket is None:
+        raise NotFound("Талон не найден. Список обновлён.")
+    return ticket
+
+
+def ticket_changed(ticket: Ticket) -> Conflict:
+    """Return the Conflict that says what became of a ticket meanwhile."""
+    phrase = STATUS_PHRASES.get(ticket.status, "изменился")
+    return Conflict(f"Талон {ticket.number} {phrase}. Список обновлён.", code="ticket_changed")
+
+
+def own_ticket(session: Session, staff: Staff, ticket_id: int, *statuses: str) -> Ticket:
+    """Lock a ticket of this specialist in one of `statuses`, or explain what changed."""
+    ticket = ticket_locked(session, ticket_id)
+    if ticket.staff_id != staff.id:
+        raise Conflict(
+            f"Талон {ticket.number} передан другому специалисту. Список обновлён.",
+            code="ticket_changed",
+        )
+    if statuses and ticket.status not in statuses:
+        raise ticket_changed(ticket)
+    return ticket
+
+
+def staff_ensure_free(session: Session, staff: Staff) -> None:
+    """Refuse a call while the specialist still has a called or served ticket."""
+    busy = session.exec(
+        select(Ticket)
+        .where(Ticket.staff_id == staff.id, col(Ticket.status).in_(ACTIVE))
+        .execution_options(populate_existing=True)
+    ).first()
+    if busy is not None:
+        raise Conflict(
+            f"Сначала завершите приём по талону {busy.number} или верните его в очередь.",
+            code="busy",
+        )
+
+
+def ticket_client(session: Session, ticket: Ticket) -> Client:
+    """Return the ticket's client."""
+    client = session.get(Client, ticket.client_id)
+    assert client is not None
+    return client
+
+
+def room_of(session: Session, room_id: int) -> Room:
+    """Return a room that must exist."""
+    room = session.get(Room, room_id)
+    assert room is not None
+    return room
+
+
+def ticket_booking(session: Session, ticket: Ticket) -> Booking:
+    """Return the ticket's booking."""
+    booking = session.get(Booking, ticket.booking_id)
+    assert booking is not None
+    return booking
+
+
+def reservations_release(
+    session: Session, ticket: Ticket, now: datetime, *, move_back: bool = True
+) -> None:
+    """End the ticket's meeting-room reservation when the visit leaves the room (§35)."""
+    rows = session.exec(
+        select(RoomReservation).where(
+            RoomReservation.ticket_id == ticket.id,
+            col(RoomReservation.released_at).is_(None),
+        )
+    ).all()
+    for reservation in rows:
+        reservation.released_at = now
+        session.add(reservation)
+        if move_back and reservation.from_room_id and ticket.room_id == reservation.room_id:
+            ticket.room_id = reservation.from_room_id
+            session.add(ticket)

@@ -1,0 +1,179 @@
+"""A ticket leaves the specialist: served, a no-show, or back in the waiting list (§17, §36)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from visits.calendar import WorkCalendar, utcnow
+from visits.db import write_transaction
+from visits.errors import RuleViolation
+from visits.models import (
+    BookingStatus,
+    Client,
+    HistoryKind,
+    MessageKind,
+    Service,
+    Staff,
+    Ticket,
+    TicketStatus,
+)
+from visits.notify.outbox import message_queue
+from visits.notify.templates import visit_final
+from visits.push import push_emit
+from visits.ru import minutes_phrase
+from visits.rules import ACTIVE, no_show_allowed
+from visits.services.history import ticket_event_record
+from visits.services.queue.common import (
+    own_ticket,
+    reservations_release,
+    ticket_booking,
+    ticket_client,
+    ticket_topics,
+)
+from visits.services.rating import rating_prompt_open
+
+log = logging.getLogger(__name__)
+
+
+def ticket_no_show(
+    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """Mark that the called visitor did not come: after 2 recalls or 5 minutes."""
+    now = now or utcnow()
+    with write_transaction(session):
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)
+        if not no_show_allowed(ticket, now):
+            raise RuleViolation(
+                "Неявку можно отметить после двух повторных вызовов "
+                "или через 5 минут после вызова.",
+                code="no_show_too_early",
+            )
+        ticket.status = TicketStatus.NO_SHOW.value
+        ticket.finished_at = now
+        session.add(ticket)
+        booking = ticket_booking(session, ticket)
+        booking.status = BookingStatus.NO_SHOW.value
+        session.add(booking)
+        reservations_release(session, ticket, now)
+        ticket_event_record(
+            session,
+            ticket=ticket,
+            staff=staff,
+            kind=HistoryKind.NO_SHOW,
+            summary=f"Талон {ticket.number}: клиент не подошёл после вызова "
+            f"(повторных вызовов: {ticket.recall_count}).",
+            action="ticket.no_show",
+        )
+        push_emit(
+            session,
+            "ticket.no_show",
+            ticket_topics(ticket),
+            ticket_id=ticket.id,
+            room_id=ticket.room_id,
+        )
+    return ticket
+
+
+def ticket_finish(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket_id: int,
+    now: datetime | None = None,
+) -> Ticket:
+    """Close the visit, offer the rating on the room's tablet and send the final message (§17)."""
+    now = now or utcnow()
+    with write_transaction(session):
+        ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
+        ticket.status = TicketStatus.DONE.value
+        ticket.started_at = ticket.started_at or now
+        ticket.finished_at = now
+        session.add(ticket)
+        booking = ticket_booking(session, ticket)
+        booking.status = BookingStatus.COMPLETED.value
+        session.add(booking)
+        client = ticket_client(session, ticket)
+        service = session.get(Service, ticket.service_id)
+        assert service is not None
+        served_minutes = max(1, round((now - ticket.started_at).total_seconds() / 60))
+        ticket_event_record(
+            session,
+            ticket=ticket,
+            staff=staff,
+            kind=HistoryKind.SERVED,
+            summary=f"Талон {ticket.number}: приём завершён. Вопрос «{service.name}». "
+            f"Специалист {staff.full_name}, приём длился {minutes_phrase(served_minutes)}.",
+            action="ticket.finish",
+        )
+        # §36: the tablet of the room where the visit ended offers the rating.
+        rating_prompt_open(session, ticket=ticket)
+        reservations_release(session, ticket, now, move_back=False)
+        _final_message_queue(session, calendar, ticket, client, staff)
+        push_emit(
+            session,
+            "ticket.finished",
+            ticket_topics(ticket),
+            ticket_id=ticket.id,
+            room_id=ticket.room_id,
+        )
+    log.info("ticket %s finished by %s", ticket.number, staff.login)
+    return ticket
+
+
+def _final_message_queue(
+    session: Session, calendar: WorkCalendar, ticket: Ticket, client: Client, staff: Staff
+) -> None:
+    """Queue the visit's final message with the survey link (§17)."""
+    office = calendar.config.office
+    survey_url = f"{office.public_base_url.rstrip('/')}/t/{ticket.token}"
+    message_queue(
+        session,
+        client=client,
+        kind=MessageKind.FINAL,
+        text=visit_final(
+            config=calendar.config,
+            client=client,
+            staff=staff,
+            ticket_number=ticket.number,
+            survey_url=survey_url,
+        ),
+        booking_id=ticket.booking_id,
+        ticket_id=ticket.id,
+        staff=staff,
+    )
+
+
+def ticket_return(
+    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """Put a called or served ticket back into the waiting list, keeping its priority."""
+    now = now or utcnow()
+    with write_transaction(session):
+        ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
+        ticket.status = TicketStatus.WAITING.value
+        ticket.called_at = None
+        ticket.called_by_staff_id = None
+        ticket.recall_count = 0
+        ticket.started_at = None
+        session.add(ticket)
+        reservations_release(session, ticket, now)
+        ticket_event_record(
+            session,
+            ticket=ticket,
+            staff=staff,
+            kind=HistoryKind.RETURNED_TO_QUEUE,
+            summary=f"Талон {ticket.number} возвращён в очередь к специалисту {staff.full_name}.",
+            action="ticket.return",
+        )
+        push_emit(
+            session,
+            "ticket.returned",
+            ticket_topics(ticket),
+            ticket_id=ticket.id,
+            room_id=ticket.room_id,
+        )
+    return ticket

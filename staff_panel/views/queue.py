@@ -91,7 +91,7 @@ def _act(action: Callable[[], object], notice: str | None = None, **extra: Any) 
 
 def _int(name: str) -> int:
     raw = request.form.get(name, "")
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise InvalidInput("Выберите значение из списка.", field=name)
     return int(raw)
 
@@ -144,9 +144,7 @@ def today_transfer(ticket_id: int) -> Response:
                 staff=staff,
                 ticket_id=ticket_id,
                 to_staff_id=_int("to_staff"),
-                to_service_id=int(request.form["to_service"])
-                if request.form.get("to_service", "").isdigit()
-                else None,
+                to_service_id=_int("to_service") if request.form.get("to_service") else None,
                 reason=request.form.get("reason", ""),
             )
         except PriyomError as exc:

@@ -72,3 +72,20 @@ def test_idle_session_expires(client: FlaskClient) -> None:
 def test_specialist_cannot_open_operator_desk(client: FlaskClient) -> None:
     login_as(client, "ivanova")
     assert client.get("/staff/desk").status_code == 403
+
+
+def test_login_sends_only_to_paths_on_this_site(client: FlaskClient) -> None:
+    for target, expected in (
+        ("/staff/today", "/staff/today"),
+        ("/%09/evil.example/", "/staff/"),
+        ("//evil.example/", "/staff/"),
+        ("/staff/\r\nSet-Cookie: x=1", "/staff/"),
+    ):
+        client.post("/logout", headers=htmx_headers(client))
+        response = client.post(
+            "/login",
+            query_string={"next": target},
+            data={"login": "operator", "password": TEST_PASSWORD, "csrf_token": csrf_of(client)},
+        )
+        assert response.status_code == 303, target
+        assert response.headers["Location"] == expected

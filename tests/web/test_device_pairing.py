@@ -64,3 +64,16 @@ def test_demo_start_page_pairs_a_device_in_one_click(
     assert f'href="/demo/open/{kiosk.id}">Терминал в холле</a>' in page
     paired = client.get(f"/demo/open/{kiosk.id}", follow_redirects=True)
     assert paired.request.path == "/kiosk/"
+
+
+def test_pairing_with_a_bad_next_still_pairs_and_stays_on_this_site(
+    client: FlaskClient, session: Session
+) -> None:
+    _kiosk, code = device_create(session=session, kind=DeviceKind.KIOSK, name="Киоск")
+    response = client.post(
+        "/device/pair",
+        data={"code": code, "next": "/%09/evil.example/\r\n", "csrf_token": csrf_of(client)},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/kiosk/"
+    assert client.get("/kiosk/").status_code == 200

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, jsonify, request
@@ -18,33 +16,34 @@ from werkzeug.exceptions import HTTPException
 
 from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig, load_config
-from visits.db import database_url, make_engine, make_sessionmaker
+from visits.db import make_engine, make_sessionmaker, settings_engine
 from visits.errors import PriyomError
 from visits.push import PostgresBus, set_bus
+from visits.settings import Settings, settings_load
 from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff
 from visits.web.context import Priyom
 from visits.web.htmx import is_fragment_request, render
+from visits.web.security import check_request_input, install_converters, security_headers
 
 log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
-def setup_logging(level: str | None = None) -> None:
-    """Log to stderr in one readable line per event."""
+def setup_logging(level: str = "INFO") -> None:
+    """Log to stderr in one readable line per event (level: PRIYOM_LOG_LEVEL)."""
     logging.basicConfig(
-        level=level or os.environ.get("PRIYOM_LOG_LEVEL", "INFO"),
+        level=level,
         format=LOG_FORMAT,
         datefmt="%Y-%m-%d %H:%M:%S",
     )
 
 
-def _secret_key() -> str:
-    """PRIYOM_SECRET_KEY, or a key kept in var/ so restarts keep logins."""
-    key = os.environ.get("PRIYOM_SECRET_KEY")
-    if key:
-        return key
-    path = Path(os.environ.get("PRIYOM_VAR_DIR", "var")) / "secret_key"
+def _secret_key(settings: Settings) -> str:
+    """PRIYOM_SECRET_KEY, or a key kept in the var dir so restarts keep logins."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,24 +60,30 @@ def create_app(
     database: str | None = None,
     demo: bool | None = None,
     settings: dict[str, Any] | None = None,
+    environment: Settings | None = None,
 ) -> Flask:
-    """Build the Flask app with every screen registered."""
+    """Build the Flask app with every screen registered.
+
+    `settings` are Flask config overrides; `environment` the deployment's
+    variables, read from the process environment when not given.
+    """
     app = Flask(__name__)
-    office = config or load_config()
-    is_demo = demo if demo is not None else os.environ.get("PRIYOM_DEMO") == "1"
+    env = environment or settings_load()
+    office = config or load_config(env.config)
+    is_demo = demo if demo is not None else env.demo
     # The demo (and the browser tests, which run at any hour) use an office open around the clock.
-    always_open = is_demo or os.environ.get("PRIYOM_ALWAYS_OPEN") == "1"
+    always_open = is_demo or env.always_open
     calendar = WorkCalendar(office, always_open=always_open)
     if session_factory is None:
-        engine = make_engine(database or database_url())
+        engine = make_engine(database) if database else settings_engine(env)
         session_factory = make_sessionmaker(engine)
         app.extensions["priyom_engine"] = engine
-        _choose_push_bus(engine)
+        _choose_push_bus(engine, env)
     app.config.update(
-        SECRET_KEY=_secret_key(),
+        SECRET_KEY=_secret_key(env),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("PRIYOM_SECURE_COOKIES") == "1",
+        SESSION_COOKIE_SECURE=env.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         PRIYOM_DEMO=is_demo,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
@@ -86,9 +91,15 @@ def create_app(
     if settings:
         app.config.update(settings)
     app.extensions["priyom"] = Priyom(
-        config=office, calendar=calendar, session_factory=session_factory, demo=is_demo
+        config=office,
+        calendar=calendar,
+        session_factory=session_factory,
+        settings=env,
+        demo=is_demo,
     )
     Htmx(app)
+    # Before any blueprint: routes compile their converters when registered.
+    install_converters(app)
     # §30: a booking made through this app schedules its reminders in its own transaction.
     from visits.services.reminders import reminders_install
 
@@ -101,10 +112,9 @@ def create_app(
     return app
 
 
-def _choose_push_bus(engine: Engine) -> None:
+def _choose_push_bus(engine: Engine, settings: Settings) -> None:
     """PostgreSQL: LISTEN/NOTIFY carries push events between servers; SQLite: in-process."""
-    choice = os.environ.get("PRIYOM_PUSH_BUS", "auto")
-    if choice == "memory" or (choice == "auto" and engine.dialect.name != "postgresql"):
+    if settings.push_bus == "memory" or engine.dialect.name != "postgresql":
         return
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     set_bus(PostgresBus(conninfo))
@@ -147,7 +157,8 @@ def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkC
 
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
-    def _csrf() -> None:
+    def _edge() -> None:
+        check_request_input()
         check_csrf()
 
     @app.teardown_request
@@ -157,11 +168,8 @@ def _register_request_hooks(app: Flask) -> None:
             session.close()
 
     @app.after_request
-    def _security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    def _headers(response: Any) -> Any:
+        return security_headers(response)
 
 
 def _wants_json() -> bool:

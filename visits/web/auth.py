@@ -18,6 +18,7 @@ from visits.services.devices import device_by_token, device_pair
 from visits.services.staff import staff_login, staff_logout, staff_session_resume
 from visits.web.context import db
 from visits.web.htmx import hx_redirect, render
+from visits.web.security import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +139,10 @@ def device_required(kind: DeviceKind) -> Callable[[F], F]:
     return decorator
 
 
-def _safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
-    next_url = _safe_next(request.values.get("next"), url_for("staff_panel.home"))
+    next_url = safe_next(request.values.get("next"), url_for("staff_panel.home"))
     if request.method == "POST":
         try:
             result = staff_login(
@@ -178,7 +173,7 @@ def logout() -> Response:
 @bp.route("/device/pair", methods=["GET", "POST"])
 def pair() -> Any:
     kind = request.values.get("kind", "")
-    next_url = _safe_next(request.values.get("next"), "/")
+    next_url = safe_next(request.values.get("next"), "/")
     code = request.values.get("code", "")
     error = None
     if request.method == "POST" or (code and current_app.config.get("PRIYOM_DEMO")):
@@ -190,7 +185,7 @@ def pair() -> Any:
             target = {"kiosk": "/kiosk/", "display": "/signage/", "tablet": "/kiosk/tablet"}.get(
                 device.kind, "/"
             )
-            response = redirect(_safe_next(request.values.get("next"), target), 303)
+            response = redirect(safe_next(request.values.get("next"), target), 303)
             response.set_cookie(
                 device_cookie_name(device.kind),
                 token,

@@ -89,27 +89,10 @@ def room_reserve(
     if minutes not in RESERVE_MINUTES:
         raise InvalidInput("Выберите 15, 30 или 60 минут.", field="minutes")
     with write_transaction(session):
+        # The room first: its lock is what keeps two reservations from overlapping.
         room = _locked_room(session, room_id)
-        ticket = ticket_locked(session, ticket_id)
-        if ticket.staff_id != staff.id:
-            raise Conflict(
-                f"Талон {ticket.number} передан другому специалисту. Список обновлён.",
-                code="ticket_changed",
-            )
-        if ticket.status not in ACTIVE:
-            raise Conflict(
-                f"Талон {ticket.number} {STATUS_PHRASES.get(ticket.status, 'изменился')}. "
-                "В переговорную можно перейти с вызванным или принимаемым посетителем.",
-                code="ticket_changed",
-            )
-        current = _active_reservation(session, ticket_id, now)
-        if current is not None:
-            held = session.get(Room, current.room_id)
-            raise Conflict(
-                f"Талон {ticket.number} уже в переговорной {held.number if held else ''}. "
-                "Освободите её, чтобы выбрать другую.",
-                code="already_moved",
-            )
+        ticket = _ticket_for_room(session, staff, ticket_id)
+        _refuse_second_room(session, ticket, now)
         ends_at = now + timedelta(minutes=minutes)
         taken = room_overlapping(session, room_id, now, ends_at)
         if taken is not None:
@@ -131,31 +114,73 @@ def room_reserve(
         ticket.room_id = room.id
         session.add(ticket)
         session.flush()
-        client = session.get(Client, ticket.client_id)
-        assert client is not None
-        summary = (
-            f"Талон {ticket.number}: разговор перенесён {room.place_to} "
-            f"на {minutes} минут. Специалист {staff.full_name}."
-        )
-        ticket_event_record(
-            session,
-            ticket=ticket,
-            staff=staff,
-            kind=HistoryKind.MEETING_ROOM,
-            summary=summary,
-            action="room.reserve",
-            data={"reservation_id": reservation.id, "minutes": minutes},
-        )
-        room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
-        push_emit(
-            session,
-            "ticket.moved",
-            ["displays", f"staff:{ticket.staff_id}", "admin"],
-            ticket_id=ticket.id,
-            room_id=room.id,
-        )
+        _reservation_announce(session, staff, ticket, room, reservation, minutes)
     log.info("room %s reserved by %s for ticket %s", room.number, staff.login, ticket.number)
     return reservation
+
+
+def _ticket_for_room(session: Session, staff: Staff, ticket_id: int) -> Ticket:
+    """Lock the specialist's own called or served ticket, or explain what changed."""
+    ticket = ticket_locked(session, ticket_id)
+    if ticket.staff_id != staff.id:
+        raise Conflict(
+            f"Талон {ticket.number} передан другому специалисту. Список обновлён.",
+            code="ticket_changed",
+        )
+    if ticket.status not in ACTIVE:
+        raise Conflict(
+            f"Талон {ticket.number} {STATUS_PHRASES.get(ticket.status, 'изменился')}. "
+            "В переговорную можно перейти с вызванным или принимаемым посетителем.",
+            code="ticket_changed",
+        )
+    return ticket
+
+
+def _refuse_second_room(session: Session, ticket: Ticket, now: datetime) -> None:
+    """Refuse a second meeting room while the ticket still holds one."""
+    assert ticket.id is not None
+    current = _active_reservation(session, ticket.id, now)
+    if current is not None:
+        held = session.get(Room, current.room_id)
+        raise Conflict(
+            f"Талон {ticket.number} уже в переговорной {held.number if held else ''}. "
+            "Освободите её, чтобы выбрать другую.",
+            code="already_moved",
+        )
+
+
+def _reservation_announce(
+    session: Session,
+    staff: Staff,
+    ticket: Ticket,
+    room: Room,
+    reservation: RoomReservation,
+    minutes: int,
+) -> None:
+    """Record the move (§4), message the client and tell the screens concerned."""
+    client = session.get(Client, ticket.client_id)
+    assert client is not None
+    summary = (
+        f"Талон {ticket.number}: разговор перенесён {room.place_to} "
+        f"на {minutes} минут. Специалист {staff.full_name}."
+    )
+    ticket_event_record(
+        session,
+        ticket=ticket,
+        staff=staff,
+        kind=HistoryKind.MEETING_ROOM,
+        summary=summary,
+        action="room.reserve",
+        data={"reservation_id": reservation.id, "minutes": minutes},
+    )
+    room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
+    push_emit(
+        session,
+        "ticket.moved",
+        ["displays", f"staff:{ticket.staff_id}", "admin"],
+        ticket_id=ticket.id,
+        room_id=room.id,
+    )
 
 
 def room_release(

@@ -215,61 +215,17 @@ def _claim(
 ) -> Envelope | None:
     """Take a row for sending; return what to send, or None (taken, skipped, done here)."""
     with write_transaction(session):
-        taken = session.exec(
-            update(OutgoingMessage)
-            .where(
-                col(OutgoingMessage.id) == row_id,
-                col(OutgoingMessage.status) == MessageStatus.QUEUED.value,
-            )
-            .values(
-                status=MessageStatus.SENDING.value,
-                claimed_at=now,
-                claimed_by=holder,
-                attempts=OutgoingMessage.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:
+        if not _take(session, row_id, now=now, holder=holder):
             report.lost_claims += 1
             return None
         row = session.get(OutgoingMessage, row_id, populate_existing=True)
         assert row is not None
         client = session.get(Client, row.client_id)
         assert client is not None
-        reason = _useless_reason(session, row, client, now)
-        if reason:
-            _skip(session, row, reason)
-            report.skipped += 1
-            return None
-        later = _postpone_until(session, row, client, now, config)
-        if isinstance(later, str):
-            _skip(session, row, later)
-            report.skipped += 1
-            return None
-        if later is not None:
-            row.status = MessageStatus.QUEUED.value
-            row.attempts -= 1
-            row.next_attempt_at = later
-            session.add(row)
-            report.postponed += 1
-            log.info("message %s postponed to %s (outside the client's hours)", row.id, later)
+        if _held_back(session, row, client, now=now, config=config, report=report):
             return None
         if row.channel == Channel.PHONE:
-            # The phone "channel" is a person: the message becomes an operator's task.
-            call_task_create(
-                session,
-                client=client,
-                text=row.short_body or call_task_text(client=client, action=row.subject),
-                due_at=now,
-                message_id=row.id,
-                booking_id=row.booking_id,
-            )
-            row.status = MessageStatus.SENT.value
-            row.sent_at = now
-            session.add(row)
-            _changed(session, row)
-            report.sent += 1
-            report.ids_sent.append(row_id)
+            _call_task_hand_over(session, row, client, now=now, report=report)
             return None
         return Envelope(
             message_id=row_id,
@@ -279,6 +235,85 @@ def _claim(
             body=row.body,
             short_body=row.short_body,
         )
+
+
+def _take(session: Session, row_id: int, *, now: datetime, holder: str) -> bool:
+    """Mark a queued row as being sent by this holder; False if another sender took it."""
+    # One conditional UPDATE: of two senders racing for the row, exactly one changes it.
+    taken = session.exec(
+        update(OutgoingMessage)
+        .where(
+            col(OutgoingMessage.id) == row_id,
+            col(OutgoingMessage.status) == MessageStatus.QUEUED.value,
+        )
+        .values(
+            status=MessageStatus.SENDING.value,
+            claimed_at=now,
+            claimed_by=holder,
+            attempts=OutgoingMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount == 1)
+
+
+def _held_back(
+    session: Session,
+    row: OutgoingMessage,
+    client: Client,
+    *,
+    now: datetime,
+    config: OfficeConfig,
+    report: SendReport,
+) -> bool:
+    """Skip a message no longer of use or postpone it to the client's hours; True if done so."""
+    reason = _useless_reason(session, row, client, now)
+    if reason:
+        _skip(session, row, reason)
+        report.skipped += 1
+        return True
+    later = _postpone_until(session, row, client, now, config)
+    if isinstance(later, str):
+        _skip(session, row, later)
+        report.skipped += 1
+        return True
+    if later is not None:
+        row.status = MessageStatus.QUEUED.value
+        # A postponed message was not tried: the claim's attempt is given back.
+        row.attempts -= 1
+        row.next_attempt_at = later
+        session.add(row)
+        report.postponed += 1
+        log.info("message %s postponed to %s (outside the client's hours)", row.id, later)
+        return True
+    return False
+
+
+def _call_task_hand_over(
+    session: Session,
+    row: OutgoingMessage,
+    client: Client,
+    *,
+    now: datetime,
+    report: SendReport,
+) -> None:
+    """Turn a phone message into an operator's call task and count it sent."""
+    # The phone "channel" is a person: the message becomes an operator's task.
+    call_task_create(
+        session,
+        client=client,
+        text=row.short_body or call_task_text(client=client, action=row.subject),
+        due_at=now,
+        message_id=row.id,
+        booking_id=row.booking_id,
+    )
+    row.status = MessageStatus.SENT.value
+    row.sent_at = now
+    session.add(row)
+    _changed(session, row)
+    report.sent += 1
+    assert row.id is not None
+    report.ids_sent.append(row.id)
 
 
 def _finish(

@@ -4,7 +4,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import visits.models  # noqa: F401  (registers every table)
-from visits.db import database_url, make_engine
+from visits.db import make_engine
+from visits.settings import settings_load
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -12,7 +13,7 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url") or database_url(),
+        url=config.get_main_option("sqlalchemy.url") or settings_load().database_url,
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -26,7 +27,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or settings_load().database_url)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -7,7 +7,6 @@ Events carry ids only: what the screen shows comes from display_board().
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Response, abort, make_response, send_file
@@ -23,25 +22,11 @@ from visits.queries.signage import (
 )
 from visits.ru import MONTHS_GENITIVE, WEEKDAYS
 from visits.services.devices import device_by_token
-from visits.services.tts import chime_audio, speech_audio, speech_cache_dir
+from visits.services.tts import chime_audio, speech_audio
 from visits.web.auth import current_device, device_required, device_token
 from visits.web.context import db, priyom
 from visits.web.htmx import is_fragment_request, render
 from visits.web.sse import HEARTBEAT_SECONDS, sse_response
-
-
-def _heartbeat() -> float:
-    """Seconds between stream wake-ups (PRIYOM_SSE_HEARTBEAT; the browser tests shorten it).
-
-    Events committed by this server wake the stream at once; the wake-up only
-    bounds the delay for events written by another process without NOTIFY.
-    """
-    raw = os.environ.get("PRIYOM_SSE_HEARTBEAT", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        return HEARTBEAT_SECONDS
-    return min(max(value, 0.2), HEARTBEAT_SECONDS)
 
 
 @bp.route("/")
@@ -78,7 +63,11 @@ def stream() -> Response:
 
     # The stream lasts up to half an hour: give the request's connection back now.
     db().close()
-    return sse_response([DISPLAYS_TOPIC], factory, heartbeat=_heartbeat(), on_idle=touch)
+    # Events committed by this server wake the stream at once; the wake-up (shortened by
+    # PRIYOM_SSE_HEARTBEAT in the browser tests) only bounds the delay for events written
+    # by another process without NOTIFY.
+    heartbeat = priyom().settings.sse_heartbeat_within(HEARTBEAT_SECONDS)
+    return sse_response([DISPLAYS_TOPIC], factory, heartbeat=heartbeat, on_idle=touch)
 
 
 @bp.route("/speech/<int:event_id>.wav")
@@ -88,7 +77,8 @@ def speech(event_id: int) -> Response:
     phrase = call_event_phrase(db(), event_id=event_id)
     if phrase is None:
         abort(404)
-    path = speech_audio(phrase=phrase, cache_dir=speech_cache_dir())
+    settings = priyom().settings
+    path = speech_audio(phrase=phrase, cache_dir=settings.speech_cache_dir, espeak=settings.espeak)
     return send_file(path, mimetype="audio/wav", max_age=3600, conditional=False)
 
 

@@ -303,8 +303,11 @@ def _unique(key: str, values: list[str]) -> None:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> OfficeConfig:
-    """Read and validate the office TOML; raise ConfigError naming the key."""
-    config_path = Path(path) if path else Path(os.environ.get("PRIYOM_CONFIG", DEMO_CONFIG_PATH))
+    """Read and validate the office TOML (default: the demo office); raise ConfigError naming the key.
+
+    The file comes from `priyom --config` or PRIYOM_CONFIG (visits.settings).
+    """
+    config_path = Path(path) if path else DEMO_CONFIG_PATH
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -8,7 +8,6 @@ On PostgreSQL the services take row locks (FOR UPDATE / SKIP LOCKED).
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,20 +23,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
 
-DEFAULT_SQLITE_PATH = Path("var") / "priyom.sqlite3"
+from visits.settings import Settings
+
+# PostgreSQL connections per worker process (PRIYOM_DB_POOL_SIZE, PRIYOM_DB_MAX_OVERFLOW).
+DEFAULT_POOL_SIZE = 10
+DEFAULT_MAX_OVERFLOW = 20
 
 _immediate: ContextVar[bool] = ContextVar("priyom_sqlite_immediate", default=False)
 _in_write: ContextVar[bool] = ContextVar("priyom_in_write", default=False)
-
-
-def database_url() -> str:
-    """Return DATABASE_URL, or the default SQLite file under ./var."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return url
-    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
 def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
@@ -65,14 +58,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     # Per worker process; PostgreSQL's max_connections must cover every worker of every
     # server (pool_size + max_overflow + 1 listener each) plus the scheduler.
-    kwargs.setdefault("pool_size", _env_int("PRIYOM_DB_POOL_SIZE", 10))
-    kwargs.setdefault("max_overflow", _env_int("PRIYOM_DB_MAX_OVERFLOW", 20))
+    kwargs.setdefault("pool_size", DEFAULT_POOL_SIZE)
+    kwargs.setdefault("max_overflow", DEFAULT_MAX_OVERFLOW)
     return create_engine(url, **kwargs)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.isdigit() else default
+def settings_engine(settings: Settings) -> Engine:
+    """The engine of DATABASE_URL, with the pool the environment asks for (PostgreSQL)."""
+    if settings.is_sqlite:
+        return make_engine(settings.database_url)
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 def _setup_sqlite(engine: Engine) -> None:

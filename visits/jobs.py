@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from visits.services.housekeeping import (
     tickets_close_day,
 )
 from visits.services.reminders import reminders_backfill, reminders_install
+from visits.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +52,12 @@ WAIT_POLL_SECONDS = 10.0
 SEND_EVERY_SECONDS = 30
 
 
-def lease_timing() -> tuple[timedelta, float, float]:
-    """Lease length, renewal and waiting poll: PRIYOM_SCHEDULER_LEASE_SECONDS (default 45).
+def lease_timing(seconds: float = LEASE_TTL.total_seconds()) -> tuple[timedelta, float, float]:
+    """Lease length, renewal and waiting poll (PRIYOM_SCHEDULER_LEASE_SECONDS gives `seconds`).
 
     The holder renews every third of the lease and a waiting process looks every
     quarter of it, so a dead holder is replaced within about 1.25 leases.
     """
-    raw = os.environ.get("PRIYOM_SCHEDULER_LEASE_SECONDS", "")
-    try:
-        seconds = float(raw) if raw else LEASE_TTL.total_seconds()
-    except ValueError:
-        log.warning("PRIYOM_SCHEDULER_LEASE_SECONDS=%r is not a number; using 45", raw)
-        seconds = LEASE_TTL.total_seconds()
-    seconds = min(max(seconds, 1.0), 600.0)
     if seconds == LEASE_TTL.total_seconds():
         return LEASE_TTL, HEARTBEAT_SECONDS, WAIT_POLL_SECONDS
     return timedelta(seconds=seconds), seconds / 3, seconds / 4
@@ -272,14 +265,15 @@ class SchedulerRunner:
         heartbeat: float | None = None,
         poll: float | None = None,
         ttl: timedelta | None = None,
+        lease_seconds: float = LEASE_TTL.total_seconds(),
         scheduler_factory: Callable[[JobContext], Any] = build_scheduler,
     ) -> None:
         self.ctx = ctx
         self.holder = holder or holder_name()
-        env_ttl, env_heartbeat, env_poll = lease_timing()
-        self.ttl = ttl or env_ttl
-        self.heartbeat = heartbeat or env_heartbeat
-        self.poll = poll or env_poll
+        lease_ttl, lease_heartbeat, lease_poll = lease_timing(lease_seconds)
+        self.ttl = ttl or lease_ttl
+        self.heartbeat = heartbeat or lease_heartbeat
+        self.poll = poll or lease_poll
         self.scheduler_factory = scheduler_factory
         self.stop_event = threading.Event()
         self.running = threading.Event()
@@ -331,29 +325,21 @@ class SchedulerRunner:
         self.stop_event.set()
 
 
-def _demo_calendar(config: OfficeConfig) -> WorkCalendar:
-    always_open = (
-        os.environ.get("PRIYOM_DEMO") == "1" or os.environ.get("PRIYOM_ALWAYS_OPEN") == "1"
-    )
-    return WorkCalendar(config, always_open=always_open)
-
-
-def run_scheduler_forever(config: OfficeConfig | None = None) -> None:
+def run_scheduler_forever(*, config: OfficeConfig, settings: Settings) -> None:
     """`priyom scheduler`: run the jobs in this process until SIGTERM/SIGINT."""
     from logging import WARNING, getLogger
 
-    from visits.config import load_config
-    from visits.db import database_url, make_engine, make_sessionmaker
+    from visits.db import make_sessionmaker, settings_engine
 
     getLogger("apscheduler").setLevel(WARNING)
-    office = config or load_config()
-    engine = make_engine(database_url())
+    engine = settings_engine(settings)
     runner = SchedulerRunner(
         JobContext(
-            config=office,
-            calendar=_demo_calendar(office),
+            config=config,
+            calendar=WorkCalendar(config, always_open=settings.open_around_the_clock),
             session_factory=make_sessionmaker(engine),
-        )
+        ),
+        lease_seconds=settings.scheduler_lease_seconds,
     )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -373,11 +359,13 @@ def start_background_scheduler(
     config: OfficeConfig,
     calendar: WorkCalendar,
     session_factory: Callable[[], Session],
+    lease_seconds: float = LEASE_TTL.total_seconds(),
 ) -> SchedulerRunner:
     """`priyom serve`: run the scheduler in a daemon thread of this process; stop() ends it."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     runner = SchedulerRunner(
-        JobContext(config=config, calendar=calendar, session_factory=session_factory)
+        JobContext(config=config, calendar=calendar, session_factory=session_factory),
+        lease_seconds=lease_seconds,
     )
     threading.Thread(target=runner.run, name="priyom-scheduler", daemon=True).start()
     return runner

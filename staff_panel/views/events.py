@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from werkzeug.wrappers import Response
 
 from staff_panel import bp
@@ -18,15 +16,6 @@ from visits.web.sse import sse_response
 STAFF_HEARTBEAT_SECONDS = 5.0
 
 
-def _heartbeat() -> float:
-    """PRIYOM_SSE_HEARTBEAT may shorten it (the browser tests write from another process)."""
-    try:
-        value = float(os.environ.get("PRIYOM_SSE_HEARTBEAT", ""))
-    except ValueError:
-        return STAFF_HEARTBEAT_SECONDS
-    return min(max(value, 0.2), STAFF_HEARTBEAT_SECONDS)
-
-
 @bp.route("/events")
 @staff_required()
 def events() -> Response:
@@ -38,4 +27,6 @@ def events() -> Response:
         topics.append("admin")
     # The stream opens its own short sessions; the request's session is not held open.
     db().close()
-    return sse_response(topics, priyom().session_factory, heartbeat=_heartbeat())
+    # PRIYOM_SSE_HEARTBEAT may shorten it (the browser tests write from another process).
+    heartbeat = priyom().settings.sse_heartbeat_within(STAFF_HEARTBEAT_SECONDS)
+    return sse_response(topics, priyom().session_factory, heartbeat=heartbeat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -57,3 +58,27 @@ def test_migrate_create_staff_and_backup(
     assert main(["backup", str(target)]) == 0
     with sqlite3.connect(target) as copy:
         assert copy.execute("SELECT count(*) FROM staff").fetchone()[0] >= 10
+
+
+def test_config_option_is_an_argument_not_an_environment_write(
+    sqlite_url: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    office = tmp_path / "office.toml"
+    office.write_text(DEMO_CONFIG_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["--config", str(office), "migrate"]) == 0
+    assert "PRIYOM_CONFIG" not in os.environ
+    with sqlite3.connect(sqlite_url) as db:
+        assert db.execute("SELECT count(*) FROM staff").fetchone()[0] >= 10
+    with caplog.at_level(logging.ERROR):
+        assert main(["--config", str(tmp_path / "missing.toml"), "migrate"]) == 2
+    assert "missing.toml не найден" in caplog.text
+
+
+def test_wrong_environment_variable_stops_start_up_naming_it(
+    sqlite_url: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PRIYOM_DB_POOL_SIZE", "ten")
+    with caplog.at_level(logging.ERROR):
+        assert main(["migrate"]) == 2
+    assert "PRIYOM_DB_POOL_SIZE" in caplog.text
+    assert not sqlite_url.exists()

@@ -1,10 +1,12 @@
 """The office config: the demo is valid, a wrong file names the key."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 from visits.config import DEMO_CONFIG_PATH, ConfigError, load_config
+from visits.settings import SettingsError, settings_load
 
 
 def test_demo_config_is_a_realistic_department() -> None:
@@ -46,3 +48,71 @@ def test_unknown_key_and_bad_toml_are_refused(tmp_path: Path) -> None:
         load_config(_write(tmp_path, "[office\n"))
     with pytest.raises(ConfigError, match="не найден"):
         load_config(tmp_path / "missing.toml")
+
+
+# --- The environment (visits.settings): every PRIYOM_* variable, typed, read once -------------
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith("PRIYOM_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_settings_read_the_documented_variables(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("DATABASE_URL", "postgresql://priyom:pw@db:5432/priyom")
+    clean_env.setenv("PRIYOM_CONFIG", "/etc/priyom/office.toml")
+    clean_env.setenv("PRIYOM_SECRET_KEY", "k" * 64)
+    clean_env.setenv("PRIYOM_SECURE_COOKIES", "1")
+    clean_env.setenv("PRIYOM_DB_POOL_SIZE", "4")
+    clean_env.setenv("PRIYOM_SCHEDULER_LEASE_SECONDS", "12")
+    clean_env.setenv("PRIYOM_PUSH_BUS", "memory")
+    clean_env.setenv("PRIYOM_PDF_FONT", "")  # empty means unset, as in an env file
+    settings = settings_load()
+    # postgresql:// from a hosting panel means psycopg 3, not psycopg2.
+    assert settings.database_url == "postgresql+psycopg://priyom:pw@db:5432/priyom"
+    assert not settings.is_sqlite
+    assert settings.config == Path("/etc/priyom/office.toml")
+    assert settings.secret_key is not None and settings.secret_key.get_secret_value() == "k" * 64
+    assert "k" * 64 not in repr(settings)
+    assert settings.secure_cookies and settings.push_bus == "memory"
+    assert (settings.db_pool_size, settings.db_max_overflow) == (4, 20)
+    assert settings.scheduler_lease_seconds == 12.0
+    assert settings.pdf_font is None
+
+
+def test_settings_defaults_run_the_demo_on_a_local_sqlite_file(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    settings = settings_load()
+    assert settings.database_url == "sqlite:///var/priyom.sqlite3" and settings.is_sqlite
+    assert settings.config is None and settings.secret_key is None
+    assert settings.speech_cache_dir == Path("var") / "speech"
+    assert not settings.open_around_the_clock
+    assert (settings.host, settings.port, settings.workers, settings.threads) == (
+        "127.0.0.1",
+        8000,
+        1,
+        256,
+    )
+
+
+def test_wrong_variable_is_named(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("PRIYOM_PORT", "восемь тысяч")
+    clean_env.setenv("PRIYOM_SCHEDULER_LEASE_SECONDS", "0")
+    with pytest.raises(SettingsError) as err:
+        settings_load()
+    assert "PRIYOM_PORT" in str(err.value)
+    assert "PRIYOM_SCHEDULER_LEASE_SECONDS" in str(err.value)
+
+
+def test_the_push_heartbeat_is_bounded_by_each_stream(clean_env: pytest.MonkeyPatch) -> None:
+    assert settings_load().sse_heartbeat_within(15.0) == 15.0
+    clean_env.setenv("PRIYOM_SSE_HEARTBEAT", "0.01")
+    assert settings_load().sse_heartbeat_within(5.0) == 0.2
+    clean_env.setenv("PRIYOM_SSE_HEARTBEAT", "30")
+    assert settings_load().sse_heartbeat_within(5.0) == 5.0
+    clean_env.setenv("PRIYOM_SSE_HEARTBEAT", "1.5")
+    assert settings_load().sse_heartbeat_within(15.0) == 1.5

@@ -1,17 +1,16 @@
 """The production server's worker setup (gunicorn hooks)."""
 
 import gc
+import os
+from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
+from visits.config import OfficeConfig
+from visits.settings import Settings
+from visits.web.server import _Gunicorn, _post_worker_init
 
-from visits.web.server import _post_worker_init
 
-
-def test_a_started_worker_keeps_its_loaded_app_out_of_full_collections(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("PRIYOM_RUN_SCHEDULER", "0")
+def test_a_started_worker_keeps_its_loaded_app_out_of_full_collections() -> None:
     gc.unfreeze()
     try:
         _post_worker_init(SimpleNamespace())
@@ -19,3 +18,16 @@ def test_a_started_worker_keeps_its_loaded_app_out_of_full_collections(
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_each_worker_builds_its_app_from_the_settings_read_at_start(
+    tmp_path: Path, office_config: OfficeConfig
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'priyom.sqlite3'}", var_dir=tmp_path)
+    server = _Gunicorn({}, settings=settings, config=office_config, demo=True)
+    app = server.load()
+    ctx = app.extensions["priyom"]
+    assert ctx.settings is settings and ctx.config is office_config
+    # `serve --demo` reaches the app as an argument, not through os.environ.
+    assert ctx.demo and app.config["PRIYOM_DEMO"] and "PRIYOM_DEMO" not in os.environ
+    app.extensions["priyom_engine"].dispose()

@@ -27,7 +27,8 @@ from visits.errors import PriyomError
 
 log = logging.getLogger(__name__)
 
-ESPEAK = os.environ.get("PRIYOM_ESPEAK", "espeak-ng")
+# The program, unless the caller names another (PRIYOM_ESPEAK, visits.settings).
+ESPEAK = "espeak-ng"
 VOICE = "ru"
 # Words per minute: slower than espeak's default 175, for a noisy corridor.
 SPEED = 135
@@ -47,17 +48,12 @@ class SpeechUnavailable(PriyomError):
     status = 503
 
 
-def speech_available() -> bool:
+def speech_available(*, espeak: str | None = None) -> bool:
     """True when espeak-ng can be run here."""
-    return shutil.which(ESPEAK) is not None
+    return shutil.which(espeak or ESPEAK) is not None
 
 
-def speech_cache_dir() -> Path:
-    """Where phrase audio is kept: <PRIYOM_VAR_DIR or ./var>/speech."""
-    return Path(os.environ.get("PRIYOM_VAR_DIR", "var")) / "speech"
-
-
-def speech_audio(*, phrase: str, cache_dir: Path) -> Path:
+def speech_audio(*, phrase: str, cache_dir: Path, espeak: str | None = None) -> Path:
     """Return a WAV file of the phrase spoken in Russian, made once and cached."""
     text = " ".join(phrase.split())
     if not text or len(text) > MAX_PHRASE_CHARS:
@@ -69,14 +65,14 @@ def speech_audio(*, phrase: str, cache_dir: Path) -> Path:
     with _synth_lock:
         if target.exists():
             return target
-        _synthesise(text, target)
+        _synthesise(text, target, espeak or ESPEAK)
     _prune(cache_dir)
     return target
 
 
-def _synthesise(text: str, target: Path) -> None:
+def _synthesise(text: str, target: Path, espeak: str) -> None:
     cache_dir = target.parent
-    executable = shutil.which(ESPEAK)
+    executable = shutil.which(espeak)
     if executable is None:
         raise SpeechUnavailable("Озвучивание на сервере недоступно: не установлен espeak-ng.")
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -5,22 +5,62 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from visits.config import ConfigError, OfficeConfig, load_config
-from visits.db import database_url, make_engine, make_sessionmaker
+from visits.db import make_sessionmaker, settings_engine
 from visits.errors import PriyomError
+from visits.settings import Settings, SettingsError, settings_load
 from visits.web.app import setup_logging
 
 log = logging.getLogger("priyom")
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every command receives: its arguments, the environment and the office."""
+
+    args: argparse.Namespace
+    settings: Settings
+    config: OfficeConfig
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `priyom` console command."""
+    try:
+        settings = settings_load()
+    except SettingsError as exc:
+        setup_logging()
+        log.error("%s", exc)
+        return 2
+    args = _parser(settings).parse_args(argv)
+    setup_logging(settings.log_level)
+    try:
+        config = load_config(args.config or settings.config)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    handler = {
+        "serve": _serve,
+        "demo": _demo,
+        "migrate": _migrate,
+        "create-staff": _create_staff,
+        "scheduler": _scheduler,
+        "backup": _backup,
+        "purge": _purge,
+    }[args.command]
+    try:
+        return handler(_Run(args=args, settings=settings, config=config))
+    except PriyomError as exc:
+        log.error("%s", exc.message)
+        return 1
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="priyom", description="Приём: электронная очередь и запись на приём"
     )
@@ -28,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web server (all screens)")
-    serve.add_argument("--host", default=os.environ.get("PRIYOM_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PRIYOM_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("PRIYOM_WORKERS", "1")))
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("PRIYOM_THREADS", "256")))
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument("--workers", type=int, default=settings.workers)
+    serve.add_argument("--threads", type=int, default=settings.threads)
     serve.add_argument(
         "--no-scheduler",
         action="store_true",
@@ -61,83 +101,62 @@ def main(argv: list[str] | None = None) -> int:
 
     backup = sub.add_parser("backup", help="copy the SQLite database safely while it runs")
     backup.add_argument("target", help="file to write, e.g. /var/backups/priyom-2026-11-28.sqlite3")
-
-    args = parser.parse_args(argv)
-    setup_logging()
-    if args.config:
-        os.environ["PRIYOM_CONFIG"] = args.config
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        log.error("%s", exc)
-        return 2
-    handler = {
-        "serve": _serve,
-        "demo": _demo,
-        "migrate": _migrate,
-        "create-staff": _create_staff,
-        "scheduler": _scheduler,
-        "backup": _backup,
-        "purge": _purge,
-    }[args.command]
-    try:
-        return handler(args, config)
-    except PriyomError as exc:
-        log.error("%s", exc.message)
-        return 1
+    return parser
 
 
-def _engine() -> Engine:
-    return make_engine(database_url())
+def _engine(run: _Run) -> Engine:
+    return settings_engine(run.settings)
 
 
-def _migrate(_args: argparse.Namespace, config: OfficeConfig) -> int:
+def _migrate(run: _Run) -> int:
     from visits.migrate import migrate_upgrade
     from visits.services.office import office_sync
 
-    engine = _engine()
+    engine = _engine(run)
     migrate_upgrade(engine)
     with make_sessionmaker(engine)() as session:
-        office_sync(session=session, config=config)
-    log.info("database is at the newest migration: %s", database_url())
+        office_sync(session=session, config=run.config)
+    log.info("database is at the newest migration: %s", run.settings.database_url)
     return 0
 
 
-def _demo(args: argparse.Namespace, config: OfficeConfig) -> int:
+def _demo(run: _Run) -> int:
     from visits.calendar import WorkCalendar
     from visits.demo import demo_seed
 
-    url = database_url()
-    if args.reset and url.startswith("sqlite:///"):
+    url = run.settings.database_url
+    if run.args.reset and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    _migrate(args, config)
-    engine = _engine()
+    _migrate(run)
+    engine = _engine(run)
     with make_sessionmaker(engine)() as session:
-        codes = demo_seed(session=session, calendar=WorkCalendar(config, always_open=True))
+        codes = demo_seed(session=session, calendar=WorkCalendar(run.config, always_open=True))
     for name, code in codes.items():
         log.info("demo booking: %s, code %s", name, code)
-    log.info("demo data ready; staff password: %s", config.demo.password)
+    log.info("demo data ready; staff password: %s", run.config.demo.password)
     return 0
 
 
-def _create_staff(args: argparse.Namespace, _config: OfficeConfig) -> int:
+def _create_staff(run: _Run) -> int:
     from visits.services.staff import staff_set_password
 
-    password = args.password or os.environ.get("PRIYOM_PASSWORD")
+    password = run.args.password
+    if not password and run.settings.password is not None:
+        password = run.settings.password.get_secret_value()
     if not password:
-        password = getpass.getpass(f"Пароль для {args.login}: ")
-    with make_sessionmaker(_engine())() as session:
-        staff = staff_set_password(session=session, login=args.login, password=password)
+        password = getpass.getpass(f"Пароль для {run.args.login}: ")
+    with make_sessionmaker(_engine(run))() as session:
+        staff = staff_set_password(session=session, login=run.args.login, password=password)
     log.info("password set for %s (%s)", staff.login, staff.full_name)
     return 0
 
 
-def _check_migrated() -> bool:
+def _check_migrated(run: _Run) -> bool:
     from visits.migrate import migrate_is_current
 
-    engine = _engine()
+    engine = _engine(run)
     try:
         current = migrate_is_current(engine)
     finally:
@@ -145,24 +164,26 @@ def _check_migrated() -> bool:
     if not current:
         log.error(
             "The database %s is not migrated to the newest schema. Run: priyom migrate",
-            database_url(),
+            run.settings.database_url,
         )
     return current
 
 
-def _serve(args: argparse.Namespace, config: OfficeConfig) -> int:
-    if not _check_migrated():
+def _serve(run: _Run) -> int:
+    if not _check_migrated(run):
         return 3
     from visits.web.server import run_server
 
-    if args.demo:
-        os.environ["PRIYOM_DEMO"] = "1"
-    if args.workers > 1 and database_url().startswith("sqlite"):
+    args = run.args
+    if args.workers > 1 and run.settings.is_sqlite:
         log.error(
             "SQLite runs with one worker process (threads serve the load). Use PostgreSQL for more."
         )
         return 2
     run_server(
+        settings=run.settings,
+        config=run.config,
+        demo=args.demo or run.settings.demo,
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -172,21 +193,21 @@ def _serve(args: argparse.Namespace, config: OfficeConfig) -> int:
     return 0
 
 
-def _scheduler(_args: argparse.Namespace, config: OfficeConfig) -> int:
+def _scheduler(run: _Run) -> int:
     """Run reminders and housekeeping; a second copy waits for the lease (one per deployment)."""
-    if not _check_migrated():
+    if not _check_migrated(run):
         return 3
     from visits.jobs import run_scheduler_forever
 
-    run_scheduler_forever(config)
+    run_scheduler_forever(config=run.config, settings=run.settings)
     return 0
 
 
-def _backup(args: argparse.Namespace, _config: OfficeConfig) -> int:
+def _backup(run: _Run) -> int:
     """Online backup of the SQLite file (PostgreSQL: use pg_dump, see the deployment guide)."""
     import sqlite3
 
-    url = database_url()
+    url = run.settings.database_url
     if not url.startswith("sqlite:///"):
         log.error(
             "priyom backup copies the SQLite file; for PostgreSQL run pg_dump (README, Deployment)"
@@ -196,7 +217,7 @@ def _backup(args: argparse.Namespace, _config: OfficeConfig) -> int:
     if not source.exists():
         log.error("database file %s not found", source)
         return 1
-    target = Path(args.target)
+    target = Path(run.args.target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # The backup API copies a consistent snapshot while the server keeps writing (WAL included).
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -205,16 +226,16 @@ def _backup(args: argparse.Namespace, _config: OfficeConfig) -> int:
     return 0
 
 
-def _purge(args: argparse.Namespace, _config: OfficeConfig) -> int:
-    if not _check_migrated():
+def _purge(run: _Run) -> int:
+    if not _check_migrated(run):
         return 3
     from visits.services.retention import history_purge
 
-    with make_sessionmaker(_engine())() as session:
-        report = history_purge(session=session, dry_run=args.dry_run)
+    with make_sessionmaker(_engine(run))() as session:
+        report = history_purge(session=session, dry_run=run.args.dry_run)
     for line in report.lines():
         log.info("%s", line)
-    if args.dry_run:
+    if run.args.dry_run:
         log.info("Пробный запуск: ничего не удалено. Удалить: priyom purge")
     return 0
 

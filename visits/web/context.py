@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig
+from visits.settings import Settings
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Priyom:
     config: OfficeConfig
     calendar: WorkCalendar
     session_factory: Callable[[], Session]
+    settings: Settings
     demo: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 

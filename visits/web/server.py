@@ -12,28 +12,36 @@ import gc
 import logging
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from visits.config import OfficeConfig
+from visits.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _post_worker_init(worker: Any) -> None:
-    """Settle the loaded app's memory, then start the scheduler when `serve` runs it.
-
-    Every worker starts a runner (PRIYOM_RUN_SCHEDULER=1), but only the holder of
-    the scheduler lease runs jobs; the others wait and take over if that worker
-    dies or restarts.
-    """
-    import os
-
+def _post_worker_init(_worker: Any) -> None:
+    """Settle the loaded app's memory (`serve --no-scheduler`)."""
     _freeze_startup_heap()
-    if os.environ.get("PRIYOM_RUN_SCHEDULER") != "1":
-        return
-    from visits.jobs import start_background_scheduler
 
-    ctx = worker.wsgi.extensions["priyom"]
+
+def _post_worker_init_with_scheduler(worker: Any) -> None:
+    """Settle the loaded app's memory, then start this worker's scheduler runner.
+
+    Every worker starts a runner, but only the holder of the scheduler lease runs
+    jobs; the others wait and take over if that worker dies or restarts.
+    """
+    _freeze_startup_heap()
+    from visits.jobs import start_background_scheduler
+    from visits.web.context import Priyom
+
+    ctx: Priyom = worker.wsgi.extensions["priyom"]
     worker.priyom_scheduler = start_background_scheduler(
-        config=ctx.config, calendar=ctx.calendar, session_factory=ctx.session_factory
+        config=ctx.config,
+        calendar=ctx.calendar,
+        session_factory=ctx.session_factory,
+        lease_seconds=ctx.settings.scheduler_lease_seconds,
     )
 
 
@@ -59,25 +67,38 @@ def _worker_exit(_server: Any, worker: Any) -> None:
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(
+        self, options: dict[str, Any], *, settings: Settings, config: OfficeConfig, demo: bool
+    ) -> None:
         self.options = options
+        self.settings = settings
+        self.office = config
+        self.demo = demo
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Any:
-        from visits.web.wsgi import application
+    def load(self) -> Flask:
+        # In each worker after the fork: its own engine and connections.
+        from visits.web.app import create_app
 
-        return application
+        return create_app(config=self.office, environment=self.settings, demo=self.demo)
 
 
-def run_server(*, host: str, port: int, workers: int, threads: int, scheduler: bool) -> None:
+def run_server(
+    *,
+    settings: Settings,
+    config: OfficeConfig,
+    demo: bool,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    scheduler: bool,
+) -> None:
     """Run gunicorn (gthread) in the foreground."""
-    import os
-
-    os.environ["PRIYOM_RUN_SCHEDULER"] = "1" if scheduler else "0"
     log.info("serving on http://%s:%s (%d worker(s) x %d threads)", host, port, workers, threads)
     _Gunicorn(
         {
@@ -96,7 +117,12 @@ def run_server(*, host: str, port: int, workers: int, threads: int, scheduler: b
             "errorlog": "-",
             "loglevel": "info",
             "worker_connections": 1000,
-            "post_worker_init": _post_worker_init,
+            "post_worker_init": (
+                _post_worker_init_with_scheduler if scheduler else _post_worker_init
+            ),
             "worker_exit": _worker_exit,
-        }
+        },
+        settings=settings,
+        config=config,
+        demo=demo,
     ).run()

@@ -1,6 +1,8 @@
 """WSGI entry point: `gunicorn visits.web.wsgi:application`."""
 
+from visits.settings import settings_load
 from visits.web.app import create_app, setup_logging
 
-setup_logging()
-application = create_app()
+settings = settings_load()
+setup_logging(settings.log_level)
+application = create_app(environment=settings)

@@ -67,8 +67,10 @@ def _stream_text(client: FlaskClient, query: str, *, chunks: int, **headers: str
 
 
 @pytest.fixture
-def quick_stream(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PRIYOM_SSE_HEARTBEAT", "0.2")
+def quick_stream(app: Flask) -> None:
+    """PRIYOM_SSE_HEARTBEAT=0.2 for this app (the environment is read once, at start)."""
+    ctx = app.extensions["priyom"]
+    ctx.settings = ctx.settings.model_copy(update={"sse_heartbeat": 0.2})
 
 
 def test_unpaired_browser_is_sent_to_pairing(client: FlaskClient) -> None:

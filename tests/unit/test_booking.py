@@ -17,11 +17,25 @@ from tests.factories import (
     staff_by_login,
 )
 from visits.calendar import WorkCalendar
-from visits.db import make_sessionmaker
+from visits.db import make_sessionmaker, write_transaction
 from visits.errors import Conflict, InvalidInput
-from visits.models import BookingStatus, HistoryEntry, OutgoingMessage, SlotHold
+from visits.models import (
+    BookingStatus,
+    HistoryEntry,
+    MessageKind,
+    MessageStatus,
+    OutgoingMessage,
+    SlotHold,
+)
 from visits.queries.slots import free_slots
-from visits.services.booking import SLOT_TAKEN, booking_cancel, booking_create
+from visits.ru import date_short
+from visits.services.booking import (
+    SLOT_TAKEN,
+    booking_cancel,
+    booking_cancel_notice,
+    booking_create,
+    booking_outbox,
+)
 
 
 def test_confirmation_names_when_who_where_route_and_how_to_cancel(
@@ -161,3 +175,40 @@ def test_two_operators_racing_for_one_slot_one_wins(
         assert (
             len(s.exec(select(SlotHold).where(SlotHold.staff_id == staff_id)).all()) == 2
         )  # 30 min
+
+
+def test_cancel_notice_says_the_time_is_free_and_where_the_message_went(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """§32: the operator reads out that the time is free and how the client is told."""
+    client = make_client(session, channel="email", second_channel="sms", phone="+79131234567")
+    booking = make_booking(session, calendar, client=client)
+    cancelled = booking_cancel(
+        session=session, calendar=calendar, booking_id=booking.id, staff=None
+    )
+    notice = booking_cancel_notice(session=session, calendar=calendar, booking=cancelled)
+    local = calendar.to_local(booking.starts_at)
+    assert notice == (
+        f"Запись на {date_short(local)}, {local:%H:%M} отменена. Это время снова свободно. "
+        "Сообщение об отмене поставлено в очередь: "
+        "электронная почта (ivan@example.ru), SMS (+7 913 123-45-67)."
+    )
+
+
+def test_cancel_notice_without_a_queued_message_asks_to_tell_the_client_now(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    booking = make_booking(session, calendar)
+    cancelled = booking_cancel(
+        session=session, calendar=calendar, booking_id=booking.id, staff=None
+    )
+    with write_transaction(session):
+        for row in booking_outbox(
+            session=session, booking_id=booking.id or 0, kind=MessageKind.CANCELLATION
+        ):
+            row.status = MessageStatus.SKIPPED.value
+            session.add(row)
+    notice = booking_cancel_notice(session=session, calendar=calendar, booking=cancelled)
+    assert notice.endswith(
+        "Это время снова свободно. Сообщите клиенту об отмене сейчас, в разговоре."
+    )

@@ -18,6 +18,7 @@ from tests.unit.test_notify import SmsGateway, SmtpSink, free_port, with_messagi
 from visits.calendar import WorkCalendar
 from visits.config import Messaging, OfficeConfig
 from visits.db import make_engine, make_sessionmaker
+from visits.errors import InvalidInput
 from visits.models import (
     Booking,
     CallTask,
@@ -35,10 +36,9 @@ from visits.notify.templates import MessageText
 from visits.services.booking import booking_cancel
 from visits.services.reminders import (
     TOO_LATE_TO_REMIND,
+    reminder_choice,
     reminder_send_at,
-    reminders_backfill,
-    reminders_install,
-    reminders_uninstall,
+    reminders_late,
 )
 
 TZ = ZoneInfo("Asia/Novosibirsk")
@@ -105,16 +105,14 @@ def sms_gateway() -> Iterator[SmsGateway]:
 @pytest.fixture
 def live_config(
     office_config: OfficeConfig, smtp_sink: SmtpSink, sms_gateway: SmsGateway
-) -> Iterator[OfficeConfig]:
+) -> OfficeConfig:
     config = with_messaging(
         office_config,
         email_uri=f"smtp://127.0.0.1:{smtp_sink.port}",
         sms_uri=sms_gateway.url,
         sms_api_id="TEST",
     )
-    reminders_install(config)
-    yield config
-    reminders_uninstall()
+    return config
 
 
 def _book(session: Session, calendar: WorkCalendar, visit: datetime, **client: Any) -> Booking:
@@ -272,25 +270,19 @@ class Recorder:
 def test_restart_between_scheduling_and_sending_loses_nothing(
     fresh_db: Database, calendar: WorkCalendar, office_config: OfficeConfig
 ) -> None:
-    reminders_install(office_config)
-    try:
-        with time_machine.travel(local(16, 9, 0), tick=False) as clock:
-            with make_sessionmaker(fresh_db.engine)() as session:
-                booking = _book(session, calendar, local(17, 10, 30))
-            fresh_db.engine.dispose()  # the server stops
-            clock.move_to(local(17, 9, 1))  # ...and starts again the next morning
-            engine = make_engine(fresh_db.url)
-            recorder = Recorder()
-            try:
-                with make_sessionmaker(engine)() as session:
-                    outbox_send_due(
-                        session=session, config=office_config, channels=recorder.channels()
-                    )
-                    rows = _rows(session, booking)
-            finally:
-                engine.dispose()
-    finally:
-        reminders_uninstall()
+    with time_machine.travel(local(16, 9, 0), tick=False) as clock:
+        with make_sessionmaker(fresh_db.engine)() as session:
+            booking = _book(session, calendar, local(17, 10, 30))
+        fresh_db.engine.dispose()  # the server stops
+        clock.move_to(local(17, 9, 1))  # ...and starts again the next morning
+        engine = make_engine(fresh_db.url)
+        recorder = Recorder()
+        try:
+            with make_sessionmaker(engine)() as session:
+                outbox_send_due(session=session, config=office_config, channels=recorder.channels())
+                rows = _rows(session, booking)
+        finally:
+            engine.dispose()
     by_kind = {(r.kind, r.channel): r.status for r in rows}
     # The day reminder (due yesterday 10:30) and the two-hours one (09:00): sent, not lost.
     assert by_kind[("reminder_day", "email")] == "sent"
@@ -415,19 +407,65 @@ def test_phone_reminder_becomes_a_call_task_at_its_time(
     assert confirmation.status == "skipped"  # the operator read it out while booking
 
 
-def test_backfill_schedules_reminders_for_bookings_made_without_the_hook(
-    session: Session, calendar: WorkCalendar, office_config: OfficeConfig
+def test_booking_made_through_the_service_gets_its_reminders(
+    session: Session, calendar: WorkCalendar
 ) -> None:
-    reminders_uninstall()
+    """§30: booking_create queues the reminders itself; no process has to install anything."""
     with time_machine.travel(local(16, 9, 0), tick=False):
         booking = _book(session, calendar, local(17, 10, 30))
-        assert not [r for r in _rows(session, booking) if r.kind in REMINDERS]
-        assert reminders_backfill(session=session, config=office_config) == 1
-        assert reminders_backfill(session=session, config=office_config) == 0
     reminders = [r for r in _rows(session, booking) if r.kind in REMINDERS]
-    assert sorted((r.kind, r.due_at) for r in reminders) == [
-        ("reminder_2h", local(17, 9, 0)),
-        ("reminder_2h", local(17, 9, 0)),
-        ("reminder_day", local(16, 10, 30)),
-        ("reminder_day", local(16, 10, 30)),
+    assert sorted((r.kind, r.channel, r.due_at, r.status) for r in reminders) == [
+        ("reminder_2h", "email", local(17, 9, 0), "queued"),
+        ("reminder_2h", "sms", local(17, 9, 0), "queued"),
+        ("reminder_day", "email", local(16, 10, 30), "queued"),
+        ("reminder_day", "sms", local(16, 10, 30), "queued"),
     ]
+    with time_machine.travel(local(16, 9, 30), tick=False):
+        booking_cancel(session=session, calendar=calendar, booking_id=booking.id or 0, staff=None)
+    session.expire_all()
+    reminders = [r for r in _rows(session, booking) if r.kind in REMINDERS]
+    assert {(r.status, r.skip_reason) for r in reminders} == {("skipped", "Запись отменена")}
+
+
+def test_booking_without_reminders_gets_none(session: Session, calendar: WorkCalendar) -> None:
+    with time_machine.travel(local(16, 9, 0), tick=False):
+        person = make_client(session, channel="email", second_channel="sms")
+        booking = make_booking(session, calendar, client=person, starts_at=local(17, 10, 30))
+    assert not [r for r in _rows(session, booking) if r.kind in REMINDERS]
+
+
+@pytest.mark.parametrize(
+    ("choice", "hours_left", "late"),
+    [
+        ("both", 30, ""),
+        ("both", 20, "напоминание за день не успеет прийти"),
+        ("day", 20, "напоминание за день не успеет прийти"),
+        ("two_hours", 20, ""),
+        ("two_hours", 1, "напоминание за 2 часа не успеет прийти"),
+        ("none", 1, ""),
+    ],
+)
+def test_reminder_choice_that_cannot_arrive_in_time(
+    choice: str, hours_left: int, late: str
+) -> None:
+    """§30: a reminder choice the clock no longer allows is refused with the reason."""
+    now = local(16, 9, 0)
+    visit = now + timedelta(hours=hours_left)
+    assert (late or "") in reminders_late(visit, now=now)[choice]
+    assert bool(reminders_late(visit, now=now)[choice]) == bool(late)
+    if late:
+        with pytest.raises(InvalidInput, match=late):
+            reminder_choice(choice, starts_at=visit, now=now)
+    else:
+        assert reminder_choice(choice, starts_at=visit, now=now) in {
+            (True, True),
+            (True, False),
+            (False, True),
+            (False, False),
+        }
+
+
+@pytest.mark.parametrize("raw", ["", "always", "BOTH"])
+def test_reminder_choice_not_made_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput, match="Спросите клиента о напоминаниях"):
+        reminder_choice(raw, starts_at=local(20, 10, 0), now=local(16, 9, 0))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,11 +14,14 @@ from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
 from visits.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from visits.models import (
+    CHANNEL_LABELS,
     Booking,
     BookingStatus,
+    Channel,
     Client,
     HistoryKind,
     MessageKind,
+    MessageStatus,
     OutgoingMessage,
     Room,
     Service,
@@ -31,7 +33,10 @@ from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText, booking_cancellation, booking_confirmation
 from visits.push import push_emit
 from visits.queries.slots import cells_of, slot_is_bookable
+from visits.ru import date_short
+from visits.services.clients import phone_display
 from visits.services.history import history_record
+from visits.services.reminders import reminders_drop, reminders_schedule
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,17 @@ class BookingConfirmation:
     created: bool  # False when the same form was posted twice
 
 
+@dataclass(frozen=True)
+class _BookingParts:
+    """What a new booking refers to, each checked to exist and to fit together."""
+
+    client: Client
+    service: Service
+    specialist: Staff
+    room: Room
+    room_id: int
+
+
 def booking_create(
     *,
     session: Session,
@@ -87,15 +103,64 @@ def booking_create(
     now: datetime | None = None,
 ) -> BookingConfirmation:
     """Book a free slot. Exactly one of two racing operators wins (SlotHold unique)."""
-    submit_key = (submit_key or "").strip() or None
+    submit_key = _submit_key_clean(submit_key)
+    if earlier := _booking_of_submit_key(session, submit_key):
+        return _confirmation(session, calendar, earlier, created=False)
+    parts = _booking_parts(session, client_id=client_id, service_id=service_id, staff_id=staff_id)
+    reason = slot_is_bookable(
+        calendar, starts_at=starts_at, duration_minutes=parts.service.duration_minutes, now=now
+    )
+    if reason:
+        raise InvalidInput(reason, field="slot")
+    booking = Booking(
+        code=_unused_code(session),
+        client_id=client_id,
+        service_id=service_id,
+        staff_id=staff_id,
+        room_id=parts.room_id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=parts.service.duration_minutes),
+        remind_day_before=remind_day_before,
+        remind_two_hours_before=remind_two_hours_before,
+        created_by_staff_id=staff.id if staff else None,
+        submit_key=submit_key,
+        walk_in=walk_in,
+    )
+    try:
+        with write_transaction(session):
+            text = _booking_write(session, calendar, booking, parts, staff=staff)
+    except IntegrityError as exc:
+        session.rollback()
+        if earlier := _booking_of_submit_key(session, submit_key):
+            return _confirmation(session, calendar, earlier, created=False)
+        log.info("booking refused: slot %s of staff %s taken meanwhile", starts_at, staff_id)
+        raise Conflict(SLOT_TAKEN, code="slot_taken", field="slot") from exc
+    log.info(
+        "booking %s created: client=%s staff=%s at %s", booking.code, client_id, staff_id, starts_at
+    )
+    return BookingConfirmation(booking=booking, text=text, created=True)
+
+
+def _submit_key_clean(raw: str | None) -> str | None:
+    """The form's one-time key (a double post gives the same booking); None if absent."""
+    submit_key = (raw or "").strip() or None
     if submit_key and (len(submit_key) > SUBMIT_KEY_MAX or not submit_key.isascii()):
         raise InvalidInput(
             "Форма записи повреждена. Обновите страницу и выберите время снова.", field="slot"
         )
-    if submit_key:
-        earlier = session.exec(select(Booking).where(Booking.submit_key == submit_key)).first()
-        if earlier is not None:
-            return _confirmation(session, calendar, earlier, created=False)
+    return submit_key
+
+
+def _booking_of_submit_key(session: Session, submit_key: str | None) -> Booking | None:
+    if not submit_key:
+        return None
+    return session.exec(select(Booking).where(Booking.submit_key == submit_key)).first()
+
+
+def _booking_parts(
+    session: Session, *, client_id: int, service_id: int, staff_id: int
+) -> _BookingParts:
+    """Load the service, the specialist with the room, and the client; refuse what does not fit."""
     service = session.get(Service, service_id)
     if service is None or not service.active:
         raise InvalidInput("Такой услуги нет. Выберите услугу из списка.", field="service")
@@ -113,86 +178,71 @@ def booking_create(
     client = session.get(Client, client_id)
     if client is None or client.merged_into_id is not None:
         raise NotFound("Клиент не найден.", field="client")
-    reason = slot_is_bookable(
-        calendar, starts_at=starts_at, duration_minutes=service.duration_minutes, now=now
-    )
-    if reason:
-        raise InvalidInput(reason, field="slot")
     room = session.get(Room, specialist.room_id)
     assert room is not None and room.id is not None
-    booking = Booking(
-        code=_unused_code(session),
-        client_id=client_id,
-        service_id=service_id,
-        staff_id=staff_id,
-        room_id=room.id,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=service.duration_minutes),
-        remind_day_before=remind_day_before,
-        remind_two_hours_before=remind_two_hours_before,
-        created_by_staff_id=staff.id if staff else None,
-        submit_key=submit_key,
-        walk_in=walk_in,
+    return _BookingParts(
+        client=client, service=service, specialist=specialist, room=room, room_id=room.id
     )
-    try:
-        with write_transaction(session):
-            session.add(booking)
-            session.flush()
-            assert booking.id is not None
-            for cell in cells_of(
-                starts_at, service.duration_minutes, calendar.config.office.slot_minutes
-            ):
-                session.add(SlotHold(staff_id=staff_id, starts_at=cell, booking_id=booking.id))
-            session.flush()
-            local = calendar.to_local(starts_at)
-            text = booking_confirmation(
-                config=calendar.config,
-                client=client,
-                service=service,
-                staff=specialist,
-                room=room,
-                local_start=local,
-                code=booking.code,
-            )
-            history_record(
-                session,
-                client_id=client_id,
-                kind=HistoryKind.BOOKING_CREATED,
-                staff=staff,
-                actor=None if staff else "Терминал в холле",
-                booking_id=booking.id,
-                summary=f"Запись на {local:%d.%m.%Y %H:%M}: {service.name}. Специалист "
-                f"{specialist.full_name}, {room.place}. Код {booking.code}.",
-                data={"reminders": _reminder_words(remind_day_before, remind_two_hours_before)},
-            )
-            message_queue(
-                session,
-                client=client,
-                kind=MessageKind.CONFIRMATION,
-                text=text,
-                booking_id=booking.id,
-                staff=staff,
-            )
-            _after_booking_hooks(session, booking)
-            push_emit(
-                session,
-                "booking.created",
-                _booking_topics(booking),
-                booking_id=booking.id,
-                staff_id=staff_id,
-            )
-    except IntegrityError as exc:
-        session.rollback()
-        if submit_key:
-            earlier = session.exec(select(Booking).where(Booking.submit_key == submit_key)).first()
-            if earlier is not None:
-                return _confirmation(session, calendar, earlier, created=False)
-        log.info("booking refused: slot %s of staff %s taken meanwhile", starts_at, staff_id)
-        raise Conflict(SLOT_TAKEN, code="slot_taken", field="slot") from exc
-    log.info(
-        "booking %s created: client=%s staff=%s at %s", booking.code, client_id, staff_id, starts_at
+
+
+def _booking_write(
+    session: Session,
+    calendar: WorkCalendar,
+    booking: Booking,
+    parts: _BookingParts,
+    *,
+    staff: Staff | None,
+) -> MessageText:
+    """Inside the transaction: the booking, its slot holds, history, confirmation, reminders."""
+    session.add(booking)
+    session.flush()
+    assert booking.id is not None
+    for cell in cells_of(
+        booking.starts_at, parts.service.duration_minutes, calendar.config.office.slot_minutes
+    ):
+        session.add(SlotHold(staff_id=booking.staff_id, starts_at=cell, booking_id=booking.id))
+    session.flush()
+    local = calendar.to_local(booking.starts_at)
+    text = booking_confirmation(
+        config=calendar.config,
+        client=parts.client,
+        service=parts.service,
+        staff=parts.specialist,
+        room=parts.room,
+        local_start=local,
+        code=booking.code,
     )
-    return BookingConfirmation(booking=booking, text=text, created=True)
+    history_record(
+        session,
+        client_id=booking.client_id,
+        kind=HistoryKind.BOOKING_CREATED,
+        staff=staff,
+        actor=None if staff else "Терминал в холле",
+        booking_id=booking.id,
+        summary=f"Запись на {local:%d.%m.%Y %H:%M}: {parts.service.name}. Специалист "
+        f"{parts.specialist.full_name}, {parts.room.place}. Код {booking.code}.",
+        data={
+            "reminders": _reminder_words(booking.remind_day_before, booking.remind_two_hours_before)
+        },
+    )
+    message_queue(
+        session,
+        client=parts.client,
+        kind=MessageKind.CONFIRMATION,
+        text=text,
+        booking_id=booking.id,
+        staff=staff,
+    )
+    # §30: the reminders are queued with the booking, so no booking is left without them.
+    reminders_schedule(session, booking=booking, config=calendar.config)
+    push_emit(
+        session,
+        "booking.created",
+        _booking_topics(booking),
+        booking_id=booking.id,
+        staff_id=booking.staff_id,
+    )
+    return text
 
 
 def _unused_code(session: Session) -> str:
@@ -212,18 +262,6 @@ def _booking_topics(booking: Booking) -> list[str]:
 def _reminder_words(day: bool, two_hours: bool) -> str:
     words = [w for w, on in (("за день", day), ("за два часа", two_hours)) if on]
     return ", ".join(words) or "без напоминаний"
-
-
-# Other parts of the core (reminder scheduling) register here to act inside the
-# booking's transaction, so the core does not import them in a circle.
-BookingHook = Callable[[Session, Booking], None]
-BOOKING_CREATED_HOOKS: list[BookingHook] = []
-BOOKING_CANCELLED_HOOKS: list[BookingHook] = []
-
-
-def _after_booking_hooks(session: Session, booking: Booking) -> None:
-    for hook in BOOKING_CREATED_HOOKS:
-        hook(session, booking)
 
 
 def _confirmation(
@@ -279,18 +317,7 @@ def booking_cancel(
 ) -> Booking:
     """Cancel a booking (§32): the slot is free at once, the client gets a message."""
     with write_transaction(session):
-        # Two operators cancelling at once: the second waits here and sees "already cancelled".
-        booking = session.get(
-            Booking, booking_id, with_for_update=for_update(session), populate_existing=True
-        )
-        if booking is None:
-            raise NotFound("Запись не найдена.")
-        if booking.status == BookingStatus.CANCELLED:
-            raise Conflict("Эта запись уже отменена.", code="already_cancelled")
-        if booking.status != BookingStatus.BOOKED:
-            raise RuleViolation(
-                "Клиент уже пришёл на приём: запись отменить нельзя.", code="not_cancellable"
-            )
+        booking = _booking_lock_cancellable(session, booking_id)
         booking.status = BookingStatus.CANCELLED.value
         booking.cancelled_at = utcnow()
         booking.cancelled_by_staff_id = staff.id if staff else None
@@ -298,31 +325,8 @@ def booking_cancel(
         for hold in session.exec(select(SlotHold).where(SlotHold.booking_id == booking.id)).all():
             session.delete(hold)
         session.add(booking)
-        client = session.get(Client, booking.client_id)
-        service = session.get(Service, booking.service_id)
-        assert client and service
-        local = calendar.to_local(booking.starts_at)
-        history_record(
-            session,
-            client_id=client.id or 0,
-            kind=HistoryKind.BOOKING_CANCELLED,
-            staff=staff,
-            booking_id=booking.id,
-            summary=f"Запись на {local:%d.%m.%Y %H:%M} отменена"
-            + (f". Причина: {booking.cancel_reason}" if booking.cancel_reason else "."),
-        )
-        message_queue(
-            session,
-            client=client,
-            kind=MessageKind.CANCELLATION,
-            text=booking_cancellation(
-                config=calendar.config, client=client, service=service, local_start=local
-            ),
-            booking_id=booking.id,
-            staff=staff,
-        )
-        for hook in BOOKING_CANCELLED_HOOKS:
-            hook(session, booking)
+        _booking_cancel_tell(session, calendar, booking, staff=staff)
+        reminders_drop(session, booking=booking, reason="Запись отменена")
         push_emit(
             session,
             "booking.cancelled",
@@ -332,3 +336,74 @@ def booking_cancel(
         )
     log.info("booking %s cancelled", booking.code)
     return booking
+
+
+def _booking_lock_cancellable(session: Session, booking_id: int) -> Booking:
+    """The booking under a row lock, if it can still be cancelled (§32)."""
+    # Two operators cancelling at once: the second waits here and sees "already cancelled".
+    booking = session.get(
+        Booking, booking_id, with_for_update=for_update(session), populate_existing=True
+    )
+    if booking is None:
+        raise NotFound("Запись не найдена.")
+    if booking.status == BookingStatus.CANCELLED:
+        raise Conflict("Эта запись уже отменена.", code="already_cancelled")
+    if booking.status != BookingStatus.BOOKED:
+        raise RuleViolation(
+            "Клиент уже пришёл на приём: запись отменить нельзя.", code="not_cancellable"
+        )
+    return booking
+
+
+def _booking_cancel_tell(
+    session: Session, calendar: WorkCalendar, booking: Booking, *, staff: Staff | None
+) -> None:
+    """The cancellation in the client's history (§4) and the message to the client (§32)."""
+    client = session.get(Client, booking.client_id)
+    service = session.get(Service, booking.service_id)
+    assert client and service
+    local = calendar.to_local(booking.starts_at)
+    history_record(
+        session,
+        client_id=client.id or 0,
+        kind=HistoryKind.BOOKING_CANCELLED,
+        staff=staff,
+        booking_id=booking.id,
+        summary=f"Запись на {local:%d.%m.%Y %H:%M} отменена"
+        + (f". Причина: {booking.cancel_reason}" if booking.cancel_reason else "."),
+    )
+    message_queue(
+        session,
+        client=client,
+        kind=MessageKind.CANCELLATION,
+        text=booking_cancellation(
+            config=calendar.config, client=client, service=service, local_start=local
+        ),
+        booking_id=booking.id,
+        staff=staff,
+    )
+
+
+def booking_cancel_notice(*, session: Session, calendar: WorkCalendar, booking: Booking) -> str:
+    """What the operator sees after a cancellation: the slot is free, where the message went."""
+    local = calendar.to_local(booking.starts_at)
+    rows = booking_outbox(
+        session=session, booking_id=booking.id or 0, kind=MessageKind.CANCELLATION
+    )
+    where = ", ".join(
+        f"{CHANNEL_LABELS[Channel(r.channel)]} ({_recipient_display(r.channel, r.recipient)})"
+        for r in rows
+        if r.status != MessageStatus.SKIPPED
+    )
+    told = (
+        f"Сообщение об отмене поставлено в очередь: {where}."
+        if where
+        else "Сообщите клиенту об отмене сейчас, в разговоре."
+    )
+    return (
+        f"Запись на {date_short(local)}, {local:%H:%M} отменена. Это время снова свободно. {told}"
+    )
+
+
+def _recipient_display(channel: str, recipient: str) -> str:
+    return recipient if channel == Channel.EMAIL else phone_display(recipient)

@@ -1,8 +1,8 @@
 """Reminders a day and two hours before a visit (§30), by each of the client's channels.
 
 A reminder is an outbox row with a due time, created in the booking's own
-transaction (a hook in visits.services.booking) and skipped in the
-cancellation's. The outbox is the durable queue: the scheduler's send job
+transaction (booking_create calls reminders_schedule) and skipped in the
+cancellation's (booking_cancel calls reminders_drop). The outbox is the durable queue: the scheduler's send job
 picks rows whose time has come (visits.notify.sender), so a restart loses
 nothing. The timing rule is `reminder_send_at`; /work/notes/reminders_rule.md
 and the README say it in words.
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from visits.calendar import utcnow
 from visits.config import Messaging, OfficeConfig
 from visits.db import write_transaction
+from visits.errors import InvalidInput
 from visits.models import (
     CHANNEL_LABELS,
     Booking,
@@ -34,7 +35,6 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import booking_reminder
-from visits.services.booking import BOOKING_CANCELLED_HOOKS, BOOKING_CREATED_HOOKS
 from visits.services.history import history_record
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,48 @@ REMINDER_LEAD = {
     MessageKind.REMINDER_TWO_HOURS: timedelta(hours=2),
 }
 TOO_LATE_TO_REMIND = "Запись сделана позже срока напоминания: клиент получил подтверждение"
+
+# §30: what the operator offers on the phone: (a day before, two hours before), and its label.
+REMINDER_CHOICES: dict[str, tuple[bool, bool]] = {
+    "both": (True, True),
+    "day": (True, False),
+    "two_hours": (False, True),
+    "none": (False, False),
+}
+REMINDER_CHOICE_LABELS = {
+    "both": "За день и за 2 часа",
+    "day": "За день",
+    "two_hours": "За 2 часа",
+    "none": "Без напоминаний",
+}
+REMINDER_NOT_CHOSEN = "Спросите клиента о напоминаниях и отметьте вариант."
+
+
+def reminder_too_late(choice: str, starts_at: datetime, *, now: datetime | None = None) -> str:
+    """§30: why a reminder choice can no longer reach the client in time ("" if it can)."""
+    day_before, two_hours = REMINDER_CHOICES[choice]
+    left = starts_at - (now or utcnow())
+    if day_before and left < REMINDER_LEAD[MessageKind.REMINDER_DAY]:
+        return "До приёма меньше суток: напоминание за день не успеет прийти."
+    if two_hours and left < REMINDER_LEAD[MessageKind.REMINDER_TWO_HOURS]:
+        return "До приёма меньше двух часов: напоминание за 2 часа не успеет прийти."
+    return ""
+
+
+def reminders_late(starts_at: datetime, *, now: datetime | None = None) -> dict[str, str]:
+    """§30: for each choice, why it cannot reach the client in time ("" where it can)."""
+    return {choice: reminder_too_late(choice, starts_at, now=now) for choice in REMINDER_CHOICES}
+
+
+def reminder_choice(
+    raw: str, *, starts_at: datetime, now: datetime | None = None
+) -> tuple[bool, bool]:
+    """The operator's reminder choice as (a day before, two hours before); refuse one too late."""
+    if raw not in REMINDER_CHOICES:
+        raise InvalidInput(REMINDER_NOT_CHOSEN, field="reminders")
+    if late := reminder_too_late(raw, starts_at, now=now):
+        raise InvalidInput(late, field="reminders")
+    return REMINDER_CHOICES[raw]
 
 
 def _clock(value: str) -> time:
@@ -112,38 +154,6 @@ def reminder_send_at(
 
 
 # --- Scheduling with the booking -----------------------------------------------------------
-
-_installed: dict[str, OfficeConfig] = {}
-
-
-def reminders_install(config: OfficeConfig) -> None:
-    """Schedule reminders inside booking_create/booking_cancel from now on (idempotent)."""
-    _installed["config"] = config
-    if _on_booking_created not in BOOKING_CREATED_HOOKS:
-        BOOKING_CREATED_HOOKS.append(_on_booking_created)
-    if _on_booking_cancelled not in BOOKING_CANCELLED_HOOKS:
-        BOOKING_CANCELLED_HOOKS.append(_on_booking_cancelled)
-
-
-def reminders_uninstall() -> None:
-    """Stop scheduling reminders from the booking hooks (tests)."""
-    _installed.pop("config", None)
-    for hooks, hook in (
-        (BOOKING_CREATED_HOOKS, _on_booking_created),
-        (BOOKING_CANCELLED_HOOKS, _on_booking_cancelled),
-    ):
-        while hook in hooks:
-            hooks.remove(hook)
-
-
-def _on_booking_created(session: Session, booking: Booking) -> None:
-    config = _installed.get("config")
-    if config is not None:
-        reminders_schedule(session, booking=booking, config=config)
-
-
-def _on_booking_cancelled(session: Session, booking: Booking) -> None:
-    reminders_drop(session, booking=booking, reason="Запись отменена")
 
 
 def _wanted(booking: Booking) -> list[MessageKind]:
@@ -231,6 +241,14 @@ def reminders_reschedule(
     """A booking moved to another time: drop the old reminders, schedule new ones."""
     reminders_drop(session, booking=booking, reason="Время приёма изменилось")
     return reminders_schedule(session, booking=booking, config=config, now=now)
+
+
+def reminders_install(config: OfficeConfig) -> None:
+    """Nothing to do: booking_create schedules reminders itself (kept while callers remain)."""
+
+
+def reminders_uninstall() -> None:
+    """Nothing to do: booking_create schedules reminders itself (kept while callers remain)."""
 
 
 def reminders_backfill(

@@ -159,33 +159,8 @@ def client_merge(
             )
         source = _client_for_change(session, source_id, staff)
         target = _client_for_change(session, target_id, staff)
-        moved: dict[str, int] = {}
-        for label, model, column in (
-            ("history", HistoryEntry, HistoryEntry.client_id),
-            ("bookings", Booking, Booking.client_id),
-            ("tickets", Ticket, Ticket.client_id),
-            ("messages", OutgoingMessage, OutgoingMessage.client_id),
-            ("call_tasks", CallTask, CallTask.client_id),
-            ("notes", ClientNote, ClientNote.client_id),
-        ):
-            count = len(session.exec(select(model.id).where(column == source_id)).all())
-            if count:
-                session.execute(
-                    update(model).where(col(column) == source_id).values(client_id=target_id)
-                )
-            moved[label] = count
-        filled: list[str] = []
-        if not target.patronymic and source.patronymic:
-            target.patronymic = source.patronymic
-            filled.append("отчество")
-        if not target.email and source.email:
-            target.email = source.email
-            filled.append("электронная почта")
-        if source.notes:
-            target.notes = "\n".join(n for n in (target.notes, source.notes) if n)[:4000]
-        if target.consent_withdrawn_at is None and source.consent_withdrawn_at is not None:
-            target.consent_withdrawn_at = source.consent_withdrawn_at
-            filled.append("отзыв согласия")
+        moved = _rows_move(session, source_id, target_id)
+        filled = _fields_fill(source, target)
         target.updated_at = utcnow()
         source.merged_into_id = target_id
         source.updated_at = target.updated_at
@@ -195,13 +170,7 @@ def client_merge(
             client_id=target_id,
             kind=HistoryKind.CLIENT_MERGED,
             staff=staff,
-            summary=(
-                f"Запись клиента № {source_id} ({source.full_name}, "
-                f"{phone_display(source.phone)}) объединена с этой: перенесено событий "
-                f"{moved['history']}, записей на приём {moved['bookings']}, талонов "
-                f"{moved['tickets']}, сообщений {moved['messages']}, заметок {moved['notes']}."
-                + (f" Дополнено: {', '.join(filled)}." if filled else "")
-            ),
+            summary=_merge_summary(source, moved, filled),
             data={"source_client_id": source_id, "moved": moved},
         )
     session.refresh(target)
@@ -213,6 +182,55 @@ def client_merge(
         target.masked_phone,
     )
     return MergeResult(client=target, moved=moved)
+
+
+def _rows_move(session: Session, source_id: int, target_id: int) -> dict[str, int]:
+    """Move every row of the duplicate to the kept record; return the count moved per kind."""
+    moved: dict[str, int] = {}
+    for label, model, column in (
+        ("history", HistoryEntry, HistoryEntry.client_id),
+        ("bookings", Booking, Booking.client_id),
+        ("tickets", Ticket, Ticket.client_id),
+        ("messages", OutgoingMessage, OutgoingMessage.client_id),
+        ("call_tasks", CallTask, CallTask.client_id),
+        ("notes", ClientNote, ClientNote.client_id),
+    ):
+        count = len(session.exec(select(model.id).where(column == source_id)).all())
+        if count:
+            session.execute(
+                update(model).where(col(column) == source_id).values(client_id=target_id)
+            )
+        moved[label] = count
+    return moved
+
+
+def _fields_fill(source: Client, target: Client) -> list[str]:
+    """Fill the kept record's empty fields from the duplicate; return what was filled."""
+    filled: list[str] = []
+    if not target.patronymic and source.patronymic:
+        target.patronymic = source.patronymic
+        filled.append("отчество")
+    if not target.email and source.email:
+        target.email = source.email
+        filled.append("электронная почта")
+    if source.notes:
+        target.notes = "\n".join(n for n in (target.notes, source.notes) if n)[:4000]
+    # A withdrawal on either record stands: no messages to a person who withdrew it.
+    if target.consent_withdrawn_at is None and source.consent_withdrawn_at is not None:
+        target.consent_withdrawn_at = source.consent_withdrawn_at
+        filled.append("отзыв согласия")
+    return filled
+
+
+def _merge_summary(source: Client, moved: dict[str, int], filled: list[str]) -> str:
+    """Describe the merge for the kept record's history (§4)."""
+    return (
+        f"Запись клиента № {source.id} ({source.full_name}, "
+        f"{phone_display(source.phone)}) объединена с этой: перенесено событий "
+        f"{moved['history']}, записей на приём {moved['bookings']}, талонов "
+        f"{moved['tickets']}, сообщений {moved['messages']}, заметок {moved['notes']}."
+        + (f" Дополнено: {', '.join(filled)}." if filled else "")
+    )
 
 
 def client_consent_withdraw(*, session: Session, client_id: int, staff: Staff | None) -> Client:

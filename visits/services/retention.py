@@ -167,7 +167,39 @@ def history_purge(
 
 
 def _plan(session: Session, cutoff: datetime, report: PurgeReport, *, apply: bool) -> None:
+    """Count what the purge removes into the report; with apply, remove it."""
     # Whole clients first: a client with nothing younger than five years goes entirely.
+    gone = _gone_count(session, cutoff, report)
+    # Then the old rows of every client (the gone clients' rows included).
+    old = _old_count(session, cutoff, report)
+    if not apply:
+        return
+    _old_delete(session, old)
+    if gone.clients:
+        _gone_delete(session, gone)
+
+
+@dataclass(frozen=True)
+class _Gone:
+    """The clients with nothing younger than five years, and their bookings and tickets."""
+
+    clients: list[int]
+    bookings: list[int]
+    tickets: list[int]
+
+
+@dataclass(frozen=True)
+class _Old:
+    """The rows of any client older than five years."""
+
+    entries: list[int]
+    messages: list[int]
+    tasks: list[int]
+    notes: list[int]
+
+
+def _gone_count(session: Session, cutoff: datetime, report: PurgeReport) -> _Gone:
+    """Find the clients who go entirely, with their bookings and tickets; count them."""
     recent = _clients_with_recent(session, cutoff)
     all_clients = _ids(session, select(Client.id))
     gone = sorted(set(all_clients) - recent)
@@ -183,29 +215,39 @@ def _plan(session: Session, cutoff: datetime, report: PurgeReport, *, apply: boo
         for i in _ids(session, select(Ticket.id).where(col(Ticket.client_id).in_(chunk)))
     ]
     report.bookings, report.tickets = len(bookings), len(tickets)
+    return _Gone(clients=gone, bookings=bookings, tickets=tickets)
 
-    # Then the old rows of every client (the gone clients' rows included).
-    old_entries = _ids(session, select(HistoryEntry.id).where(col(HistoryEntry.at) < cutoff))
-    old_messages = _ids(
-        session, select(OutgoingMessage.id).where(col(OutgoingMessage.created_at) < cutoff)
+
+def _old_count(session: Session, cutoff: datetime, report: PurgeReport) -> _Old:
+    """Find the history entries, messages, call tasks and notes before the cutoff; count them."""
+    old = _Old(
+        entries=_ids(session, select(HistoryEntry.id).where(col(HistoryEntry.at) < cutoff)),
+        messages=_ids(
+            session, select(OutgoingMessage.id).where(col(OutgoingMessage.created_at) < cutoff)
+        ),
+        tasks=_ids(session, select(CallTask.id).where(col(CallTask.created_at) < cutoff)),
+        notes=_ids(session, select(ClientNote.id).where(col(ClientNote.created_at) < cutoff)),
     )
-    old_tasks = _ids(session, select(CallTask.id).where(col(CallTask.created_at) < cutoff))
-    old_notes = _ids(session, select(ClientNote.id).where(col(ClientNote.created_at) < cutoff))
-    report.history_entries = len(old_entries)
-    report.messages = len(old_messages)
-    report.call_tasks = len(old_tasks)
-    report.notes = len(old_notes)
-    if not apply:
-        return
+    report.history_entries = len(old.entries)
+    report.messages = len(old.messages)
+    report.call_tasks = len(old.tasks)
+    report.notes = len(old.notes)
+    return old
 
-    _delete(session, HistoryEntry, HistoryEntry.id, old_entries)
-    _delete(session, CallTask, CallTask.id, old_tasks)
+
+def _old_delete(session: Session, old: _Old) -> None:
+    """Delete the old rows of every client."""
+    _delete(session, HistoryEntry, HistoryEntry.id, old.entries)
+    _delete(session, CallTask, CallTask.id, old.tasks)
     # A younger call task about an old message keeps its text, not the link.
-    _null(session, CallTask, CallTask.message_id, old_messages)
-    _delete(session, OutgoingMessage, OutgoingMessage.id, old_messages)
-    _delete(session, ClientNote, ClientNote.id, old_notes)
-    if not gone:
-        return
+    _null(session, CallTask, CallTask.message_id, old.messages)
+    _delete(session, OutgoingMessage, OutgoingMessage.id, old.messages)
+    _delete(session, ClientNote, ClientNote.id, old.notes)
+
+
+def _gone_delete(session: Session, gone: _Gone) -> None:
+    """Delete the gone clients with everything of theirs; audit rows only lose the link."""
+    tickets, bookings = gone.tickets, gone.bookings
     # Everything that hangs on the gone clients' tickets and bookings, leaves first.
     invites_of_reservations = [
         i
@@ -221,7 +263,7 @@ def _plan(session: Session, cutoff: datetime, report: PurgeReport, *, apply: boo
     _delete(session, Rating, Rating.ticket_id, tickets)
     _delete(session, RatingPrompt, RatingPrompt.ticket_id, tickets)
     _null(session, AuditEntry, AuditEntry.ticket_id, tickets)
-    _null(session, AuditEntry, AuditEntry.client_id, gone)
+    _null(session, AuditEntry, AuditEntry.client_id, gone.clients)
     for model, column in (
         (HistoryEntry, HistoryEntry.client_id),
         (CallTask, CallTask.client_id),
@@ -229,9 +271,9 @@ def _plan(session: Session, cutoff: datetime, report: PurgeReport, *, apply: boo
         (ClientNote, ClientNote.client_id),
         (Ticket, Ticket.client_id),
     ):
-        _delete(session, model, column, gone)
+        _delete(session, model, column, gone.clients)
     _delete(session, SlotHold, SlotHold.booking_id, bookings)
     _delete(session, Booking, Booking.id, bookings)
     # A kept client merged into a gone one (only an empty record) loses the link.
-    _null(session, Client, Client.merged_into_id, gone)
-    _delete(session, Client, Client.id, gone)
+    _null(session, Client, Client.merged_into_id, gone.clients)
+    _delete(session, Client, Client.id, gone.clients)

@@ -10,6 +10,7 @@ from flask import Response, make_response, request, url_for
 from staff_panel import bp
 from staff_panel.nav import nav_item
 from visits.errors import InvalidInput, PriyomError
+from visits.export import FORMAT_LABELS
 from visits.models import CHANNEL_LABELS, HISTORY_LABELS, Channel, Role, Staff
 from visits.queries.history import (
     HistoryFilter,
@@ -26,7 +27,7 @@ from visits.services.client_data import (
 )
 from visits.services.clients import phone_display
 from visits.services.history import history_view
-from visits.services.history_export import FORMAT_LABELS, history_export, history_send
+from visits.services.history_export import history_export, history_send
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
 from visits.web.htmx import hx_redirect, render

@@ -12,9 +12,12 @@ from sqlmodel import Session, select
 from tests.factories import make_booking, make_client, staff_by_login, walk_visit
 from visits.calendar import WorkCalendar
 from visits.errors import Forbidden, InvalidInput, RuleViolation
+from visits.export import ExportFormat, export_render
+from visits.export.document import HistoryDocument
+from visits.export.to_json import history_schema
 from visits.models import AuditEntry, HistoryEntry, HistoryKind, MessageKind, OutgoingMessage
 from visits.services.client_data import client_consent_withdraw, client_update
-from visits.services.history_export import history_export, history_schema, history_send
+from visits.services.history_export import history_export, history_send
 
 
 def _export(session: Session, calendar: WorkCalendar, client_id: int, fmt: str) -> bytes:
@@ -65,6 +68,29 @@ def test_json_validates_against_the_schema(session: Session, calendar: WorkCalen
     # The message text as it was sent is part of the history.
     queued = next(e for e in document["entries"] if e["kind"] == "message_queued")
     assert "Пётр Ильич, вы записаны на приём" in queued["message"]
+
+
+def test_renderers_need_no_session_and_cover_every_format(session: Session) -> None:
+    """The renderers are pure: a document in, a file out, nothing read or written."""
+    client = make_client(session)
+    session.expunge_all()
+    empty = HistoryDocument(
+        office="Департамент",
+        client=client,
+        phone="+7 913 000-00-00",
+        generated_at_local="01.12.2026 10:00",
+        generated_by="Оператор",
+        rows=[],
+    )
+    starts = {
+        ExportFormat.PDF: b"%PDF",
+        ExportFormat.HTML: b"<!doctype html>",
+        ExportFormat.JSON: b"{",
+        ExportFormat.CSV: "\ufeff".encode(),
+    }
+    for fmt in ExportFormat:
+        assert export_render(empty, fmt).startswith(starts[fmt]), fmt
+    assert "Событий нет." in export_render(empty, ExportFormat.HTML).decode()
 
 
 def test_schema_lists_every_history_kind() -> None:

@@ -291,6 +291,28 @@ def _rating_create(
     )
     session.add(rating)
     session.flush()
+    _prompt_close(session, ticket, prompt, now)
+    # §4: the rating and its reasons go to the client's history.
+    history_record(
+        session,
+        client_id=ticket.client_id,
+        kind=HistoryKind.RATED,
+        summary=_summary(ticket, score, reasons, comment),
+        actor=_rating_actor(session, ticket, source),
+        ticket_id=ticket.id,
+        booking_id=ticket.booking_id,
+        data={"score": score, "reasons": reasons, "comment": comment, "source": source.value},
+        at=now,
+    )
+    if score <= LOW_SCORE:
+        _low_score_alert(session, ticket, rating)
+    return rating
+
+
+def _prompt_close(
+    session: Session, ticket: Ticket, prompt: RatingPrompt | None, now: datetime
+) -> None:
+    """Mark the ticket's open rating prompt answered, so no tablet offers it again."""
     if prompt is None:
         prompt = session.exec(
             select(RatingPrompt).where(RatingPrompt.ticket_id == ticket.id)
@@ -299,35 +321,30 @@ def _rating_create(
         prompt.status = PromptStatus.ANSWERED.value
         prompt.closed_at = now
         session.add(prompt)
+
+
+def _rating_actor(session: Session, ticket: Ticket, source: RatingSource) -> str:
+    """Name where the rating came from; a tablet by its room's number."""
     actor = SOURCE_ACTORS[source]
     if source == RatingSource.TABLET:
         room = session.get(Room, ticket.room_id)
         actor = f"{actor} {room.number}" if room else actor
-    # §4: the rating and its reasons go to the client's history.
-    history_record(
-        session,
-        client_id=ticket.client_id,
-        kind=HistoryKind.RATED,
-        summary=_summary(ticket, score, reasons, comment),
-        actor=actor,
-        ticket_id=ticket.id,
-        booking_id=ticket.booking_id,
-        data={"score": score, "reasons": reasons, "comment": comment, "source": source.value},
-        at=now,
-    )
-    if score <= LOW_SCORE:
-        # A score of 1-2 reaches the unit head's panel the same minute (ids only in the event).
-        heads = unit_heads_of(session, ticket.staff_id)
-        if heads:
-            push_emit(
-                session,
-                "rating.low",
-                [f"staff:{head.id}" for head in heads],
-                rating_id=rating.id,
-                ticket_id=ticket.id,
-                score=score,
-            )
-    return rating
+    return actor
+
+
+def _low_score_alert(session: Session, ticket: Ticket, rating: Rating) -> None:
+    """Push a low score to the heads of the specialist's unit."""
+    # A score of 1-2 reaches the unit head's panel the same minute (ids only in the event).
+    heads = unit_heads_of(session, ticket.staff_id)
+    if heads:
+        push_emit(
+            session,
+            "rating.low",
+            [f"staff:{head.id}" for head in heads],
+            rating_id=rating.id,
+            ticket_id=ticket.id,
+            score=rating.score,
+        )
 
 
 def rating_from_tablet(

@@ -39,6 +39,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy visits printer
 	$(VENV)/bin/lint-imports
+	$(PY) tools/check_function_length.py visits
 
 bench: venv
 	$(PY) -m bench

@@ -95,7 +95,7 @@ def _check_in_at_zoom(page: Page) -> None:
     _nothing_cut_off(page, "ticket")
     a11y_check(page, "kiosk 200%: ticket", problems=problems)
     page.goto("/kiosk/")
-    page.get_by_role("button", name="Я записан(а) на приём").click()
+    page.get_by_role("button", name="У меня есть запись на приём").click()
     expect(page.get_by_role("heading", name="Введите код записи")).to_be_visible()
     _nothing_cut_off(page, "code keypad")
     assert not problems, "\n".join(problems)
@@ -106,7 +106,7 @@ def test_other_kiosk_screens_pass_axe_and_touch_checks(
 ) -> None:
     page = _kiosk(new_context("kiosk"), live)
     problems: list[str] = []
-    page.get_by_role("button", name="Я записан(а) на приём").click()
+    page.get_by_role("button", name="У меня есть запись на приём").click()
     expect(page.get_by_role("heading", name="Введите код записи")).to_be_visible()
     a11y_check(page, "kiosk: code keypad", touch=True, problems=problems)
     page.goto("/kiosk/")

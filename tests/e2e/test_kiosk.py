@@ -82,7 +82,7 @@ def test_check_in_by_typed_code(
     page = _kiosk(new_context, live)
     _touch_targets_are_big(page)
     _shot(page, "start")
-    page.get_by_role("button", name="Я записан(а) на приём").click()
+    page.get_by_role("button", name="У меня есть запись на приём").click()
     expect(page.get_by_role("heading", name="Введите код записи")).to_be_visible()
     done = page.get_by_role("button", name="Готово")
     expect(done).to_be_disabled()
@@ -196,7 +196,7 @@ def test_idle_screen_returns_to_start_and_forgets_the_typing(
     page = device_page(new_context, live, DeviceKind.KIOSK, "kiosk")
     page.clock.install()
     page.goto("/kiosk/")
-    page.get_by_role("button", name="Я записан(а) на приём").click()
+    page.get_by_role("button", name="У меня есть запись на приём").click()
     page.locator('.kiosk-key[data-key="A"]').click()
     page.locator('.kiosk-key[data-key="B"]').click()
     expect(page.locator(".kiosk-cell.is-filled")).to_have_count(2)
@@ -204,7 +204,7 @@ def test_idle_screen_returns_to_start_and_forgets_the_typing(
     expect(page.locator(".kiosk-cell.is-filled")).to_have_count(2)
     page.clock.run_for(2_000)
     expect(page.get_by_role("heading", name="Здравствуйте!")).to_be_visible()
-    page.get_by_role("button", name="Я записан(а) на приём").click()
+    page.get_by_role("button", name="У меня есть запись на приём").click()
     expect(page.locator(".kiosk-cell.is-filled")).to_have_count(0)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from visits.config import OfficeConfig
 from visits.models import Client, Room, Service, Staff
-from visits.ru import MONTHS_GENITIVE, date_with_weekday
+from visits.ru import MONTHS_GENITIVE, Case, by_gender_of, date_with_weekday, decline_name
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def visit_final(
 ) -> MessageText:
     """§17: the final written message carries the link to the satisfaction survey."""
     body = (
-        f"{client.address_name}, спасибо за визит. Вас принял(а) {staff.full_name}, талон {ticket_number}.\n"
+        f"{client.address_name}, спасибо за визит. "
+        f"Вас {by_gender_of(staff, 'принял', 'приняла')} {staff.full_name}, талон {ticket_number}.\n"
         f"Оцените, пожалуйста, приём: {survey_url}\n"
         f"Вопросы можно задать по телефону {_phones(config)}."
     )
@@ -173,36 +174,24 @@ def history_export_ready(*, config: OfficeConfig, client: Client, pickup: str) -
 
 # --- Call tasks for the phone operators -------------------------------------------------
 
-_MALE_CONSONANT_END = re.compile(r"[бвгджзклмнпрстфхцчшщ]$", re.IGNORECASE)
-
 
 def dative_first_name(name: str) -> str:
-    """Иван -> Ивану, Андрей -> Андрею, Игорь -> Игорю, Мария -> Марии, Анна -> Анне."""
-    lower = name.lower()
-    if lower.endswith("ия"):
-        return name[:-1] + "и"
-    if lower.endswith(("а", "я")):
-        return name[:-1] + "е"
-    if lower.endswith(("й", "ь")):
-        return name[:-1] + "ю"
-    if _MALE_CONSONANT_END.search(lower):
-        return name + "у"
-    return name
+    """Иван -> Ивану, Любовь -> Любови, Игорь -> Игорю, Айгуль -> Айгуль (visits.ru)."""
+    return decline_name(first_name=name, case=Case.DATIVE)
 
 
 def dative_patronymic(patronymic: str) -> str:
-    """Петрович -> Петровичу, Петровна -> Петровне, Ильинична -> Ильиничне."""
-    if patronymic.endswith("ич"):
-        return patronymic + "у"
-    if patronymic.endswith("на"):
-        return patronymic[:-1] + "е"
-    return patronymic
+    """Петрович -> Петровичу, Ильич -> Ильичу, Петровна -> Петровне."""
+    return decline_name(patronymic=patronymic, case=Case.DATIVE)
 
 
 def call_addressee(client: Client) -> str:
     """Whom to call, in the dative: "Ивану Петровичу" (§34.3: name and patronymic)."""
     if client.patronymic:
-        return f"{dative_first_name(client.first_name)} {dative_patronymic(client.patronymic)}"
+        # Declined together: the patronymic tells the gender of "Саша" or "Женя".
+        return decline_name(
+            first_name=client.first_name, patronymic=client.patronymic, case=Case.DATIVE
+        )
     return f"клиенту {client.first_name} {client.surname}"
 
 

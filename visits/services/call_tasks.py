@@ -18,6 +18,7 @@ from visits.db import for_update, write_transaction
 from visits.errors import Conflict, NotFound
 from visits.models import CallTask, Client, HistoryKind, OutgoingMessage, Staff
 from visits.push import push_emit
+from visits.ru import by_gender_of
 from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def call_task_done(
             kind=HistoryKind.CALL_TASK_DONE,
             staff=staff,
             channel="phone",
-            summary=f"{staff.full_name} позвонил(а) клиенту: {task.text}"
+            summary=f"{staff.full_name} {by_gender_of(staff, 'позвонил', 'позвонила')} клиенту: {task.text}"
             + (f". Итог: {task.outcome}" if task.outcome else ""),
             data={"call_task_id": task.id},
         )

@@ -19,6 +19,7 @@ from visits.config import OfficeConfig, load_config
 from visits.db import make_engine, make_sessionmaker, settings_engine
 from visits.errors import PriyomError
 from visits.push import PostgresBus, set_bus
+from visits.ru import by_gender_of
 from visits.settings import Settings, settings_load
 from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff
 from visits.web.context import Priyom
@@ -152,6 +153,7 @@ def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkC
         csrf_token=csrf_token,
         current_staff=current_staff,
         ROLE_LABELS=ROLE_LABELS,
+        by_gender_of=by_gender_of,
     )
 
 

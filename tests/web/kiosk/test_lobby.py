@@ -68,7 +68,7 @@ def test_start_screen_offers_the_ways_in(
     client: FlaskClient, kiosk: int, at_booking: datetime
 ) -> None:
     page = client.get("/kiosk/").get_data(as_text=True)
-    assert "Я записан(а) на приём" in page
+    assert "У меня есть запись на приём" in page
     assert "Мой вопрос не к вам?" in page
     assert "Записаться без очереди" in page  # free slots exist today
     assert "238-60-02" in page and "238-60-62" in page

@@ -73,7 +73,7 @@ def test_operator_marks_a_call_done(client: FlaskClient, session: Session) -> No
     task = _task(session)
     login_as(client, "operator")
     page = client.get("/staff/calls").get_data(as_text=True)
-    assert "Позвонить Ивану Петровичу" in page and "Позвонил(а)</button>" in page
+    assert "Позвонить Ивану Петровичу" in page and "Я позвонила</button>" in page
     response = client.post(
         f"/staff/calls/{task.id}/done",
         data={"outcome": "Клиент придёт"},
@@ -92,7 +92,7 @@ def test_operator_marks_a_call_done(client: FlaskClient, session: Session) -> No
             HistoryEntry.client_id == task.client_id, HistoryEntry.kind == "call_task_done"
         )
     ).one()
-    assert "позвонил(а) клиенту" in entry.summary
+    assert "Белова Н. Г." not in entry.summary and "позвонила клиенту" in entry.summary
     again = client.post(f"/staff/calls/{task.id}/done", headers=htmx_headers(client))
     assert again.status_code == 409
     assert "уже закрыл" in again.get_data(as_text=True)

@@ -33,6 +33,7 @@ from visits.services.printing import device_transport, print_job_run, ticket_url
 from visits.web.auth import current_device, device_required
 from visits.web.context import db, priyom
 from visits.web.htmx import hx_redirect, render
+from visits.web.qr import qr_svg
 
 PAGE = "kiosk/pages/checkin.html"
 # The on-screen keyboard for names (walk-ins): Russian letters in the ЙЦУКЕН order.
@@ -276,10 +277,4 @@ def _refused(refused: CheckinRefused, code: str = "") -> Response:
 
 def _qr_svg(path: str) -> str:
     """The ticket page's QR as inline SVG, for the on-screen ticket when printing failed."""
-    import qrcode
-    import qrcode.image.svg
-
-    url = priyom().config.office.public_base_url.rstrip("/") + path
-    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
-    svg: str = image.to_string(encoding="unicode")
-    return svg
+    return qr_svg(priyom().config.office.public_base_url.rstrip("/") + path, box_size=12)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -29,6 +29,19 @@ DEMO_CLIENTS = [
 ]
 
 
+# Today: one visitor late, some due soon, one too early to check in yet; one tomorrow.
+# (index into DEMO_CLIENTS, service code, specialist's login, offset from now)
+DEMO_PLAN = [
+    (0, "land-lease", "ivanova", timedelta(minutes=10)),
+    (1, "land-lease", "smirnov", timedelta(minutes=25)),
+    (2, "payments", "kuznetsova", timedelta(minutes=-10)),
+    (3, "land-free", "popov", timedelta(minutes=40)),
+    (4, "cadastre", "volkova", timedelta(minutes=150)),
+    (5, "property-lease", "lebedev", timedelta(minutes=55)),
+    (6, "land-lease", "ivanova", timedelta(days=1)),
+]
+
+
 def demo_seed(*, session: Session, calendar: WorkCalendar) -> dict[str, str]:
     """Fill an empty, synced database with demo data; return the demo bookings' codes."""
     config = calendar.config
@@ -37,7 +50,33 @@ def demo_seed(*, session: Session, calendar: WorkCalendar) -> dict[str, str]:
     if session.exec(select(Client)).first() is not None:
         log.info("demo: data already present, nothing added")
         return {}
-    clients = [
+    clients = _demo_clients(session)
+    operator = session.exec(select(Staff).where(Staff.login == "operator")).one()
+    services = {s.code: s for s in session.exec(select(Service)).all()}
+    codes: dict[str, str] = {}
+    now = utcnow()
+    staff_by_login = {s.login: s for s in session.exec(select(Staff)).all()}
+    for index, service_code, login, offset in DEMO_PLAN:
+        client = clients[index]
+        code = _demo_book(
+            session,
+            calendar,
+            client=client,
+            service=services[service_code],
+            specialist=staff_by_login[login],
+            operator=operator,
+            target=now + offset,
+            now=now,
+        )
+        if code is not None:
+            codes[client.full_name] = code
+    _demo_devices(session, calendar)
+    return codes
+
+
+def _demo_clients(session: Session) -> list[Client]:
+    """Register the demo clients."""
+    return [
         client_register(
             session=session,
             surname=s,
@@ -51,54 +90,50 @@ def demo_seed(*, session: Session, calendar: WorkCalendar) -> dict[str, str]:
         )
         for s, f, p, ph, e, c, c2 in DEMO_CLIENTS
     ]
-    operator = session.exec(select(Staff).where(Staff.login == "operator")).one()
-    services = {s.code: s for s in session.exec(select(Service)).all()}
-    codes: dict[str, str] = {}
-    now = utcnow()
-    # Today: one visitor late, some due soon, one too early to check in yet.
-    plan = [
-        (clients[0], "land-lease", "ivanova", timedelta(minutes=10)),
-        (clients[1], "land-lease", "smirnov", timedelta(minutes=25)),
-        (clients[2], "payments", "kuznetsova", timedelta(minutes=-10)),
-        (clients[3], "land-free", "popov", timedelta(minutes=40)),
-        (clients[4], "cadastre", "volkova", timedelta(minutes=150)),
-        (clients[5], "property-lease", "lebedev", timedelta(minutes=55)),
-        (clients[6], "land-lease", "ivanova", timedelta(days=1)),
-    ]
-    staff_by_login = {s.login: s for s in session.exec(select(Staff)).all()}
-    for client, service_code, login, offset in plan:
-        service, specialist = services[service_code], staff_by_login[login]
-        target = now + offset
-        slots = free_slots(
-            session,
-            calendar,
-            service=service,
-            staff_id=specialist.id,
-            first_day=calendar.to_local(target).date(),
-            days=2,
-            now=target - timedelta(minutes=20),
-        )
-        slot = next((s for s in slots if s.starts_at >= target - timedelta(minutes=15)), None)
-        if slot is None:
-            continue
-        confirmation = booking_create(
-            session=session,
-            calendar=calendar,
-            client_id=client.id or 0,
-            service_id=service.id or 0,
-            staff_id=slot.staff_id,
-            starts_at=slot.starts_at,
-            remind_day_before=True,
-            remind_two_hours_before=True,
-            staff=operator,
-            now=min(now, slot.starts_at),
-        )
-        codes[client.full_name] = confirmation.booking.code
-    _demo_devices(session, calendar)
-    return codes
+
+
+def _demo_book(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    client: Client,
+    service: Service,
+    specialist: Staff,
+    operator: Staff,
+    target: datetime,
+    now: datetime,
+) -> str | None:
+    """Book the specialist's first free slot near the target time; return its code, if any."""
+    slots = free_slots(
+        session,
+        calendar,
+        service=service,
+        staff_id=specialist.id,
+        first_day=calendar.to_local(target).date(),
+        days=2,
+        now=target - timedelta(minutes=20),
+    )
+    slot = next((s for s in slots if s.starts_at >= target - timedelta(minutes=15)), None)
+    if slot is None:
+        return None
+    confirmation = booking_create(
+        session=session,
+        calendar=calendar,
+        client_id=client.id or 0,
+        service_id=service.id or 0,
+        staff_id=slot.staff_id,
+        starts_at=slot.starts_at,
+        remind_day_before=True,
+        remind_two_hours_before=True,
+        staff=operator,
+        # A slot already begun (the late visitor) is booked as if made before it.
+        now=min(now, slot.starts_at),
+    )
+    return confirmation.booking.code
 
 
 def _demo_devices(session: Session, calendar: WorkCalendar) -> None:
+    """Create the demo kiosk, displays and tablets unless devices exist."""
     if session.exec(select(Device)).first() is not None:
         return
     device_create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,7 +20,7 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.rules import day_window
+from visits.rules import ACTIVE, day_window
 
 # A device that has not been heard from for this long is shown as offline.
 DEVICE_OFFLINE_AFTER = timedelta(minutes=3)
@@ -92,6 +93,33 @@ def admin_day(session: Session, calendar: WorkCalendar, now: datetime | None = N
     ).all()
     staff_all = session.exec(select(Staff).order_by(Staff.surname)).all()
     services = {s.id: s for s in session.exec(select(Service).order_by(Service.letter)).all()}
+    late = _late_starts(tickets, staff_all, calendar.config.office.apology_after_minutes)
+    late_by_staff: dict[str, int] = {}
+    for item in late:
+        late_by_staff[item.staff] = late_by_staff.get(item.staff, 0) + 1
+    return AdminDay(
+        now=now,
+        rooms=_room_lines(session, tickets, staff_all, services, now),
+        services=_service_lines(services, tickets, now),
+        devices=_device_lines(session, now),
+        late_starts=late,
+        average_wait_minutes=_average_wait_minutes(tickets),
+        checked_in=len(tickets),
+        served=sum(1 for t in tickets if t.status == TicketStatus.DONE),
+        no_show=sum(1 for t in tickets if t.status == TicketStatus.NO_SHOW),
+        waiting=sum(1 for t in tickets if t.status == TicketStatus.WAITING),
+        late_by_staff=late_by_staff,
+    )
+
+
+def _room_lines(
+    session: Session,
+    tickets: Sequence[Ticket],
+    staff_all: Sequence[Staff],
+    services: dict[int | None, Service],
+    now: datetime,
+) -> list[RoomLine]:
+    """Each working room (not the hall): who sits there, whom they serve, who waits."""
     clients = {
         c.id: c
         for c in session.exec(
@@ -113,15 +141,7 @@ def admin_day(session: Session, calendar: WorkCalendar, now: datetime | None = N
             continue
         line = RoomLine(room=room, staff=[s for s in staff_all if s.room_id == room.id])
         line.reservation = next((r for r in reservations if r.room_id == room.id), None)
-        active = next(
-            (
-                t
-                for t in tickets
-                if t.room_id == room.id
-                and t.status in (TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value)
-            ),
-            None,
-        )
+        active = next((t for t in tickets if t.room_id == room.id and t.status in ACTIVE), None)
         if active is not None:
             client = clients.get(active.client_id)
             line.ticket = active
@@ -134,7 +154,13 @@ def admin_day(session: Session, calendar: WorkCalendar, now: datetime | None = N
         )
         if line.staff or line.ticket or room.kind == RoomKind.MEETING:
             rooms.append(line)
-    service_lines = []
+    return rooms
+
+
+def _service_lines(
+    services: dict[int | None, Service], tickets: Sequence[Ticket], now: datetime
+) -> list[ServiceLine]:
+    lines = []
     for service in services.values():
         waiting = [
             t for t in tickets if t.service_id == service.id and t.status == TicketStatus.WAITING
@@ -142,16 +168,25 @@ def admin_day(session: Session, calendar: WorkCalendar, now: datetime | None = N
         longest = max(
             (int((now - t.checked_in_at).total_seconds() // 60) for t in waiting), default=0
         )
-        service_lines.append(ServiceLine(service, len(waiting), max(longest, 0)))
+        lines.append(ServiceLine(service, len(waiting), max(longest, 0)))
+    return lines
+
+
+def _average_wait_minutes(tickets: Sequence[Ticket]) -> int | None:
     waits = [
         (t.called_at - t.checked_in_at).total_seconds()
         for t in tickets
         if t.called_at is not None and t.called_at >= t.checked_in_at
     ]
-    average = int(sum(waits) / len(waits) // 60) if waits else None
+    return int(sum(waits) / len(waits) // 60) if waits else None
+
+
+def _late_starts(
+    tickets: Sequence[Ticket], staff_all: Sequence[Staff], apology_after: int
+) -> list[LateStart]:
+    """§34.4: the calls later than the apology threshold, by the specialist who called."""
     names = {s.id: s.short_name for s in staff_all}
-    apology_after = calendar.config.office.apology_after_minutes
-    late = [
+    return [
         LateStart(
             ticket_number=t.number,
             staff=names.get(t.called_by_staff_id or t.staff_id, ""),
@@ -161,10 +196,10 @@ def admin_day(session: Session, calendar: WorkCalendar, now: datetime | None = N
         for t in tickets
         if (t.late_start_minutes or 0) > apology_after
     ]
-    late_by_staff: dict[str, int] = {}
-    for item in late:
-        late_by_staff[item.staff] = late_by_staff.get(item.staff, 0) + 1
-    devices = [
+
+
+def _device_lines(session: Session, now: datetime) -> list[DeviceLine]:
+    return [
         DeviceLine(
             device=d,
             kind_word=DEVICE_KIND_WORDS.get(d.kind, d.kind),
@@ -175,16 +210,3 @@ def admin_day(session: Session, calendar: WorkCalendar, now: datetime | None = N
             select(Device).where(col(Device.active).is_(True)).order_by(Device.kind, Device.name)
         ).all()
     ]
-    return AdminDay(
-        now=now,
-        rooms=rooms,
-        services=service_lines,
-        devices=devices,
-        late_starts=late,
-        average_wait_minutes=average,
-        checked_in=len(tickets),
-        served=sum(1 for t in tickets if t.status == TicketStatus.DONE),
-        no_show=sum(1 for t in tickets if t.status == TicketStatus.NO_SHOW),
-        waiting=sum(1 for t in tickets if t.status == TicketStatus.WAITING),
-        late_by_staff=late_by_staff,
-    )

@@ -107,12 +107,51 @@ def client_card(session: Session, booking_id: int) -> ClientCard | None:
     service = session.get(Service, ticket.service_id if ticket else booking.service_id)
     staff = session.get(Staff, ticket.staff_id if ticket else booking.staff_id)
     room = session.get(Room, ticket.room_id if ticket else booking.room_id)
-    assert client and service and staff and room
+    assert client and client.id is not None and service and staff and room
     staff_names = {s.id: s.short_name for s in session.exec(select(Staff)).all()}
+    ratings_rows = session.exec(
+        select(Rating, Ticket)
+        .join(Ticket, col(Ticket.id) == col(Rating.ticket_id))
+        .where(Ticket.client_id == client.id)
+        .order_by(col(Rating.created_at).desc())
+        .limit(CARD_LIMIT)
+    ).all()
+    scores = {ticket_row.id: rating.score for rating, ticket_row in ratings_rows}
+    ratings = [
+        RatingLine(
+            at=rating.created_at,
+            score=rating.score,
+            comment=rating.comment,
+            staff=staff_names.get(rating.staff_id, ""),
+        )
+        for rating, _ticket in ratings_rows
+    ]
+    return ClientCard(
+        client=client,
+        booking=booking,
+        service=service,
+        staff=staff,
+        room=room,
+        ticket=ticket,
+        documents=list(service.documents),
+        visits=_earlier_visits(session, booking, staff_names, scores),
+        ratings=ratings,
+        messages=_messages(session, client.id),
+        notes=_notes(session, client.id, staff_names),
+    )
+
+
+def _earlier_visits(
+    session: Session,
+    booking: Booking,
+    staff_names: dict[int | None, str],
+    scores: dict[int | None, int],
+) -> list[VisitLine]:
+    """The client's other bookings, newest first, with their ticket and rating."""
     services = {s.id: s.name for s in session.exec(select(Service)).all()}
     earlier = session.exec(
         select(Booking)
-        .where(Booking.client_id == client.id, Booking.id != booking.id)
+        .where(Booking.client_id == booking.client_id, Booking.id != booking.id)
         .order_by(col(Booking.starts_at).desc())
         .limit(CARD_LIMIT)
     ).all()
@@ -122,14 +161,6 @@ def client_card(session: Session, booking_id: int) -> ClientCard | None:
             select(Ticket).where(col(Ticket.booking_id).in_([b.id for b in earlier]))
         ).all()
     }
-    ratings_rows = session.exec(
-        select(Rating, Ticket)
-        .join(Ticket, col(Ticket.id) == col(Rating.ticket_id))
-        .where(Ticket.client_id == client.id)
-        .order_by(col(Rating.created_at).desc())
-        .limit(CARD_LIMIT)
-    ).all()
-    scores = {ticket_row.id: rating.score for rating, ticket_row in ratings_rows}
     visits = []
     for item in earlier:
         earlier_ticket = earlier_tickets.get(item.id or 0)
@@ -143,16 +174,11 @@ def client_card(session: Session, booking_id: int) -> ClientCard | None:
                 score=scores.get(earlier_ticket.id) if earlier_ticket else None,
             )
         )
-    ratings = [
-        RatingLine(
-            at=rating.created_at,
-            score=rating.score,
-            comment=rating.comment,
-            staff=staff_names.get(rating.staff_id, ""),
-        )
-        for rating, _ticket in ratings_rows
-    ]
-    messages = [
+    return visits
+
+
+def _messages(session: Session, client_id: int) -> list[MessageLine]:
+    return [
         MessageLine(
             at=message.created_at,
             subject=message.subject,
@@ -163,30 +189,20 @@ def client_card(session: Session, booking_id: int) -> ClientCard | None:
         )
         for message in session.exec(
             select(OutgoingMessage)
-            .where(OutgoingMessage.client_id == client.id)
+            .where(OutgoingMessage.client_id == client_id)
             .order_by(col(OutgoingMessage.created_at).desc())
             .limit(CARD_LIMIT)
         ).all()
     ]
-    notes = [
+
+
+def _notes(session: Session, client_id: int, staff_names: dict[int | None, str]) -> list[NoteLine]:
+    return [
         NoteLine(at=note.created_at, staff=staff_names.get(note.staff_id, ""), text=note.text)
         for note in session.exec(
             select(ClientNote)
-            .where(ClientNote.client_id == client.id)
+            .where(ClientNote.client_id == client_id)
             .order_by(col(ClientNote.created_at).desc())
             .limit(CARD_LIMIT)
         ).all()
     ]
-    return ClientCard(
-        client=client,
-        booking=booking,
-        service=service,
-        staff=staff,
-        room=room,
-        ticket=ticket,
-        documents=list(service.documents),
-        visits=visits,
-        ratings=ratings,
-        messages=messages,
-        notes=notes,
-    )

@@ -101,6 +101,20 @@ def today_board(
 ) -> TodayBoard:
     """Today's bookings and tickets of one specialist, by booked time, and the current ticket."""
     now = now or utcnow()
+    rows = _today_rows(session, calendar, staff, now)
+    board = TodayBoard(staff=staff, day=calendar.to_local(now).date(), now=now, rows=rows)
+    board.active = next((r for r in rows if r.state in ACTIVE), None)
+    board.next_row = next((r for r in rows if r.state == "waiting"), None)
+    if board.active is not None and board.active.ticket is not None:
+        _describe_active(session, calendar, board, board.active.ticket, now)
+    board.invites = invites_for(session, staff)
+    return board
+
+
+def _today_rows(
+    session: Session, calendar: WorkCalendar, staff: Staff, now: datetime
+) -> list[TodayRow]:
+    """Bookings to this specialist today and tickets handed to them (§23), by booked time."""
     start, end = day_window(calendar, now)
     bookings = session.exec(
         select(Booking).where(
@@ -135,16 +149,7 @@ def today_board(
     rows: list[TodayRow] = []
     for booking in all_bookings.values():
         ticket = tickets.get(booking.id or 0)
-        if ticket is None:
-            state = {
-                BookingStatus.CANCELLED.value: "cancelled",
-                BookingStatus.NO_SHOW.value: "no_show",
-                BookingStatus.COMPLETED.value: "done",
-            }.get(booking.status, "not_arrived")
-        elif ticket.staff_id != staff.id:
-            state = "transferred"
-        else:
-            state = ticket.status
+        state = _row_state(booking, ticket, staff)
         who = staff_names.get(ticket.staff_id, "") if ticket else ""
         rows.append(
             TodayRow(
@@ -161,33 +166,46 @@ def today_board(
             )
         )
     rows.sort(key=lambda r: (r.booked_at, r.booking.id or 0))
-    board = TodayBoard(staff=staff, day=calendar.to_local(now).date(), now=now, rows=rows)
-    board.active = next((r for r in rows if r.state in ACTIVE), None)
-    board.next_row = next((r for r in rows if r.state == "waiting"), None)
-    if board.active is not None and board.active.ticket is not None:
-        ticket = board.active.ticket
-        if apology_due(ticket, calendar.config.office.apology_after_minutes):
-            board.apology = apology_text(
-                minutes=ticket.late_start_minutes or 0, client=board.active.client
-            )
-        board.no_show_allowed = no_show_allowed(ticket, now)
-        if ticket.status == TicketStatus.CALLED and not board.no_show_allowed:
-            assert ticket.called_at is not None
-            allowed_at = calendar.to_local(ticket.called_at + NO_SHOW_AFTER)
-            board.no_show_hint = (
-                f"«Не подошёл» можно отметить после {NO_SHOW_RECALLS} повторных вызовов "
-                f"(сделано: {ticket.recall_count}) или с {allowed_at:%H:%M}."
-            )
-        board.reservation = session.exec(
-            select(RoomReservation).where(
-                RoomReservation.ticket_id == ticket.id,
-                col(RoomReservation.released_at).is_(None),
-            )
-        ).first()
-        if board.reservation is not None:
-            board.reservation_room = session.get(Room, board.reservation.room_id)
-    board.invites = invites_for(session, staff)
-    return board
+    return rows
+
+
+def _row_state(booking: Booking, ticket: Ticket | None, staff: Staff) -> str:
+    if ticket is None:
+        return {
+            BookingStatus.CANCELLED.value: "cancelled",
+            BookingStatus.NO_SHOW.value: "no_show",
+            BookingStatus.COMPLETED.value: "done",
+        }.get(booking.status, "not_arrived")
+    if ticket.staff_id != staff.id:
+        return "transferred"
+    return ticket.status
+
+
+def _describe_active(
+    session: Session, calendar: WorkCalendar, board: TodayBoard, ticket: Ticket, now: datetime
+) -> None:
+    """The current ticket's apology prompt (§34.4), no-show hint and meeting room (§35)."""
+    assert board.active is not None
+    if apology_due(ticket, calendar.config.office.apology_after_minutes):
+        board.apology = apology_text(
+            minutes=ticket.late_start_minutes or 0, client=board.active.client
+        )
+    board.no_show_allowed = no_show_allowed(ticket, now)
+    if ticket.status == TicketStatus.CALLED and not board.no_show_allowed:
+        assert ticket.called_at is not None
+        allowed_at = calendar.to_local(ticket.called_at + NO_SHOW_AFTER)
+        board.no_show_hint = (
+            f"«Не подошёл» можно отметить после {NO_SHOW_RECALLS} повторных вызовов "
+            f"(сделано: {ticket.recall_count}) или с {allowed_at:%H:%M}."
+        )
+    board.reservation = session.exec(
+        select(RoomReservation).where(
+            RoomReservation.ticket_id == ticket.id,
+            col(RoomReservation.released_at).is_(None),
+        )
+    ).first()
+    if board.reservation is not None:
+        board.reservation_room = session.get(Room, board.reservation.room_id)
 
 
 def invites_for(session: Session, staff: Staff) -> list[InviteNotice]:

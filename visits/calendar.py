@@ -109,10 +109,10 @@ class WorkCalendar:
         hours = self.hours_on(day)
         if hours is None:
             return ()
-        start, end = self.at(day, hours.open_time), self.at(day, hours.close_time)
-        if hours.lunch_times is None:
+        start, end = self.at(day, hours.open), self.at(day, hours.close)
+        if hours.lunch is None:
             return (Period(start, end),)
-        lunch_start, lunch_end = (self.at(day, t) for t in hours.lunch_times)
+        lunch_start, lunch_end = (self.at(day, t) for t in hours.lunch)
         return (Period(start, lunch_start), Period(lunch_end, end))
 
     def working_days(self, start: date, count: int) -> Iterator[date]:

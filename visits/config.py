@@ -11,9 +11,17 @@ import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEMO_CONFIG_PATH = Path(__file__).with_name("demo_office.toml")
 
@@ -36,59 +44,42 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _parse_time(value: str) -> time:
+def _parse_time(value: object) -> object:
+    """A TOML "09:00" string becomes a time once, here; a TOML local time passes as it is."""
+    if isinstance(value, time):
+        return value
     if not isinstance(value, str) or not _HHMM.match(value):
         raise ValueError(f"ожидается время ЧЧ:ММ, получено {value!r}")
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
 
 
+# A local clock time of the office, written "ЧЧ:ММ" in the file.
+ClockTime = Annotated[time, BeforeValidator(_parse_time)]
+
+
 class WorkingHours(_Strict):
     """Hours of one or more weekdays, with the lunch break."""
 
     days: list[Weekday]
-    open: str
-    close: str
-    lunch: tuple[str, str] | None = None
-
-    @field_validator("open", "close")
-    @classmethod
-    def _check_time(cls, value: str) -> str:
-        _parse_time(value)
-        return value
+    open: ClockTime
+    close: ClockTime
+    lunch: tuple[ClockTime, ClockTime] | None = None
 
     @field_validator("lunch")
     @classmethod
-    def _check_lunch(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
-        if value is not None:
-            start, end = (_parse_time(v) for v in value)
-            if end <= start:
-                raise ValueError("перерыв должен кончаться позже, чем начинается")
+    def _check_lunch(cls, value: tuple[time, time] | None) -> tuple[time, time] | None:
+        if value is not None and value[1] <= value[0]:
+            raise ValueError("перерыв должен кончаться позже, чем начинается")
         return value
 
     @model_validator(mode="after")
     def _check_order(self) -> WorkingHours:
-        if _parse_time(self.close) <= _parse_time(self.open):
+        if self.close <= self.open:
             raise ValueError("close должно быть позже open")
-        if self.lunch is not None:
-            start, end = (_parse_time(v) for v in self.lunch)
-            if start < _parse_time(self.open) or end > _parse_time(self.close):
-                raise ValueError("перерыв должен быть внутри рабочего времени")
+        if self.lunch is not None and (self.lunch[0] < self.open or self.lunch[1] > self.close):
+            raise ValueError("перерыв должен быть внутри рабочего времени")
         return self
-
-    @property
-    def open_time(self) -> time:
-        return _parse_time(self.open)
-
-    @property
-    def close_time(self) -> time:
-        return _parse_time(self.close)
-
-    @property
-    def lunch_times(self) -> tuple[time, time] | None:
-        if self.lunch is None:
-            return None
-        return _parse_time(self.lunch[0]), _parse_time(self.lunch[1])
 
 
 class Office(_Strict):
@@ -99,6 +90,10 @@ class Office(_Strict):
     entrance: str = Field(min_length=5)
     phones: list[str] = Field(min_length=1)
     timezone: str = "Asia/Novosibirsk"
+    # How the time zone is named to people: «Время новосибирское» under exports and histories.
+    time_zone_label: str = Field(default="новосибирское", min_length=3)
+    # The local area code: a bare seven-digit number is a city number of this code.
+    city_code: str = Field(default="383", pattern=r"^\d{3,5}$")
     public_base_url: str = "http://127.0.0.1:8000"
     slot_minutes: int = Field(default=15, ge=5, le=60)
     booking_horizon_working_days: int = Field(default=30, ge=1, le=120)
@@ -190,10 +185,10 @@ class Messaging(_Strict):
     sms_uri: str = "log://"
     email_from: str = "priyom@example.invalid"
     sms_max_length: int = Field(default=335, ge=70)
-    day_window: tuple[str, str] = ("09:00", "21:00")
+    day_window: tuple[ClockTime, ClockTime] = (time(9, 0), time(21, 0))
     max_attempts: int = Field(default=3, ge=1, le=20)
     # §30: where a client allowed early messages, the morning edge of the window.
-    early_window_start: str = "07:00"
+    early_window_start: ClockTime = time(7, 0)
     # A reminder moved into the window must still leave this much time before the visit.
     reminder_min_lead_minutes: int = Field(default=60, ge=0, le=720)
     # Waits between attempts after a gateway or SMTP failure (the last one repeats).
@@ -212,16 +207,9 @@ class Messaging(_Strict):
 
     @field_validator("day_window")
     @classmethod
-    def _check_window(cls, value: tuple[str, str]) -> tuple[str, str]:
-        start, end = (_parse_time(v) for v in value)
-        if end <= start:
+    def _check_window(cls, value: tuple[time, time]) -> tuple[time, time]:
+        if value[1] <= value[0]:
             raise ValueError("окно должно кончаться позже, чем начинается")
-        return value
-
-    @field_validator("early_window_start")
-    @classmethod
-    def _check_early(cls, value: str) -> str:
-        _parse_time(value)
         return value
 
 

@@ -1,6 +1,6 @@
 """Working calendar: the Russian production calendar of 2026 and local overrides."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -40,7 +40,7 @@ def test_working_saturday_uses_transferred_hours(calendar: WorkCalendar) -> None
     saturday = date(2025, 11, 1)
     assert calendar.is_working_day(saturday)
     hours = calendar.hours_on(saturday)
-    assert hours is not None and hours.close == "16:45"
+    assert hours is not None and hours.close == time(16, 45)
 
 
 def test_ordinary_weekend_and_weekday(calendar: WorkCalendar) -> None:

@@ -1,6 +1,7 @@
 """The office config: the demo is valid, a wrong file names the key."""
 
 import os
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,39 @@ def test_unknown_key_and_bad_toml_are_refused(tmp_path: Path) -> None:
         load_config(_write(tmp_path, "[office\n"))
     with pytest.raises(ConfigError, match="не найден"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_times_are_parsed_once_into_clock_times() -> None:
+    config = load_config(DEMO_CONFIG_PATH)
+    monday = config.hours_for("mon")
+    assert monday is not None
+    assert (monday.open, monday.close) == (time(9, 0), time(18, 0))
+    assert monday.lunch == (time(13, 0), time(13, 48))
+    assert config.messaging.day_window == (time(9, 0), time(21, 0))
+    assert config.messaging.early_window_start == time(7, 0)
+
+
+def test_a_toml_local_time_is_accepted_and_a_wrong_time_named(tmp_path: Path) -> None:
+    demo = DEMO_CONFIG_PATH.read_text(encoding="utf-8")
+    native = load_config(_write(tmp_path, demo.replace('open = "09:00"', "open = 08:30:00", 1)))
+    assert native.hours[0].open == time(8, 30)
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, demo.replace('close = "18:00"', 'close = "25:00"', 1)))
+    assert "hours.0.close" in str(err.value) and "ЧЧ:ММ" in str(err.value)
+    with pytest.raises(ConfigError, match="close должно быть позже open"):
+        load_config(_write(tmp_path, demo.replace('close = "18:00"', 'close = "08:00"', 1)))
+
+
+def test_office_names_its_time_zone_and_city_code(tmp_path: Path) -> None:
+    demo = DEMO_CONFIG_PATH.read_text(encoding="utf-8")
+    office = load_config(DEMO_CONFIG_PATH).office
+    assert (office.time_zone_label, office.city_code) == ("новосибирское", "383")
+    other = demo.replace('time_zone_label = "новосибирское"', 'time_zone_label = "омское"', 1)
+    other = other.replace('city_code = "383"', 'city_code = "3812"', 1)
+    office = load_config(_write(tmp_path, other)).office
+    assert (office.time_zone_label, office.city_code) == ("омское", "3812")
+    with pytest.raises(ConfigError, match="office.city_code"):
+        load_config(_write(tmp_path, demo.replace('city_code = "383"', 'city_code = "38a"', 1)))
 
 
 # --- The environment (visits.settings): every PRIYOM_* variable, typed, read once -------------

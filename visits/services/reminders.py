@@ -90,15 +90,10 @@ def reminder_choice(
     return REMINDER_CHOICES[raw]
 
 
-def _clock(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
 def window_of(settings: Messaging, *, allow_early: bool) -> tuple[time, time]:
     """The local hours when a client may get a message (§30: 07:00 only if allowed)."""
     opens = settings.early_window_start if allow_early else settings.day_window[0]
-    return _clock(opens), _clock(settings.day_window[1])
+    return opens, settings.day_window[1]
 
 
 def in_window(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> bool:

@@ -20,6 +20,7 @@ from visits.db import make_engine, make_sessionmaker, settings_engine
 from visits.errors import PriyomError
 from visits.push import PostgresBus, set_bus
 from visits.ru import by_gender_of
+from visits.rules import MAX_TRANSFERS
 from visits.settings import Settings, settings_load
 from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff
 from visits.web.context import Priyom
@@ -153,6 +154,8 @@ def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkC
         csrf_token=csrf_token,
         current_staff=current_staff,
         ROLE_LABELS=ROLE_LABELS,
+        # Rules of the order that screens mention, read from the core (§23).
+        MAX_TRANSFERS=MAX_TRANSFERS,
         by_gender_of=by_gender_of,
     )
 

@@ -64,7 +64,7 @@ def office_phones(calendar: WorkCalendar) -> str:
 def first_free_slot_today(
     session: Session, calendar: WorkCalendar, *, service: Service, now: datetime | None = None
 ) -> Slot | None:
-    """The first free slot of a service later today (§29), or None."""
+    """Return the first free slot of a service later today (§29), or None."""
     now = now or utcnow()
     today = calendar.to_local(now).date()
     for slot in free_slots(session, calendar, service=service, first_day=today, days=1, now=now):

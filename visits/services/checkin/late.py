@@ -23,7 +23,7 @@ def checkin_late_rebook(
     submit_key: str,
     now: datetime | None = None,
 ) -> WalkinResult:
-    """A visitor too late for the booking takes the first free slot of today instead."""
+    """Book a visitor too late for the booking into the first free slot of today instead."""
     now = now or utcnow()
     value = scanned_code(code)
     booking = session.exec(select(Booking).where(Booking.code == value)).first()

@@ -203,7 +203,7 @@ def _reprint(
     device_id: int,
     now: datetime,
 ) -> CheckinResult:
-    """The same booking again: the same ticket, printed again unless this is the same press."""
+    """Return the booking's ticket again, printed again unless this is the same press."""
     if ticket.status == TicketStatus.DONE:
         raise CheckinRefused(
             "Приём по этой записи уже завершён. Если остался вопрос, "

@@ -30,13 +30,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CallResult:
+    """A called ticket and, when the call is late, the apology to say."""
+
     ticket: Ticket
     # §34.4: the apology prompt when the call is late, else None.
     apology: str | None
 
 
 def lateness(*, booked_at: datetime, checked_in_at: datetime, called_at: datetime) -> int:
-    """Whole minutes the specialist started late (§34.4), 0 if on time.
+    """Return the whole minutes the specialist started late (§34.4), 0 if on time.
 
     Counted from the booked time, or from the check-in when the visitor came
     later than booked: waiting for a late visitor is not the specialist's delay.
@@ -159,7 +161,7 @@ def ticket_recall(
 def ticket_start(
     *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
 ) -> Ticket:
-    """The visitor came in: the service begins."""
+    """Begin the service: the visitor came in."""
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)

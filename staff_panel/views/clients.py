@@ -12,6 +12,7 @@ from staff_panel.nav import nav_item
 from visits.errors import InvalidInput, PriyomError
 from visits.export import FORMAT_LABELS
 from visits.models import CHANNEL_LABELS, HISTORY_LABELS, Channel, Role, Staff
+from visits.phones import phone_display
 from visits.queries.history import (
     HistoryFilter,
     clients_visible,
@@ -25,7 +26,6 @@ from visits.services.client_data import (
     client_merge,
     client_update,
 )
-from visits.services.clients import phone_display
 from visits.services.history import history_view
 from visits.services.history_export import history_export, history_send
 from visits.web.auth import current_staff, staff_required
@@ -186,6 +186,7 @@ def client_data_save(client_id: int) -> Any:
             email=form.get("email"),
             channel=form.get("channel"),
             second_channel=form.get("second_channel"),
+            city_code=priyom().config.office.city_code,
         )
     except InvalidInput as exc:
         client = history_require_access(db(), staff=_me(), client_id=client_id)

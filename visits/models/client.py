@@ -28,7 +28,7 @@ class Client(SQLModel, table=True):
     surname: str = Field(max_length=100, index=True)
     first_name: str = Field(max_length=100)
     patronymic: str = Field(default="", max_length=100)
-    # Normalised to +7XXXXXXXXXX (visits.services.clients.phone_normalise).
+    # Normalised to +7XXXXXXXXXX (visits.phones.phone_normalise).
     phone: str = Field(max_length=12, index=True)
     email: str | None = Field(default=None, max_length=254)
     channel: str = Field(max_length=10)

@@ -25,14 +25,9 @@ from visits.models import (
     Staff,
     Ticket,
 )
+from visits.phones import phone_display, phone_normalise
 from visits.queries.history import history_require_access, sees_all_histories
-from visits.services.clients import (
-    _channels,
-    _name,
-    email_normalise,
-    phone_display,
-    phone_normalise,
-)
+from visits.services.clients import _channels, _name, email_normalise
 from visits.services.history import history_record
 
 log = logging.getLogger(__name__)
@@ -83,14 +78,15 @@ def client_update(
     email: str | None,
     channel: str | None,
     second_channel: str | None,
+    city_code: str | None = None,
 ) -> Client:
     """Correct a client's data at their request; the history keeps the old and new values."""
     new_surname = _name(surname, "surname", "фамилию")
     new_first = _name(first_name, "first_name", "имя")
     new_patronymic = _name(patronymic, "patronymic", "отчество", required=False)
-    new_phone = phone_normalise(phone)
+    new_phone = phone_normalise(phone, city_code=city_code)
     new_email = email_normalise(email)
-    new_channel, new_second = _channels(channel, second_channel, email=new_email)
+    new_channel, new_second = _channels(channel, second_channel, email=new_email, phone=new_phone)
     with write_transaction(session):
         client = _client_for_change(session, client_id, staff)
         changes: list[str] = []

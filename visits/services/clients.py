@@ -25,48 +25,16 @@ from visits.models import (
     Service,
     Staff,
 )
+from visits.phones import phone_check_sms
+from visits.phones import phone_display as phone_display
+from visits.phones import phone_normalise as phone_normalise
 from visits.queries.clients import client_search as client_search
 from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)
 
-# Russian numbers: +7 / 8 and ten digits. Mobile numbers start with 9;
-# city numbers carry an area code (Novosibirsk 383). A bare seven-digit
-# Novosibirsk number (238-60-02) gets the city code.
-_CITY_CODE = "383"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' -]*$")
-
-
-def phone_normalise(raw: str) -> str:
-    """Return +7XXXXXXXXXX for a Russian mobile or city number, or raise InvalidInput."""
-    digits = re.sub(r"\D", "", raw or "")
-    if len(digits) == 7:
-        digits = "7" + _CITY_CODE + digits
-    elif len(digits) == 10:
-        digits = "7" + digits
-    elif len(digits) == 11 and digits[0] in "78":
-        digits = "7" + digits[1:]
-    else:
-        raise InvalidInput(
-            "Номер телефона должен быть российским: +7 и 10 цифр, например +7 913 123-45-67.",
-            field="phone",
-        )
-    # Area codes start with 3, 4, 8 (city) or 9 (mobile); 0, 1, 2, 5, 6, 7 are not Russian.
-    if digits[1] not in "3489":
-        raise InvalidInput(
-            "Такого номера в России нет. Проверьте код: мобильный начинается с 9, "
-            "городской Новосибирска — с 383.",
-            field="phone",
-        )
-    return "+" + digits
-
-
-def phone_display(phone: str) -> str:
-    """+79131234567 -> +7 913 123-45-67."""
-    if len(phone) != 12:
-        return phone
-    return f"+7 {phone[2:5]} {phone[5:8]}-{phone[8:10]}-{phone[10:12]}"
 
 
 def email_normalise(raw: str | None) -> str | None:
@@ -92,7 +60,7 @@ def _name(raw: str, field: str, label: str, *, required: bool = True) -> str:
 
 
 def _channels(
-    channel: str | None, second: str | None, *, email: str | None
+    channel: str | None, second: str | None, *, email: str | None, phone: str | None = None
 ) -> tuple[str, str | None]:
     valid = {c.value for c in Channel}
     if not channel:
@@ -106,6 +74,8 @@ def _channels(
         second = None
     if Channel.EMAIL.value in (channel, second) and not email:
         raise InvalidInput("Для связи по почте укажите адрес электронной почты.", field="email")
+    if phone and Channel.SMS.value in (channel, second):
+        phone_check_sms(phone, field="second_channel" if second == Channel.SMS else "channel")
     return channel, second
 
 
@@ -134,6 +104,7 @@ def client_register(
     consent: bool,
     allow_early_messages: bool = False,
     staff: Staff | None = None,
+    city_code: str | None = None,
 ) -> Client:
     """Register a client with the chosen channels and recorded consent (§3).
 
@@ -157,7 +128,8 @@ def client_register(
             lambda: _name(patronymic, "patronymic", "отчество", required=False),
             "",
         ),
-        phone=check("phone", lambda: phone_normalise(phone), ""),
+        # `city_code` (the office file's) completes a bare local number.
+        phone=check("phone", lambda: phone_normalise(phone, city_code=city_code), ""),
         email=check("email", lambda: email_normalise(email), None),
         channel="",
         consent_at=utcnow(),
@@ -167,7 +139,9 @@ def client_register(
     # A bad e-mail is reported already; check the channels as if it had been given.
     mail = client.email if "email" not in errors else "reported@example.ru"
     client.channel, client.second_channel = check(
-        "channel", lambda: _channels(channel, second_channel, email=mail), no_channel
+        "channel",
+        lambda: _channels(channel, second_channel, email=mail, phone=client.phone or None),
+        no_channel,
     )
     if not consent:
         errors["consent"] = (

@@ -32,8 +32,8 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText
+from visits.phones import phone_display
 from visits.queries.history import history_entries, history_require_access
-from visits.services.clients import phone_display
 from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)

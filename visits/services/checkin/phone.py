@@ -10,9 +10,9 @@ from sqlmodel import Session, col, select
 from visits.calendar import WorkCalendar, utcnow
 from visits.errors import NotFound
 from visits.models import Booking, BookingStatus, Client, Room, Service
+from visits.phones import phone_normalise
 from visits.services.checkin.common import CheckinResult
 from visits.services.checkin.ticket import checkin_booking
-from visits.services.clients import phone_normalise
 from visits.services.ratelimit import ratelimit_hit
 
 # Anti-enumeration: phone lookups per kiosk and window.
@@ -44,7 +44,7 @@ def checkin_bookings_by_phone(
     now: datetime | None = None,
 ) -> list[PhoneMatch]:
     """Today's bookings of a phone number; rate-limited per kiosk against enumeration."""
-    number = phone_normalise(phone)
+    number = phone_normalise(phone, city_code=calendar.config.office.city_code)
     now = now or utcnow()
     ratelimit_hit(
         session=session,
@@ -73,7 +73,7 @@ def checkin_by_phone(
     now: datetime | None = None,
 ) -> CheckinResult:
     """Check in one of the bookings found by phone; the phone must be the booking's."""
-    number = phone_normalise(phone)
+    number = phone_normalise(phone, city_code=calendar.config.office.city_code)
     booking = session.get(Booking, booking_id)
     client = session.get(Client, booking.client_id) if booking else None
     if booking is None or client is None or client.phone != number:

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from visits.calendar import WorkCalendar, utcnow
 from visits.errors import Conflict, InvalidInput
 from visits.models import Booking, Client, Service
+from visits.phones import phone_is_mobile, phone_normalise
 from visits.services.booking import booking_create
 from visits.services.checkin.common import (
     CheckinRefused,
@@ -18,7 +19,7 @@ from visits.services.checkin.common import (
     office_phones,
 )
 from visits.services.checkin.ticket import checkin_booking
-from visits.services.clients import client_register, phone_normalise
+from visits.services.clients import client_register
 
 # A slot taken by an operator meanwhile: take the next one, this many times at most.
 _SLOT_TRIES = 3
@@ -92,7 +93,7 @@ def walkin_book(
             "Отметьте согласие или подойдите к администратору.",
             field="consent",
         )
-    number = phone_normalise(phone)
+    number = phone_normalise(phone, city_code=calendar.config.office.city_code)
     client = _client_for_walkin(session, number, surname, first_name, patronymic)
     if client is None:
         client = client_register(
@@ -102,7 +103,8 @@ def walkin_book(
             patronymic=patronymic,
             phone=number,
             email=None,
-            channel="sms",
+            # An SMS cannot reach a city number: such a visitor is called instead.
+            channel="sms" if phone_is_mobile(number) else "phone",
             second_channel=None,
             consent=True,
         )

@@ -163,6 +163,39 @@ class DirectoryEntry(_Strict):
     website: str = ""
 
 
+class CallTopic(_Strict):
+    """§18: a topic of the consultation line, as the operator picks it on the call card."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=3)
+    # §23: the units whose staff answer this topic (they come first in the hand-over list).
+    units: list[str] = []
+    # The card asks which service the question is about (its specialists come first).
+    asks_service: bool = False
+
+
+def _default_topics() -> list[CallTopic]:
+    """§18: hours and procedure, a service, an application's and a message's status."""
+    return [
+        CallTopic(key="hours", name="Время и порядок работы"),
+        CallTopic(key="service", name="Государственная услуга", asks_service=True),
+        CallTopic(key="application", name="Статус заявления", asks_service=True),
+        CallTopic(key="message", name="Статус обращения"),
+        CallTopic(key="booking", name="Запись на приём"),
+        CallTopic(key="other", name="Другое"),
+    ]
+
+
+class Consultation(_Strict):
+    """Part III: the consultation line (§18-27)."""
+
+    # §19: the lines' hours as told with the numbers; empty: worked out from [[hours]].
+    hours: str = ""
+    # §24: the answer's deadline offered to a caller, in working days (the card may change it).
+    callback_working_days: int = Field(default=2, ge=1, le=30)
+    topics: list[CallTopic] = Field(default_factory=_default_topics, min_length=1)
+
+
 class SpotRoute(_Strict):
     arrow: Arrow
     text: str
@@ -226,6 +259,7 @@ class OfficeConfig(_Strict):
     services: list[Service] = Field(min_length=1)
     staff: list[StaffMember] = Field(min_length=1)
     directory: list[DirectoryEntry] = []
+    consultation: Consultation = Consultation()
     spots: list[Spot] = []
     messaging: Messaging = Messaging()
     demo: Demo = Demo()
@@ -245,6 +279,14 @@ class OfficeConfig(_Strict):
         _unique("services.letter", [s.letter for s in self.services])
         _unique("staff.login", [s.login for s in self.staff])
         _unique("spots.key", [s.key for s in self.spots])
+        _unique("consultation.topics.key", [t.key for t in self.consultation.topics])
+        units = {m.unit for m in self.staff}
+        for topic in self.consultation.topics:
+            for unit in topic.units:
+                if unit not in units:
+                    raise ValueError(
+                        f"consultation.topics.{topic.key}.units: в staff нет отдела {unit!r}"
+                    )
         for room in self.rooms:
             if room.floor not in floors:
                 raise ValueError(f"rooms.{room.number}.floor: этажа {room.floor} нет в floors")
@@ -268,6 +310,24 @@ class OfficeConfig(_Strict):
                     raise ValueError(f"spots.{spot.key}.routes: кабинета {number} нет в rooms")
         return self
 
+    def line_hours(self) -> str:
+        """§19: the lines' hours, told wherever the numbers are: "пн–чт 09:00–18:00, ..."."""
+        if self.consultation.hours:
+            return self.consultation.hours
+        parts = [
+            f"{_days_span(block.days)} {block.open:%H:%M}–{block.close:%H:%M}"
+            for block in self.hours
+        ]
+        lunches = {block.lunch for block in self.hours if block.lunch}
+        if len(lunches) == 1:
+            start, end = lunches.pop() or (time.min, time.min)
+            parts.append(f"перерыв {start:%H:%M}–{end:%H:%M}")
+        return ", ".join(parts)
+
+    def phones_with_hours(self) -> str:
+        """The numbers with the lines' hours (§19): "238-60-02, 238-60-62 (пн–чт ...)"."""
+        return f"{', '.join(self.office.phones)} ({self.line_hours()})"
+
     def hours_for(self, weekday: Weekday) -> WorkingHours | None:
         """Return the hours block for a weekday, or None if the office is closed."""
         for block in self.hours:
@@ -280,6 +340,18 @@ class OfficeConfig(_Strict):
 
     def spot(self, key: str) -> Spot | None:
         return next((s for s in self.spots if s.key == key), None)
+
+
+_WEEKDAYS_RU = dict(zip(WEEKDAYS, ("пн", "вт", "ср", "чт", "пт", "сб", "вс"), strict=True))
+
+
+def _days_span(days: list[Weekday]) -> str:
+    """ "пн–чт" for a run of weekdays, "пн, ср" otherwise."""
+    ordered = sorted(days, key=WEEKDAYS.index)
+    indexes = [WEEKDAYS.index(d) for d in ordered]
+    if len(ordered) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
+        return f"{_WEEKDAYS_RU[ordered[0]]}–{_WEEKDAYS_RU[ordered[-1]]}"
+    return ", ".join(_WEEKDAYS_RU[d] for d in ordered)
 
 
 def _unique(key: str, values: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from staff_panel.views import (
     admin_day,  # noqa: F401
+    calls,  # noqa: F401
     clients,  # noqa: F401
     desk,  # noqa: F401
     devices,  # noqa: F401

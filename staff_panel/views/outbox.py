@@ -11,7 +11,11 @@ from staff_panel import bp
 from staff_panel.nav import nav_item
 from visits.models import CHANNEL_LABELS, MessageKind, MessageStatus, Role
 from visits.notify.outbox import outbox_counts, outbox_recent
+from visits.notify.templates import call_addressee
+from visits.queries.calls import callbacks_list
 from visits.services.call_tasks import OPERATORS_TOPIC, call_task_done, call_tasks_list
+from visits.services.calls import intervals_text
+from visits.services.clients import phone_display
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
 from visits.web.htmx import hx_redirect, is_fragment_request, render
@@ -36,7 +40,10 @@ KIND_LABELS = {
 CHANNELS = {c.value: label for c, label in CHANNEL_LABELS.items()}
 
 nav_item("staff_panel.outbox", "Сообщения", Role.OPERATOR, Role.ADMINISTRATOR, order=30)
-nav_item("staff_panel.calls", "Звонки", Role.OPERATOR, Role.ADMINISTRATOR, order=40)
+# Specialists see «Звонки» too: the call-backs promised in their name (§24).
+nav_item(
+    "staff_panel.calls", "Звонки", Role.OPERATOR, Role.SPECIALIST, Role.ADMINISTRATOR, order=40
+)
 
 
 @bp.route("/outbox")
@@ -59,14 +66,22 @@ def outbox() -> Any:
 
 
 @bp.route("/calls")
-@staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
+@staff_required(Role.OPERATOR, Role.SPECIALIST, Role.ADMINISTRATOR)
 def calls() -> Any:
-    """The phone operators' list: whom to call and why, open tasks first."""
+    """Whom to call and why: promised call-backs (§24) and the operators' tasks, open first."""
+    staff = current_staff()
+    assert staff is not None
+    operator = staff.has_role(Role.OPERATOR) or staff.has_role(Role.ADMINISTRATOR)
     return render(
         "staff_panel/pages/calls.html",
         "staff_panel/partials/_calls_list.html",
-        rows=call_tasks_list(db()),
+        rows=call_tasks_list(db()) if operator else [],
+        callbacks=callbacks_list(db(), staff=staff),
+        operator=operator,
         CHANNELS=CHANNELS,
+        phone_display=phone_display,
+        intervals_text=intervals_text,
+        call_addressee=call_addressee,
     )
 
 
@@ -91,8 +106,13 @@ def call_done(task_id: int) -> Any:
 
 
 @bp.route("/calls/events")
-@staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
+@staff_required(Role.OPERATOR, Role.SPECIALIST, Role.ADMINISTRATOR)
 def calls_events() -> Response:
-    """SSE for the operators' pages: new and closed call tasks, outbox changes."""
+    """SSE for «Звонки»: call tasks and call-backs for operators, a specialist's own call-backs."""
+    staff = current_staff()
+    assert staff is not None
+    topics = [f"staff:{staff.id}"]
+    if staff.has_role(Role.OPERATOR) or staff.has_role(Role.ADMINISTRATOR):
+        topics.append(OPERATORS_TOPIC)
     db().close()
-    return sse_response([OPERATORS_TOPIC], priyom().session_factory)
+    return sse_response(topics, priyom().session_factory)

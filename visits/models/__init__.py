@@ -1,6 +1,15 @@
 """SQLModel tables, one module per aggregate. Importing this registers them all."""
 
 from visits.models.booking import Booking, BookingStatus, SlotHold
+from visits.models.call import (
+    CALL_OUTCOME_LABELS,
+    Call,
+    CallBack,
+    CallBooking,
+    CallHandover,
+    CallOutcome,
+    CallStatus,
+)
 from visits.models.client import CHANNEL_LABELS, Channel, Client, ClientNote
 from visits.models.device import Device, DeviceKind
 from visits.models.history import HISTORY_LABELS, AuditEntry, HistoryEntry, HistoryKind
@@ -12,11 +21,18 @@ from visits.models.room import ColleagueInvite, RoomReservation
 from visits.models.ticket import PrintJob, PrintJobStatus, Ticket, TicketCounter, TicketStatus
 
 __all__ = [
+    "CALL_OUTCOME_LABELS",
     "CHANNEL_LABELS",
     "HISTORY_LABELS",
     "AuditEntry",
     "Booking",
     "BookingStatus",
+    "Call",
+    "CallBack",
+    "CallBooking",
+    "CallHandover",
+    "CallOutcome",
+    "CallStatus",
     "CallTask",
     "Channel",
     "Client",

@@ -25,6 +25,11 @@ class HistoryKind(StrEnum):
     MESSAGE_SKIPPED = "message_skipped"
     CALL_TASK = "call_task"
     CALL_TASK_DONE = "call_task_done"
+    LINE_CALL = "line_call"
+    LINE_HANDOVER = "line_handover"
+    LINE_REFERRAL = "line_referral"
+    CALLBACK_PROMISED = "callback_promised"
+    CALLBACK_DONE = "callback_done"
     CHECKED_IN = "checked_in"
     TICKET_PRINTED = "ticket_printed"
     CALLED = "called"
@@ -57,6 +62,11 @@ HISTORY_LABELS: dict[str, str] = {
     HistoryKind.MESSAGE_SKIPPED: "Сообщение не отправлялось",
     HistoryKind.CALL_TASK: "Задача позвонить клиенту",
     HistoryKind.CALL_TASK_DONE: "Оператор позвонил клиенту",
+    HistoryKind.LINE_CALL: "Звонок на консультационную линию",
+    HistoryKind.LINE_HANDOVER: "Звонок переключён на коллегу",
+    HistoryKind.LINE_REFERRAL: "Даны контакты другого органа",
+    HistoryKind.CALLBACK_PROMISED: "Обещан ответ по телефону",
+    HistoryKind.CALLBACK_DONE: "Ответ дан по телефону",
     HistoryKind.CHECKED_IN: "Регистрация в терминале, выдан талон",
     HistoryKind.TICKET_PRINTED: "Талон напечатан",
     HistoryKind.CALLED: "Вызов в кабинет",

@@ -16,6 +16,7 @@ class MessageKind(StrEnum):
     ROOM_CHANGE = "room_change"
     FINAL = "final"
     HISTORY_EXPORT = "history_export"
+    REFERRAL = "referral"  # §26: the competent body's contacts, sent after a call
 
 
 class MessageStatus(StrEnum):

@@ -40,7 +40,10 @@ def _form_for(client: Client, channel: str, text: MessageText) -> str:
 
 def _phone_skip_reason(kind: MessageKind, staff: Staff | None) -> str:
     """A phone call is not needed where the client already heard it, or for a written-only message."""
-    if kind in (MessageKind.CONFIRMATION, MessageKind.CANCELLATION) and staff is not None:
+    if (
+        kind in (MessageKind.CONFIRMATION, MessageKind.CANCELLATION, MessageKind.REFERRAL)
+        and staff is not None
+    ):
         return f"{staff.full_name} сообщил(а) это клиенту при разговоре"
     if kind == MessageKind.FINAL:
         # §17: the survey link is a written message; the rating tablet asks in person.

@@ -63,10 +63,13 @@ def test_outbox_filter_returns_the_fragment(client: FlaskClient, session: Sessio
     assert 'data-status="queued"' not in body
 
 
-def test_specialist_has_no_outbox(client: FlaskClient) -> None:
+def test_specialist_has_no_outbox(client: FlaskClient, session: Session) -> None:
+    _task(session)
     login_as(client, "ivanova")
     assert client.get("/staff/outbox").status_code == 403
-    assert client.get("/staff/calls").status_code == 403
+    # «Звонки» shows a specialist only the call-backs promised in their name (§24).
+    page = client.get("/staff/calls").get_data(as_text=True)
+    assert "Обещанные перезвоны" in page and "Позвонить Ивану Петровичу" not in page
 
 
 def test_operator_marks_a_call_done(client: FlaskClient, session: Session) -> None:

@@ -193,7 +193,22 @@ def display_board(
     config = calendar.config
     now = now or utcnow()
     spot = config.spot(spot_key) if spot_key else None
-    rooms = {room.id: room for room in session.exec(select(Room)).all()}
+    calls = _board_calls(session, calendar, spot, now, size)
+    latest = session.exec(select(func.max(PushEvent.id))).one() or 0
+    return Board(
+        spot=spot,
+        calls=calls,
+        waiting=floor_waiting(session, calendar, here=spot.floor if spot else None),
+        exit=Direction(spot.exit_route.arrow, spot.exit_route.text)
+        if spot and spot.exit_route
+        else None,
+        last_event_id=latest,
+        now=now,
+    )
+
+
+def _newest_calls(session: Session, calendar: WorkCalendar) -> dict[int, PushEvent]:
+    """Today's newest call event for the displays of each ticket, newest ticket first."""
     events = session.exec(
         select(PushEvent)
         .where(col(PushEvent.kind).in_(CALL_KINDS), PushEvent.at >= _day_start(calendar))
@@ -205,6 +220,14 @@ def display_board(
         ticket_id = event.payload.get("ticket_id")
         if DISPLAYS_TOPIC in event.topics and isinstance(ticket_id, int):
             newest_per_ticket.setdefault(ticket_id, event)
+    return newest_per_ticket
+
+
+def _board_calls(
+    session: Session, calendar: WorkCalendar, spot: Spot | None, now: datetime, size: int
+) -> list[BoardCall]:
+    rooms = {room.id: room for room in session.exec(select(Room)).all()}
+    newest_per_ticket = _newest_calls(session, calendar)
     tickets = {
         t.id: t
         for t in session.exec(
@@ -229,7 +252,9 @@ def display_board(
                 room_number=room.number,
                 room_word=room_word(room.kind),
                 floor=room.floor,
-                direction=route_from(config, spot, room_number=room.number, floor=room.floor),
+                direction=route_from(
+                    calendar.config, spot, room_number=room.number, floor=room.floor
+                ),
                 at=event.at,
                 phrase=call_phrase(
                     ticket.number, room.number, meeting_room=room.kind == RoomKind.MEETING
@@ -239,17 +264,7 @@ def display_board(
         )
         if len(calls) == size:
             break
-    latest = session.exec(select(func.max(PushEvent.id))).one() or 0
-    return Board(
-        spot=spot,
-        calls=calls,
-        waiting=floor_waiting(session, calendar, here=spot.floor if spot else None),
-        exit=Direction(spot.exit_route.arrow, spot.exit_route.text)
-        if spot and spot.exit_route
-        else None,
-        last_event_id=latest,
-        now=now,
-    )
+    return calls
 
 
 def _still_on_board(ticket: Ticket, kind: str, age_seconds: int) -> bool:

@@ -268,6 +268,18 @@ def slot_grid(
     day_list = list(calendar.working_days(first_day, days or config.booking_horizon_working_days))
     if not staff or not day_list:
         return SlotGrid(length=length, days=[], free={})
+    grids, cell_at = _day_grids(calendar, day_list, cell, cells_needed, now)
+    range_start = calendar.at(day_list[0], datetime.min.time()).astimezone(UTC)
+    range_end = calendar.at(day_list[-1] + timedelta(days=1), datetime.min.time()).astimezone(UTC)
+    busy = _held_cells(session, [s.id for s in staff], range_start, range_end, cell_at)
+    free = _free_masks(staff, grids, busy, cells_needed)
+    return SlotGrid(length=length, days=grids, free=free)
+
+
+def _day_grids(
+    calendar: WorkCalendar, day_list: list[date], cell: int, cells_needed: int, now: datetime
+) -> tuple[list[DayGrid], dict[int, tuple[date, int]]]:
+    """Each day's start cells, the past of today removed, and where each cell's time falls."""
     grids: list[DayGrid] = []
     cell_at: dict[int, tuple[date, int]] = {}
     for day in day_list:
@@ -278,8 +290,17 @@ def slot_grid(
             grid = replace(grid, valid=grid.valid & ~past)
         grids.append(grid)
         cell_at.update(grid.cells)
-    range_start = calendar.at(day_list[0], datetime.min.time()).astimezone(UTC)
-    range_end = calendar.at(day_list[-1] + timedelta(days=1), datetime.min.time()).astimezone(UTC)
+    return grids, cell_at
+
+
+def _held_cells(
+    session: Session,
+    staff_ids: list[int | None],
+    range_start: datetime,
+    range_end: datetime,
+    cell_at: dict[int, tuple[date, int]],
+) -> dict[int, dict[date, int]]:
+    """The held cells of each specialist, as a bit mask per day."""
     # A month of a large office is thousands of held cells: one row per specialist,
     # the times as epoch seconds, not a row and an aware datetime per cell.
     rows = (
@@ -287,7 +308,7 @@ def slot_grid(
         .execute(
             select(SlotHold.staff_id, epoch_seconds_list(SlotHold.starts_at))
             .where(
-                col(SlotHold.staff_id).in_([s.id for s in staff]),
+                col(SlotHold.staff_id).in_(staff_ids),
                 SlotHold.starts_at >= range_start,
                 SlotHold.starts_at < range_end,
             )
@@ -301,6 +322,16 @@ def slot_grid(
         for found in map(cell_at.get, map(int, starts.split(","))):
             if found is not None:
                 taken[found[0]] = taken.get(found[0], 0) | found[1]
+    return busy
+
+
+def _free_masks(
+    staff: list[Staff],
+    grids: list[DayGrid],
+    busy: dict[int, dict[date, int]],
+    cells_needed: int,
+) -> dict[tuple[int, date], int]:
+    """Free start cells per specialist and day: valid starts whose every cell is free."""
     free: dict[tuple[int, date], int] = {}
     for member in staff:
         if member.id is None:
@@ -317,7 +348,7 @@ def slot_grid(
                 mask &= ~blocked
             if mask:
                 free[(member.id, grid.day)] = mask
-    return SlotGrid(length=length, days=grids, free=free)
+    return free
 
 
 def free_slots(

@@ -1,49 +1,35 @@
-"""The phone operator's booking desk (§28-32): find or register the caller, book, cancel.
+"""The phone operator's booking desk (§28-32): find or register the caller, book, cancel. Routes only.
 
 The desk keeps its whole state in the address (?client=&service=&day=&staff=&slot=),
-so a reload, the back button or a colleague's link shows the same screen.
-Fragments: #desk (both columns), #desk-client (left), #desk-step (right:
-slots, confirmation form, confirmation text), #desk-search-results, #desk-bookings.
+so a reload, the back button or a colleague's link shows the same screen
+(visits.queries.desk). Fragments: #desk (both columns), #desk-client (left),
+#desk-step (right: slots, confirmation form, confirmation text),
+#desk-search-results, #desk-bookings. A plain GET of a fragment's address gets
+the whole page.
 """
 
 from __future__ import annotations
 
-import base64
-import logging
-import secrets
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-import qrcode
-import qrcode.image.svg
-from flask import request, url_for
-from sqlmodel import Session
+from flask import Response, request, url_for
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
-from visits.calendar import WorkCalendar, utcnow
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
-from visits.models import CHANNEL_LABELS, Booking, Channel, Client, MessageKind, Role, Service
-from visits.queries.slots import (
-    Slot,
-    Specialist,
-    bookable_services,
-    free_slots,
-    service_for_booking,
-    service_specialists,
-    slot_grid,
-    slot_is_bookable,
-    slot_key_parse,
-)
+from visits.models import CHANNEL_LABELS, Channel, Client, Role
+from visits.queries.desk import DeskChoice, DeskStep, desk_pick, desk_step
 from visits.ru import WEEKDAYS_SHORT, date_short, date_with_weekday, plural
 from visits.services.booking import (
-    SLOT_TAKEN,
     booking_cancel,
-    booking_confirmation_text,
+    booking_cancel_notice,
     booking_create,
-    booking_outbox,
+    booking_get,
+    booking_receipt,
 )
 from visits.services.clients import (
     ClientInvalid,
@@ -54,11 +40,11 @@ from visits.services.clients import (
     client_search,
     phone_display,
 )
+from visits.services.reminders import REMINDER_CHOICE_LABELS, reminder_choice, reminders_late
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
-from visits.web.htmx import hx_redirect, is_fragment_request, render
-
-log = logging.getLogger(__name__)
+from visits.web.htmx import fragment_or_redirect, render
+from visits.web.qr import qr_data_uri
 
 nav_item("staff_panel.desk", "Запись на приём", Role.OPERATOR, order=10)
 
@@ -67,344 +53,41 @@ P_DESK = "staff_panel/partials/_desk.html"
 P_SLOTS = "staff_panel/partials/_desk_slots.html"
 P_CONFIRM = "staff_panel/partials/_desk_confirm.html"
 P_DONE = "staff_panel/partials/_desk_done.html"
-P_CLIENT = "staff_panel/partials/_desk_client.html"
 P_CLIENT_FORM = "staff_panel/partials/_desk_client_form.html"
 P_RESULTS = "staff_panel/partials/_desk_search_results.html"
 P_BOOKINGS = "staff_panel/partials/_desk_bookings.html"
 P_CANCEL = "staff_panel/partials/_desk_cancel.html"
-
-REMINDERS = {
-    "both": (True, True),
-    "day": (True, False),
-    "two_hours": (False, True),
-    "none": (False, False),
-}
-REMINDER_LABELS = {
-    "both": "За день и за 2 часа",
-    "day": "За день",
-    "two_hours": "За 2 часа",
-    "none": "Без напоминаний",
-}
 CHANNEL_CHOICES = [(c.value, CHANNEL_LABELS[c]) for c in Channel]
 # Events for HX-Trigger (ASCII: header values must be latin-1).
 BOOKINGS_CHANGED = "deskBookingsChanged"  # a booking made: the client's list reloads
 SLOTS_CHANGED = "deskSlotsChanged"  # a booking cancelled: the slot picker reloads
+Context = dict[str, Any]
 
 
-# ---------------------------------------------------------------- parsing
-
-
-def _id(raw: str | None) -> int | None:
-    """A database id from the address or a form; None for anything else."""
-    value = (raw or "").strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 9:
-        return None
-    return int(value) or None
-
-
-def _day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip())
-    except ValueError:
-        return None
-
-
-@dataclass
+@dataclass(frozen=True)
 class DeskState:
-    """What the operator has chosen so far; it travels in the address."""
+    """The choice with its addresses, for the templates' links and hidden inputs."""
 
-    client_id: int | None = None
-    service_id: int | None = None
-    day: date | None = None
-    staff_id: int | None = None
-    slot: str = ""
+    choice: DeskChoice
 
-    @classmethod
-    def from_request(cls) -> DeskState:
-        values = request.values
-        return cls(
-            client_id=_id(values.get("client")),
-            service_id=_id(values.get("service")),
-            day=_day(values.get("day")),
-            staff_id=_id(values.get("staff")),
-            slot=(values.get("slot") or "").strip()[:40],
-        )
+    @property
+    def staff_id(self) -> int | None:
+        return self.choice.staff_id
 
-    def params(self, **changes: Any) -> dict[str, str]:
-        values = {
-            "client": self.client_id,
-            "service": self.service_id,
-            "day": self.day.isoformat() if self.day else None,
-            "staff": self.staff_id,
-            "slot": self.slot or None,
-        }
-        values.update(changes)
-        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+    def params(self, **changes: object) -> dict[str, str]:
+        return self.choice.params(**changes)
 
-    def url(self, endpoint: str = "staff_panel.desk", **changes: Any) -> str:
+    def url(self, endpoint: str = "staff_panel.desk", **changes: object) -> str:
         query = urlencode(self.params(**changes))
         return url_for(endpoint) + (f"?{query}" if query else "")
 
 
-# ---------------------------------------------------------------- building the screen
+def _choice(**changes: Any) -> DeskChoice:
+    return replace(DeskChoice.parse(request.values), **changes)
 
 
-@dataclass
-class DayCell:
-    day: date
-    count: int
-    working: bool
-    in_range: bool
-
-
-@dataclass
-class SlotView:
-    key: str
-    time: str
-    end: str
-    specialist: Specialist
-    # Other specialists free at the same time (shown when no specialist is chosen).
-    others: int = 0
-
-
-@dataclass
-class SlotsView:
-    """Everything the slot picker shows for one service (§29)."""
-
-    service: Service
-    specialists: list[Specialist]
-    counts_by_staff: dict[int, int]
-    weeks: list[list[DayCell]]
-    day: date | None
-    periods: list[tuple[str, list[SlotView]]] = field(default_factory=list)
-    total: int = 0
-
-
-def _calendar() -> WorkCalendar:
-    return priyom().calendar
-
-
-def _slots_view(session: Session, state: DeskState, service: Service) -> SlotsView:
-    calendar = _calendar()
-    specialists = service_specialists(session, service.id or 0)
-    by_id = {s.staff.id: s for s in specialists}
-    if state.staff_id not in by_id:
-        state.staff_id = None
-    grid = slot_grid(session, calendar, service=service, members=[s.staff for s in specialists])
-    per_day = grid.counts_by_day(staff_id=state.staff_id)
-    if state.day not in per_day:
-        state.day = min(per_day, default=None)
-    view = SlotsView(
-        service=service,
-        specialists=specialists,
-        counts_by_staff=grid.counts_by_staff(),
-        weeks=_weeks(calendar, per_day),
-        day=state.day,
-        total=sum(per_day.values()),
-    )
-    if state.day is not None:
-        # Without a chosen specialist each time is shown once: sixty specialists
-        # would otherwise make thousands of buttons nobody can read.
-        if state.staff_id is None:
-            picked = grid.times_on(state.day)
-        else:
-            picked = [(slot, 0) for slot in grid.slots_on(state.day, staff_id=state.staff_id)]
-        view.periods = _periods(calendar, state.day, picked, by_id)
-    return view
-
-
-def _weeks(calendar: WorkCalendar, days: dict[date, int]) -> list[list[DayCell]]:
-    """Monday-to-Sunday rows from today to the horizon, with each day's free count."""
-    today = calendar.today()
-    horizon = list(
-        calendar.working_days(today, calendar.config.office.booking_horizon_working_days)
-    )
-    last = horizon[-1] if horizon else today
-    start = today - timedelta(days=today.weekday())
-    weeks: list[list[DayCell]] = []
-    cursor = start
-    while cursor <= last:
-        week = []
-        for _ in range(7):
-            week.append(
-                DayCell(
-                    day=cursor,
-                    count=days.get(cursor, 0),
-                    working=calendar.is_working_day(cursor),
-                    in_range=today <= cursor <= last,
-                )
-            )
-            cursor += timedelta(days=1)
-        weeks.append(week)
-    return weeks
-
-
-def _periods(
-    calendar: WorkCalendar,
-    day: date,
-    picked: list[tuple[Slot, int]],
-    by_id: dict[int | None, Specialist],
-) -> list[tuple[str, list[SlotView]]]:
-    """The day's free times split at the lunch break: "До обеда", "После обеда".
-
-    Each time comes with the number of other specialists free then ("и ещё N").
-    """
-    periods = calendar.periods_on(day)
-    groups: list[tuple[str, list[SlotView]]] = []
-    labels = ["До обеда", "После обеда"] if len(periods) == 2 else ["Весь день"] * len(periods)
-    for label, period in zip(labels, periods, strict=True):
-        items = []
-        for slot, others in picked:
-            local_start = calendar.to_local(slot.starts_at)
-            if period.start <= local_start < period.end:
-                items.append(
-                    SlotView(
-                        key=slot.key,
-                        time=local_start.strftime("%H:%M"),
-                        end=calendar.to_local(slot.ends_at).strftime("%H:%M"),
-                        specialist=by_id[slot.staff_id],
-                        others=others,
-                    )
-                )
-        if items:
-            groups.append((label, items))
-    return groups
-
-
-def _client_or_none(session: Session, client_id: int | None) -> Client | None:
-    if client_id is None:
-        return None
-    try:
-        return client_get(session=session, client_id=client_id)
-    except NotFound:
-        return None
-
-
-def _step_context(
-    session: Session, state: DeskState, *, error: str | None = None
-) -> dict[str, Any]:
-    """The right column: the slot picker, or the confirmation form when a slot is picked."""
-    ctx: dict[str, Any] = {
-        "state": state,
-        "services": bookable_services(session),
-        "step_error": error,
-        "step_template": P_SLOTS,
-        "slots": None,
-        "service": None,
-        "client": _client_or_none(session, state.client_id),
-    }
-    if state.service_id is None:
-        state.slot = ""
-        return ctx
-    try:
-        service = service_for_booking(session, state.service_id)
-    except InvalidInput as exc:
-        ctx["step_error"] = error or exc.message
-        state.service_id, state.slot = None, ""
-        return ctx
-    ctx["service"] = service
-    if state.slot:
-        try:
-            ctx.update(_confirm_context(session, state, service))
-            ctx["step_template"] = P_CONFIRM
-            return ctx
-        except (InvalidInput, Conflict) as exc:
-            ctx["step_error"] = error or exc.message
-            ctx["step_status"] = exc.status
-            state.slot = ""
-    ctx["slots"] = _slots_view(session, state, service)
-    return ctx
-
-
-def _slot_from_key(session: Session, service: Service, key: str) -> tuple[Specialist, datetime]:
-    parsed = slot_key_parse(key)
-    specialist = None
-    if parsed is not None:
-        specialist = next(
-            (s for s in service_specialists(session, service.id or 0) if s.staff.id == parsed[0]),
-            None,
-        )
-    if parsed is None or specialist is None:
-        log.warning("desk: unknown slot id %r for service %s", key, service.id)
-        raise InvalidInput(
-            "Такого времени нет в расписании. Выберите время из списка.", field="slot"
-        )
-    return specialist, parsed[1]
-
-
-def _confirm_context(session: Session, state: DeskState, service: Service) -> dict[str, Any]:
-    specialist, starts_at = _slot_from_key(session, service, state.slot)
-    calendar = _calendar()
-    local = calendar.to_local(starts_at)
-    # A page left open for a while: say now, not after "Записать", that the time is gone.
-    reason = slot_is_bookable(
-        calendar, starts_at=starts_at, duration_minutes=service.duration_minutes
-    )
-    if reason:
-        raise InvalidInput(reason, field="slot")
-    still_free = free_slots(
-        session,
-        calendar,
-        service=service,
-        staff_id=specialist.staff.id,
-        first_day=local.date(),
-        days=1,
-    )
-    if not any(s.starts_at == starts_at for s in still_free):
-        raise Conflict(SLOT_TAKEN, code="slot_taken", field="slot")
-    return {
-        "picked": specialist,
-        "picked_start": local,
-        "picked_end": _calendar().to_local(starts_at + timedelta(minutes=service.duration_minutes)),
-        "picked_date": date_with_weekday(local),
-        "submit_key": secrets.token_urlsafe(18),
-        "reminder_labels": REMINDER_LABELS,
-        "reminder_late": {k: _reminder_too_late(k, starts_at) for k in REMINDERS},
-    }
-
-
-def _reminder_too_late(choice: str, starts_at: datetime) -> str:
-    """§30: why a reminder choice can no longer reach the client in time ("" if it can)."""
-    day_before, two_hours = REMINDERS[choice]
-    left = starts_at - utcnow()
-    if day_before and left < timedelta(days=1):
-        return "До приёма меньше суток: напоминание за день не успеет прийти."
-    if two_hours and left < timedelta(hours=2):
-        return "До приёма меньше двух часов: напоминание за 2 часа не успеет прийти."
-    return ""
-
-
-def _client_context(session: Session, client: Client | None) -> dict[str, Any]:
-    return {
-        "client": client,
-        "upcoming": (
-            client_bookings_upcoming(session=session, client_id=client.id or 0) if client else []
-        ),
-    }
-
-
-def _desk_context(session: Session, state: DeskState, **extra: Any) -> dict[str, Any]:
-    ctx = _step_context(session, state, error=extra.pop("step_error", None))
-    client = None
-    if state.client_id is not None:
-        try:
-            client = client_open(session=session, client_id=state.client_id, staff=current_staff())
-        except NotFound as exc:
-            extra.setdefault("client_error", exc.message)
-            state.client_id = None
-    ctx.update(_client_context(session, client))
-    ctx.update(extra)
-    return ctx
-
-
-def _pushed(response: Any, state: DeskState) -> Any:
-    """Keep the address in step with the screen (htmx only; a page load has it already)."""
-    if is_fragment_request():
-        response.headers["HX-Push-Url"] = state.url()
-    return response
-
-
-def _common() -> dict[str, Any]:
+def _common() -> Context:
+    calendar = priyom().calendar
     return {
         "phone_display": phone_display,
         "channel_label": lambda c: CHANNEL_LABELS.get(Channel(c), c) if c else "",
@@ -413,9 +96,48 @@ def _common() -> dict[str, Any]:
         "date_with_weekday": date_with_weekday,
         "weekdays_short": WEEKDAYS_SHORT,
         "plural": plural,
-        "local": _calendar().to_local,
-        "today": _calendar().today(),
+        "local": calendar.to_local,
+        "today": calendar.today(),
     }
+
+
+def _step(step: DeskStep, **extra: Any) -> Context:
+    """The right column's context; a picked time brings the §30 reminder choices."""
+    confirm = step.confirm
+    return {
+        **_common(),
+        "step": step,
+        "state": DeskState(step.choice),
+        "client": step.client,
+        "step_template": P_CONFIRM if confirm else P_SLOTS,
+        "reminder_labels": REMINDER_CHOICE_LABELS,
+        "reminder_late": reminders_late(confirm.starts_at) if confirm else {},
+        **extra,
+    }
+
+
+def _desk(choice: DeskChoice, **extra: Any) -> Context:
+    """Both columns: the opened client (its card is audited) and the booking step."""
+    client, client_error = None, None
+    if choice.client_id is not None:
+        try:
+            client = client_open(session=db(), client_id=choice.client_id, staff=current_staff())
+        except NotFound as exc:
+            client_error = exc.message
+    step = desk_step(db(), priyom().calendar, choice)
+    if client is None:
+        step.choice, step.client = replace(step.choice, client_id=None), None
+    return _step(step, client_error=client_error, **_upcoming(client), **extra)
+
+
+def _upcoming(client: Client | None) -> Context:
+    rows = client_bookings_upcoming(session=db(), client_id=client.id or 0) if client else []
+    return {"client": client, "upcoming": rows}
+
+
+def _page() -> Context:
+    """The whole desk for the address, for a plain GET of a fragment's address."""
+    return _desk(_choice())
 
 
 # ---------------------------------------------------------------- routes
@@ -423,59 +145,59 @@ def _common() -> dict[str, Any]:
 
 @bp.route("/desk")
 @staff_required(Role.OPERATOR)
-def desk() -> Any:
+def desk() -> Response:
     """The whole desk: the client on the left, the booking steps on the right."""
-    state = DeskState.from_request()
-    ctx = _desk_context(db(), state)
-    return _pushed(render(PAGE, P_DESK, **_common(), **ctx), state)
+    ctx = _desk(_choice())
+    return render(PAGE, P_DESK, push_url=ctx["state"].url(), **ctx)
 
 
-@bp.route("/desk/step")
+@bp.route("/desk/step", endpoint="desk_step")
 @staff_required(Role.OPERATOR)
-def desk_step() -> Any:
+def desk_step_route() -> Response:
     """The right column alone: service, day, specialist filter, picked slot."""
-    state = DeskState.from_request()
-    ctx = _step_context(db(), state)
-    status = ctx.get("step_status", 422) if ctx["step_error"] else 200
-    if not is_fragment_request():
-        return desk()
-    return _pushed(render(PAGE, ctx["step_template"], status=status, **_common(), **ctx), state)
+    return _render_step(desk_step(db(), priyom().calendar, _choice()))
+
+
+def _render_step(step: DeskStep, *, confirm_error: str | None = None) -> Response:
+    """The right column; a refused booking's form comes back with why, at the same address."""
+    ctx = _step(step, confirm_error=confirm_error)
+    status, address = (422, None) if confirm_error else (step.status, ctx["state"].url())
+    template = ctx["step_template"]
+    return render(PAGE, template, status=status, page_context=_page, push_url=address, **ctx)
 
 
 @bp.route("/desk/search")
 @staff_required(Role.OPERATOR)
-def desk_search() -> Any:
+def desk_search() -> Response:
     """Live search by phone or surname (htmx, debounced by the input)."""
     query = request.args.get("q", "")
-    state = DeskState.from_request()
     results = client_search(session=db(), query=query)
-    if not is_fragment_request():
-        return desk()
-    return render(PAGE, P_RESULTS, results=results, query=query.strip(), state=state, **_common())
+    state = DeskState(_choice())
+    ctx = {"results": results, "query": query.strip(), "state": state, **_common()}
+    return render(PAGE, P_RESULTS, page_context=_page, **ctx)
 
 
 @bp.route("/desk/clients/new")
 @staff_required(Role.OPERATOR)
-def desk_client_new() -> Any:
+def desk_client_new() -> Response:
     """The registration form; a phone typed into the search is carried over."""
-    state = DeskState.from_request()
     query = request.args.get("q", "").strip()
     form = {"phone": query} if query and not any(ch.isalpha() for ch in query) else {}
     if query and not form:
         form = {"surname": query[:1].upper() + query[1:]}
-    ctx: dict[str, Any] = {"form": form, "errors": {}, "state": state}
-    if is_fragment_request():
-        return render(PAGE, P_CLIENT_FORM, **_common(), **ctx)
-    page = _desk_context(db(), state)
-    page.update(ctx, client_template=P_CLIENT_FORM)
-    return render(PAGE, **_common(), **page)
+    return _client_form(form, {}, status=200)
+
+
+def _client_form(form: Mapping[str, str], errors: Mapping[str, str], *, status: int) -> Response:
+    ctx = {"form": form, "errors": errors, "state": DeskState(_choice()), **_common()}
+    page = partial(_desk, _choice(), client_template=P_CLIENT_FORM)
+    return render(PAGE, P_CLIENT_FORM, status=status, page_context=page, **ctx)
 
 
 @bp.route("/desk/clients", methods=["POST"])
 @staff_required(Role.OPERATOR)
-def desk_client_create() -> Any:
+def desk_client_create() -> Response:
     """Register the caller (§3: channels, consent with its time); nothing saved on bad input."""
-    state = DeskState.from_request()
     form = request.form
     try:
         client = client_register(
@@ -495,72 +217,41 @@ def desk_client_create() -> Any:
         errors = (
             exc.errors if isinstance(exc, ClientInvalid) else {exc.field or "form": exc.message}
         )
-        ctx: dict[str, Any] = {"form": form, "errors": errors, "state": state}
-        if is_fragment_request():
-            return render(PAGE, P_CLIENT_FORM, status=exc.status, **_common(), **ctx)
-        page = _desk_context(db(), state)
-        page.update(ctx, client_template=P_CLIENT_FORM)
-        return render(PAGE, status=exc.status, **_common(), **page)
-    state.client_id = client.id
-    if not is_fragment_request():
-        return hx_redirect(state.url())
-    ctx = _desk_context(db(), state, client_notice="Клиент зарегистрирован.")
-    response = _pushed(render(PAGE, P_DESK, **_common(), **ctx), state)
-    response.headers["HX-Retarget"] = "#desk"
-    return response
+        return _client_form(form, errors, status=exc.status)
+    address = DeskState(_choice(client_id=client.id)).url()
+    ctx = partial(_desk, _choice(client_id=client.id), client_notice="Клиент зарегистрирован.")
+    return fragment_or_redirect(P_DESK, address, ctx, push_url=address, retarget="#desk")
 
 
 @bp.route("/desk/clients/<int:client_id>/bookings")
 @staff_required(Role.OPERATOR)
-def desk_bookings(client_id: int) -> Any:
+def desk_bookings(client_id: int) -> Response:
     """The client's upcoming bookings (refreshed after a booking or a cancellation)."""
     client = client_get(session=db(), client_id=client_id)
-    state = DeskState.from_request()
-    state.client_id = client_id
-    if not is_fragment_request():
-        return hx_redirect(state.url())
-    return render(PAGE, P_BOOKINGS, state=state, **_common(), **_client_context(db(), client))
+    choice = _choice(client_id=client_id)
+    ctx = {"state": DeskState(choice), **_common(), **_upcoming(client)}
+    return render(PAGE, P_BOOKINGS, page_context=partial(_desk, choice), **ctx)
 
 
 @bp.route("/desk/bookings", methods=["POST"])
 @staff_required(Role.OPERATOR)
-def desk_book() -> Any:
+def desk_book() -> Response:
     """Confirm the picked slot (§29, §30); a double post gives the same one booking."""
-    session = db()
-    state = DeskState.from_request()
-    reminders = request.form.get("reminders", "")
-
-    def back_to_slots(message: str, status: int) -> Any:
-        state.slot = ""
-        ctx = _step_context(session, state, error=message)
-        if not is_fragment_request():
-            page = _desk_context(session, state, step_error=message)
-            return render(PAGE, status=status, **_common(), **page)
-        return _pushed(render(PAGE, P_SLOTS, status=status, **_common(), **ctx), state)
-
+    choice = _choice()
     try:
-        service = service_for_booking(session, state.service_id)
+        service, specialist, starts_at = desk_pick(db(), choice)
     except InvalidInput as exc:
-        state.service_id = None
-        return back_to_slots(exc.message, exc.status)
+        return _back_to_slots(choice, exc)
+    if choice.client_id is None or _client_missing(choice.client_id):
+        return _confirm_again(choice, CHOOSE_CLIENT)
     try:
-        specialist, starts_at = _slot_from_key(session, service, state.slot)
-    except InvalidInput as exc:
-        return back_to_slots(exc.message, exc.status)
-    if state.client_id is None or _client_or_none(session, state.client_id) is None:
-        return _confirm_again(
-            session, state, "Выберите клиента: найдите его слева или зарегистрируйте."
+        day_before, two_hours = reminder_choice(
+            request.form.get("reminders", ""), starts_at=starts_at
         )
-    if reminders not in REMINDERS:
-        return _confirm_again(session, state, "Спросите клиента о напоминаниях и отметьте вариант.")
-    if late := _reminder_too_late(reminders, starts_at):
-        return _confirm_again(session, state, late)
-    day_before, two_hours = REMINDERS[reminders]
-    try:
-        confirmation = booking_create(
-            session=session,
-            calendar=_calendar(),
-            client_id=state.client_id,
+        made = booking_create(
+            session=db(),
+            calendar=priyom().calendar,
+            client_id=choice.client_id,
             service_id=service.id or 0,
             staff_id=specialist.staff.id or 0,
             starts_at=starts_at,
@@ -570,151 +261,114 @@ def desk_book() -> Any:
             submit_key=request.form.get("submit_key") or None,
         )
     except (InvalidInput, Conflict) as exc:
-        return back_to_slots(exc.message, exc.status)
+        if exc.field == "reminders":
+            return _confirm_again(choice, exc.message)
+        return _back_to_slots(choice, exc)
     except NotFound as exc:
-        return _confirm_again(session, state, exc.message)
-    booking = confirmation.booking
-    if not is_fragment_request():
-        return hx_redirect(url_for("staff_panel.desk_booking", booking_id=booking.id))
-    ctx = _done_context(session, booking, created=confirmation.created)
-    response = render(PAGE, P_DONE, trigger={BOOKINGS_CHANGED: True}, **_common(), **ctx)
-    response.headers["HX-Push-Url"] = url_for("staff_panel.desk_booking", booking_id=booking.id)
-    return response
-
-
-def _confirm_again(session: Session, state: DeskState, message: str) -> Any:
-    ctx = _step_context(session, state)
-    ctx["confirm_error"] = message
-    if not is_fragment_request():
-        page = _desk_context(session, state)
-        page["confirm_error"] = message
-        return render(PAGE, status=422, **_common(), **page)
-    return render(PAGE, ctx["step_template"], status=422, **_common(), **ctx)
-
-
-def _qr_data_uri(payload: str) -> str:
-    """The booking's QR code as an SVG data URI: sharp on screen, on paper and in e-mail."""
-    image = qrcode.make(
-        payload,
-        image_factory=qrcode.image.svg.SvgPathImage,
-        box_size=10,
-        border=2,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        return _confirm_again(choice, exc.message)
+    address = url_for("staff_panel.desk_booking", booking_id=made.booking.id)
+    ctx = partial(_done, made.booking.id or 0, created=made.created)
+    return fragment_or_redirect(
+        P_DONE, address, ctx, trigger={BOOKINGS_CHANGED: True}, push_url=address
     )
-    svg: bytes = image.to_string()
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
-def _done_context(session: Session, booking: Booking, *, created: bool) -> dict[str, Any]:
-    confirmation = booking_confirmation_text(
-        session=session, calendar=_calendar(), booking_id=booking.id or 0
+CHOOSE_CLIENT = "Выберите клиента: найдите его слева или зарегистрируйте."
+
+
+def _client_missing(client_id: int) -> bool:
+    try:
+        client_get(session=db(), client_id=client_id)
+    except NotFound:
+        return True
+    return False
+
+
+def _back_to_slots(choice: DeskChoice, exc: PriyomError) -> Response:
+    """The slot picker again, with why the booking was refused (a bad service is dropped)."""
+    choice = replace(choice, slot="")
+    if exc.field == "service":
+        choice = replace(choice, service_id=None)
+    return _render_step(
+        desk_step(db(), priyom().calendar, choice, error=exc.message, status=exc.status)
     )
-    client = client_get(session=session, client_id=booking.client_id)
-    rows = booking_outbox(
-        session=session, booking_id=booking.id or 0, kind=MessageKind.CONFIRMATION
-    )
-    specialists = {s.staff.id: s for s in service_specialists(session, booking.service_id)}
-    state = DeskState(client_id=client.id, service_id=booking.service_id)
+
+
+def _confirm_again(choice: DeskChoice, message: str) -> Response:
+    return _render_step(desk_step(db(), priyom().calendar, choice), confirm_error=message)
+
+
+def _done(booking_id: int, *, created: bool) -> Context:
+    receipt = booking_receipt(session=db(), calendar=priyom().calendar, booking_id=booking_id)
+    booking = receipt.booking
     return {
+        **_common(),
+        "receipt": receipt,
         "booking": booking,
         "created": created,
-        "text": confirmation.text,
-        "outbox": rows,
-        "qr": _qr_data_uri(booking.qr_payload),
-        "client": client,
-        "specialist": specialists.get(booking.staff_id),
-        "state": state,
-        "local_start": _calendar().to_local(booking.starts_at),
+        "qr": qr_data_uri(booking.qr_payload),
+        "client": receipt.client,
+        "state": DeskState(DeskChoice(client_id=booking.client_id, service_id=booking.service_id)),
         "step_template": P_DONE,
     }
 
 
 @bp.route("/desk/bookings/<int:booking_id>")
 @staff_required(Role.OPERATOR)
-def desk_booking(booking_id: int) -> Any:
+def desk_booking(booking_id: int) -> Response:
     """A booking's confirmation, to read it to the caller again or print it."""
-    session = db()
-    booking = session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound("Запись не найдена.")
-    ctx = _done_context(session, booking, created=False)
-    if is_fragment_request():
-        return render(PAGE, P_DONE, **_common(), **ctx)
-    page = _desk_context(session, ctx["state"])
-    page.update(ctx)
-    return render(PAGE, **_common(), **page)
+    ctx = _done(booking_id, created=False)
+    return render(PAGE, P_DONE, page_context=partial(_desk, ctx["state"].choice), **ctx)
 
 
-@bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["GET"])
 @staff_required(Role.OPERATOR)
-def desk_cancel(booking_id: int) -> Any:
-    """§32: ask, then cancel; the slot is free at once and the client gets a message."""
-    session = db()
-    state = DeskState.from_request()
-    booking = session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound("Запись не найдена.")
-    client = client_get(session=session, client_id=booking.client_id)
-    state.client_id = client.id
-    if request.method == "GET":
-        upcoming = client_bookings_upcoming(session=session, client_id=client.id or 0)
-        item = next((u for u in upcoming if u.booking.id == booking_id), None)
-        if item is None:
-            return _bookings_with(session, client, state, error="Эту запись уже нельзя отменить.")
-        return render(PAGE, P_CANCEL, item=item, state=state, **_common())
+def desk_cancel_ask(booking_id: int) -> Response:
+    """§32: ask before cancelling; a booking no longer cancellable shows the list with why."""
+    booking = booking_get(session=db(), booking_id=booking_id)
+    choice = _choice(client_id=booking.client_id)
+    upcoming = _upcoming(client_get(session=db(), client_id=booking.client_id))
+    item = next((u for u in upcoming["upcoming"] if u.booking.id == booking_id), None)
+    if item is None:
+        return _bookings(choice, upcoming, error="Эту запись уже нельзя отменить.")
+    ctx = {"item": item, "state": DeskState(choice), **_common()}
+    return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), **ctx)
+
+
+@bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["POST"])
+@staff_required(Role.OPERATOR)
+def desk_cancel(booking_id: int) -> Response:
+    """§32: cancel; the slot is free at once and the client gets a message."""
+    booking = booking_get(session=db(), booking_id=booking_id)
+    choice = _choice(client_id=booking.client_id)
+    client = client_get(session=db(), client_id=booking.client_id)
+    calendar, reason = priyom().calendar, request.form.get("reason", "")
     try:
-        cancelled = booking_cancel(
-            session=session,
-            calendar=_calendar(),
+        booking_cancel(
+            session=db(),
+            calendar=calendar,
             booking_id=booking_id,
             staff=current_staff(),
-            reason=request.form.get("reason", ""),
+            reason=reason,
         )
     except PriyomError as exc:
-        return _bookings_with(session, client, state, error=exc.message, status=exc.status)
-    rows = booking_outbox(session=session, booking_id=booking_id, kind=MessageKind.CANCELLATION)
-    local = _calendar().to_local(cancelled.starts_at)
-    queued = [r for r in rows if r.status != "skipped"]
-    where = ", ".join(
-        f"{CHANNEL_LABELS[Channel(r.channel)]} ({_recipient_display(r.channel, r.recipient)})"
-        for r in queued
+        return _bookings(choice, _upcoming(client), error=exc.message, status=exc.status)
+    notice = booking_cancel_notice(session=db(), calendar=calendar, booking=booking)
+    ctx = partial(_bookings_context, choice, client, notice=notice)
+    return fragment_or_redirect(
+        P_BOOKINGS, DeskState(choice).url(), ctx, trigger={SLOTS_CHANGED: True}
     )
-    notice = (
-        f"Запись на {date_short(local)}, {local:%H:%M} отменена. Это время снова свободно. "
-        + (
-            f"Сообщение об отмене поставлено в очередь: {where}."
-            if where
-            else "Сообщите клиенту об отмене сейчас, в разговоре."
-        )
-    )
-    if not is_fragment_request():
-        return hx_redirect(state.url())
-    return _bookings_with(session, client, state, notice=notice, trigger=True)
 
 
-def _recipient_display(channel: str, recipient: str) -> str:
-    return recipient if channel == Channel.EMAIL else phone_display(recipient)
-
-
-def _bookings_with(
-    session: Session,
-    client: Client,
-    state: DeskState,
-    *,
-    error: str | None = None,
-    notice: str | None = None,
-    status: int = 200,
-    trigger: bool = False,
-) -> Any:
-    ctx = _client_context(session, client)
-    return render(
-        PAGE,
-        P_BOOKINGS,
-        status=status,
-        trigger={SLOTS_CHANGED: True} if trigger else None,
-        state=state,
-        bookings_error=error,
-        bookings_notice=notice,
+def _bookings_context(choice: DeskChoice, client: Client, **extra: Any) -> Context:
+    return {
+        "state": DeskState(choice),
         **_common(),
-        **ctx,
-    )
+        **_upcoming(client),
+        **{f"bookings_{k}": v for k, v in extra.items()},
+    }
+
+
+def _bookings(choice: DeskChoice, upcoming: Context, *, error: str, status: int = 200) -> Response:
+    ctx = {"state": DeskState(choice), "bookings_error": error, **_common(), **upcoming}
+    return render(PAGE, P_BOOKINGS, status=status, page_context=partial(_desk, choice), **ctx)

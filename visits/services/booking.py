@@ -32,7 +32,8 @@ from visits.models import (
 from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText, booking_cancellation, booking_confirmation
 from visits.push import push_emit
-from visits.queries.slots import cells_of, slot_is_bookable
+from visits.queries.desk import SLOT_TAKEN
+from visits.queries.slots import Specialist, cells_of, service_specialists, slot_is_bookable
 from visits.ru import date_short
 from visits.services.clients import phone_display
 from visits.services.history import history_record
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 # No look-alikes: no 0/O, no 1/I/L. Read aloud over the phone and typed on a kiosk keypad.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
-SLOT_TAKEN = "Это время только что заняли. Выберите другое."
 SUBMIT_KEY_MAX = 64  # Booking.submit_key column
 
 
@@ -284,14 +284,53 @@ def _confirmation(
     return BookingConfirmation(booking=booking, text=text, created=created)
 
 
+def booking_get(*, session: Session, booking_id: int) -> Booking:
+    """Return a booking by id, or NotFound."""
+    booking = session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound("Запись не найдена.")
+    return booking
+
+
 def booking_confirmation_text(
     *, session: Session, calendar: WorkCalendar, booking_id: int
 ) -> BookingConfirmation:
     """Return the confirmation of an existing booking (to read it to the caller again)."""
-    booking = session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound("Запись не найдена.")
+    booking = booking_get(session=session, booking_id=booking_id)
     return _confirmation(session, calendar, booking, created=False)
+
+
+@dataclass(frozen=True)
+class BookingReceipt:
+    """A booking as the desk shows it once made: the text to read out, the outbox, who and where."""
+
+    booking: Booking
+    text: MessageText
+    client: Client
+    outbox: list[OutgoingMessage]
+    specialist: Specialist | None  # None once the specialist no longer serves the service
+    local_start: datetime
+
+
+def booking_receipt(*, session: Session, calendar: WorkCalendar, booking_id: int) -> BookingReceipt:
+    """Return what the desk shows for a booking (§31): its confirmation and its messages."""
+    confirmation = booking_confirmation_text(
+        session=session, calendar=calendar, booking_id=booking_id
+    )
+    booking = confirmation.booking
+    client = session.get(Client, booking.client_id)
+    assert client is not None
+    specialists = {s.staff.id: s for s in service_specialists(session, booking.service_id)}
+    return BookingReceipt(
+        booking=booking,
+        text=confirmation.text,
+        client=client,
+        outbox=booking_outbox(
+            session=session, booking_id=booking_id, kind=MessageKind.CONFIRMATION
+        ),
+        specialist=specialists.get(booking.staff_id),
+        local_start=calendar.to_local(booking.starts_at),
+    )
 
 
 def booking_outbox(

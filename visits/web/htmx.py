@@ -51,6 +51,22 @@ def render(
     return response
 
 
+def fragment_or_redirect(
+    partial: str,
+    location: str,
+    context: Callable[[], Mapping[str, Any]],
+    **options: Any,
+) -> Response:
+    """After a change: the changed fragment for htmx, a redirect to `location` for a plain form.
+
+    `context` is called only for the fragment; `options` are render()'s
+    (status, trigger, push_url, retarget).
+    """
+    if not is_fragment_request():
+        return hx_redirect(location)
+    return render(partial, partial, **options, **context())
+
+
 def hx_redirect(location: str) -> Response:
     """Redirect the browser: HX-Redirect for htmx, 303 otherwise."""
     if request.htmx:

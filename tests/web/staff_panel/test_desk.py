@@ -673,3 +673,56 @@ def test_unknown_booking(operator: FlaskClient) -> None:
     assert operator.get("/staff/desk/bookings/999999", headers=hx(operator)).status_code == 404
     response = operator.post("/staff/desk/bookings/999999/cancel", headers=hx(operator))
     assert response.status_code == 404 and "Запись не найдена." in text_of(response)
+
+
+# ------------------------------------------------------------------ plain GETs of fragments
+
+
+def test_every_fragment_address_gives_the_whole_page_without_htmx(
+    operator: FlaskClient, session: Session, calendar: WorkCalendar
+) -> None:
+    """A fragment's address opened in a new tab or reloaded shows the desk, not a bare piece."""
+    moment = datetime(2026, 12, 30, 10, 0, tzinfo=NSK)
+    booking = make_booking(
+        session, calendar, starts_at=moment.astimezone(UTC), now=NOW.astimezone(UTC)
+    )
+    service = service_by_code(session, "land-lease")
+    key = key_at(session, "ivanova", datetime(2026, 12, 30, 11, 0, tzinfo=NSK))
+    for path in (
+        f"/staff/desk/step?service={service.id}",
+        f"/staff/desk/step?client={booking.client_id}&service={service.id}&slot={key}",
+        "/staff/desk/search?q=Петров",
+        "/staff/desk/clients/new?q=Петров",
+        f"/staff/desk/clients/{booking.client_id}/bookings",
+        f"/staff/desk/bookings/{booking.id}",
+        f"/staff/desk/bookings/{booking.id}/cancel",
+    ):
+        response = operator.get(path)
+        html = text_of(response)
+        assert response.status_code == 200, path
+        assert "<html" in html and 'id="desk"' in html and 'id="desk-step"' in html, path
+        assert "HX-Push-Url" not in response.headers, path
+    cancel_page = text_of(operator.get(f"/staff/desk/bookings/{booking.id}/cancel"))
+    assert booking.code in cancel_page  # the client's list with the booking to cancel
+    confirm_page = text_of(
+        operator.get(f"/staff/desk/step?client={booking.client_id}&service={service.id}&slot={key}")
+    )
+    assert "Проверьте запись" in confirm_page and "За 2 часа" in confirm_page
+
+
+def test_cancel_without_htmx_redirects_to_the_client(
+    operator: FlaskClient, session: Session, calendar: WorkCalendar
+) -> None:
+    booking = make_booking(
+        session,
+        calendar,
+        starts_at=datetime(2026, 12, 30, 10, 0, tzinfo=NSK).astimezone(UTC),
+        now=NOW.astimezone(UTC),
+    )
+    response = operator.post(
+        f"/staff/desk/bookings/{booking.id}/cancel", data={"csrf_token": csrf_of(operator)}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/staff/desk?client={booking.client_id}"
+    session.expire_all()
+    assert session.get(Booking, booking.id).status == BookingStatus.CANCELLED  # type: ignore[union-attr]

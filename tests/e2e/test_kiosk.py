@@ -229,7 +229,7 @@ def test_walk_in_with_the_name_keyboard(
     _touch_targets_are_big(page)
     _shot(page, "walkin-name")
     page.locator(".kiosk-step:not([hidden])").get_by_role("button", name="Дальше").click()
-    page.get_by_text("Я согласен(на)").click()
+    page.get_by_text("Я даю согласие").click()
     page.get_by_role("button", name=re.compile(r"^Записаться на \d\d:\d\d$")).click()
     expect(page.locator("[data-ticket-number]")).to_have_text(re.compile(r"^З-\d{3}$"))
     expect(page.get_by_role("heading", name="Здравствуйте, Пётр Сидоров!")).to_be_visible()

@@ -6,13 +6,13 @@ Each text names who acts and what happens: "Вас примет Мария Пе�
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from visits.config import OfficeConfig
 from visits.models import Client, Room, Service, Staff
 from visits.ru import MONTHS_GENITIVE, Case, by_gender_of, date_with_weekday, decline_name
+from visits.style import style_problems as style_problems
 
 
 @dataclass(frozen=True)
@@ -206,28 +206,3 @@ def call_after_failure_action(*, channel_label: str, subject: str, error: str) -
         f"сообщение «{subject}» не удалось отправить ({channel_label}: {error}). "
         "Прочитайте клиенту текст сообщения и проверьте адрес"
     )
-
-
-# --- Style check (§5-6) ---------------------------------------------------------------
-
-# The order's own examples of what not to write (§6.3, §6.5, §6.6, §6.2), and their kin.
-STYLE_BAD_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"принял[иа]? меры|меры (были )?приняты|приняты меры", "размытое «приняли меры»"),
-    (r"ряд мероприятий", "размытое «провели ряд мероприятий»"),
-    (r"иные меры", "размытое «иные меры»"),
-    (r"посредством", "канцелярское «посредством»"),
-    (r"\bпроизвод(ит|ят)ся\b", "страдательное «производится»"),
-    (r"\bосуществля(ет|ют)ся\b", "страдательное «осуществляется»"),
-    (r"\bв работе\b", "размытое «в работе»"),
-    (r"\bданн(ый|ая|ое|ого|ому|ом)\b", "канцелярское «данный»"),
-    (r"в результате заседания", "канцелярское «в результате заседания»"),
-    (r"просим вас", "«просим вас» вместо личного обращения"),
-    (r"передадим коллегам", "«передадим коллегам» без имени и действия"),
-    (r"в целях обеспечения", "канцелярское «в целях обеспечения»"),
-)
-_STYLE_RE = [(re.compile(p, re.IGNORECASE), why) for p, why in STYLE_BAD_PATTERNS]
-
-
-def style_problems(text: str) -> list[str]:
-    """Return what in a text breaks the style of §5-6 (empty if nothing)."""
-    return [f"{why}: «{m.group(0)}»" for rx, why in _STYLE_RE if (m := rx.search(text))]

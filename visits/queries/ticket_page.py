@@ -65,7 +65,8 @@ class TicketInfo:
     def status_text(self) -> str:
         """What the visitor should do now, in one sentence."""
         if self.status == TicketStatus.CALLED:
-            return f"Вас приглашают: {self.room_place}. {self.route}"
+            # §5-6: a named actor, not an impersonal «Вас приглашают».
+            return f"Вас ждёт {self.specialist_name}: {self.room_place}. {self.route}"
         if self.status == TicketStatus.IN_SERVICE:
             return f"Идёт приём: {self.room_place}."
         if self.status == TicketStatus.DONE:
@@ -75,7 +76,10 @@ class TicketInfo:
                 "Специалист вызывал вас, но вы не подошли. "
                 "Подойдите к кабинету: специалист пригласит вас, как только освободится."
             )
-        return "Ожидайте вызова: номер талона появится на табло, и вас пригласят в кабинет."
+        return (
+            f"Ожидайте вызова. Вас примет {self.specialist_name}, {self.room_place}: "
+            "когда номер талона появится на табло, пройдите в кабинет."
+        )
 
     @property
     def day_words(self) -> str:

@@ -225,7 +225,7 @@ def test_ticket_page_is_public_by_token_and_shows_no_surname(
     session.add(ticket)
     session.commit()
     fragment = visitor.get(f"/t/{ticket.token}", headers={"HX-Request": "true"})
-    assert "Вас приглашают: кабинет 305, 3 этаж." in fragment.get_data(as_text=True)
+    assert "Вас ждёт Мария Петровна Иванова: кабинет 305, 3 этаж." in fragment.get_data(as_text=True)
     assert visitor.get("/t/not-a-token").status_code == 404
 
 

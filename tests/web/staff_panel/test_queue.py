@@ -225,9 +225,9 @@ def test_meeting_room_reserve_invite_release(
     colleague = client.application.test_client()
     login_as(colleague, "smirnov")
     board = colleague.get("/staff/today").get_data(as_text=True)
-    assert "Вас приглашают." in board and "переговорная 311, 3 этаж" in board
+    assert "вас на разговор." in board and "переговорная 311, 3 этаж" in board
     status, body = _post(colleague, f"/staff/today/invites/{invite.id}/seen")
-    assert status == 200 and "Вас приглашают." not in body
+    assert status == 200 and "вас на разговор." not in body
 
     board = client.get("/staff/today").get_data(as_text=True)
     assert "Разговор в переговорной 311" in board

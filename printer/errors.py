@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-ReasonCode = Literal["refused", "timeout", "paper_out", "cover_open", "offline", "io"]
+ReasonCode = Literal[
+    "refused", "timeout", "paper_out", "cover_open", "offline", "io", "error", "unconfirmed"
+]
 
 REASON_CODES: Final[frozenset[str]] = frozenset(get_args(ReasonCode))
 
@@ -15,6 +17,8 @@ DEFAULT_MESSAGES: Final[dict[ReasonCode, str]] = {
     "cover_open": "Открыта крышка принтера",
     "offline": "Принтер недоступен",
     "io": "Ошибка связи с принтером",
+    "error": "Ошибка принтера",
+    "unconfirmed": "Принтер не подтвердил печать талона",
 }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 import qrcode
+from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
+from PIL import Image
 
 from printer.layout import (
     FeedBlock,
@@ -17,6 +19,8 @@ from printer.layout import (
 )
 
 QR_SIZE: Final = 6  # dots per module, as in the printer's GS ( k size
+# M (15 % of the code may be lost) in print and preview alike: thermal paper fades and scuffs.
+QR_ERROR_CORRECTION: Final = "M"
 CODEPAGE: Final = "CP866"
 
 
@@ -64,22 +68,22 @@ def _qr(printer: Any, url: str, settings: PrinterSettings) -> None:
     if settings.native_qr:
         # python-escpos refuses center=True for native codes: align the line instead.
         printer.set(align="center")
-        printer.qr(url, native=True, size=QR_SIZE)
+        printer.qr(url, native=True, size=QR_SIZE, ec=QR_ECLEVEL_M)
         printer.set(align="left")
         return
-    size = _raster_qr_size(url, _width_px(printer, settings))
-    printer.qr(url, native=False, size=size, center=True)
+    # A model without GS ( k gets the same code as a raster image, centred on this paper
+    # (python-escpos would centre it on the model's own paper, wrong for 58 mm in an 80 mm model).
+    printer.image(raster_qr(url, settings.paper_width_px), center=False)
 
 
-def _width_px(printer: Any, settings: PrinterSettings) -> int:
-    pixels = printer.profile.profile_data.get("media", {}).get("width", {}).get("pixels")
-    return pixels if isinstance(pixels, int) else settings.paper_width_px
-
-
-def _raster_qr_size(url: str, width_px: int) -> int:
-    """Shrink the modules of a long URL's raster code so it fits the paper."""
-    code = qrcode.QRCode(border=1)
+def raster_qr(url: str, width_px: int) -> Image.Image:
+    """The QR code as a 1-bit image `width_px` wide, the code centred, modules shrunk to fit."""
+    code = qrcode.QRCode(border=1, error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(url)
     code.make(fit=True)
     modules: int = code.modules_count + 2
-    return max(1, min(QR_SIZE, width_px // modules))
+    code.box_size = max(1, min(QR_SIZE, width_px // modules))
+    image: Image.Image = code.make_image().get_image().convert("1")
+    padded = Image.new("1", (width_px, image.height), 1)
+    padded.paste(image, ((width_px - image.width) // 2, 0))
+    return padded

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from printer.profiles import DEFAULT_DOTS, PROFILES
 
 Align = Literal["left", "center"]
 
@@ -26,6 +29,49 @@ _PLAIN: Final[dict[int, str]] = str.maketrans(
         "\u202f": " ",
     }
 )
+
+# Letters of the neighbouring alphabets CP866 lacks, by the Russian letter read alike.
+# The printer would print "?" for them; the preview and the print both show these.
+_TRANSLIT: Final[dict[str, str]] = {
+    "І": "I",
+    "і": "i",
+    "Ґ": "Г",
+    "ґ": "г",
+    "Ә": "А",
+    "ә": "а",
+    "Ғ": "Г",
+    "ғ": "г",
+    "Қ": "К",
+    "қ": "к",
+    "Ң": "Н",
+    "ң": "н",
+    "Ө": "О",
+    "ө": "о",
+    "Ұ": "У",
+    "ұ": "у",
+    "Ү": "У",
+    "ү": "у",
+    "Һ": "Х",
+    "һ": "х",
+    "Ј": "J",
+    "ј": "j",
+    "Ѓ": "Г",
+    "ѓ": "г",
+    "Ќ": "К",
+    "ќ": "к",
+    "Љ": "Л",
+    "љ": "л",
+    "Њ": "Н",
+    "њ": "н",
+    "Ђ": "Д",
+    "ђ": "д",
+    "Ћ": "Ч",
+    "ћ": "ч",
+    "Џ": "Д",
+    "џ": "д",
+    "Ѕ": "S",
+    "ѕ": "s",
+}
 
 
 @dataclass(frozen=True)
@@ -51,17 +97,30 @@ class PrinterSettings:
     """How one physical printer prints: its python-escpos profile and paper."""
 
     profile: str = "TM-T20II"
-    paper_width_chars: int = 42  # 42 for 80 mm paper, 32 for 58 mm
-    native_qr: bool = True  # False for printers without GS ( k (TM-T88III)
+    paper_width_chars: int = 42  # 48 or 42 for 80 mm paper, 32 for 58 mm
+    native_qr: bool = True  # False for printers without GS ( k (TM-T88III, POS-5890)
+    paper_mm: int | None = None  # None: 58 mm for 32 columns or fewer, else 80 mm
 
     def __post_init__(self) -> None:
         if not 16 <= self.paper_width_chars <= 64:
             raise ValueError(f"paper_width_chars out of range: {self.paper_width_chars}")
+        if self.paper_mm is not None and self.paper_mm not in DEFAULT_DOTS:
+            raise ValueError(f"paper_mm must be 58 or 80, got {self.paper_mm}")
+
+    @property
+    def paper(self) -> int:
+        """The paper width in millimetres."""
+        if self.paper_mm is not None:
+            return self.paper_mm
+        return 58 if self.paper_width_chars <= 32 else 80
 
     @property
     def paper_width_px(self) -> int:
-        """Return the printable width in dots (203 dpi): 576 for 80 mm, 384 for 58 mm."""
-        return 384 if self.paper_width_chars <= 32 else 576
+        """Return the printable width in dots: the model's own on its own paper."""
+        model = PROFILES.get(self.profile)
+        if model is not None and model.paper_mm == self.paper:
+            return model.dots
+        return DEFAULT_DOTS[self.paper]
 
 
 @dataclass(frozen=True)
@@ -92,8 +151,28 @@ Block = TextBlock | QrBlock | FeedBlock
 
 
 def plain_text(text: str) -> str:
-    """Replace characters a CP866 printer lacks by their ASCII look-alikes."""
-    return " ".join(text.translate(_PLAIN).split())
+    """Replace characters a CP866 printer lacks by look-alikes it has, "?" as the last resort."""
+    return " ".join("".join(_printable(ch) for ch in text.translate(_PLAIN)).split())
+
+
+def _printable(ch: str) -> str:
+    if _in_cp866(ch):
+        return ch
+    if ch in _TRANSLIT:
+        return _TRANSLIT[ch]
+    # Accented Latin letters (é, ü) lose the accent: NFKD splits it off.
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    if base and all(_in_cp866(c) for c in base):
+        return base
+    return "?"
+
+
+def _in_cp866(ch: str) -> bool:
+    try:
+        ch.encode("cp866")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def wrap(text: str, width: int) -> tuple[str, ...]:

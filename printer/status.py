@@ -11,7 +11,12 @@ PaperState = Literal["ok", "near_end", "out", "unknown"]
 
 DLE_EOT_PRINTER: Final = b"\x10\x04\x01"
 DLE_EOT_OFFLINE_CAUSE: Final = b"\x10\x04\x02"
+DLE_EOT_ERROR: Final = b"\x10\x04\x03"
 DLE_EOT_PAPER: Final = b"\x10\x04\x04"
+# DLE DC4 8: clear the receive and print buffers (Epson TM-T20II, TM-T88V and later),
+# so a job a fault interrupted does not finish by itself once the fault is cleared.
+DLE_DC4_CLEAR_BUFFERS: Final = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
+CLEAR_RESPONSE: Final = b"\x37\x25\x00"  # the printer's "buffers cleared"
 
 # Every DLE EOT answer has bits 1 and 4 set and bits 0 and 7 clear.
 _FIXED_MASK: Final = 0x93
@@ -20,11 +25,16 @@ _FIXED_VALUE: Final = 0x12
 
 @dataclass(frozen=True)
 class PrinterStatus:
-    """What the printer says about itself; `None`/"unknown" when it says nothing."""
+    """What the printer says about itself; `None`/"unknown" when it says nothing.
+
+    `confirmed` is set on the answer read after a job's bytes: the printer took the
+    job and said it is online, with paper, without an error.
+    """
 
     online: bool | None
     paper: PaperState = "unknown"
     error: str | None = None
+    confirmed: bool = False
 
 
 UNKNOWN: Final = PrinterStatus(online=None)
@@ -58,6 +68,38 @@ def parse_offline_cause(value: int) -> tuple[PaperState | None, str]:
     if value & 0x40:
         return None, "Ошибка принтера"
     return None, "Принтер не в сети"
+
+
+def parse_error_cause(value: int) -> str | None:
+    """Read `DLE EOT 3`: return a message for the staff, or None when there is no error."""
+    if value & 0x08:
+        return "Ошибка ножа принтера: проверьте, не застряла ли бумага"
+    if value & 0x20:
+        return "Неустранимая ошибка принтера: выключите и включите его"
+    if value & 0x40:
+        return "Принтер перегрелся или у него ошибка питания"
+    return None
+
+
+def full_status(
+    online: int | None, cause: int | None, error: int | None, paper: int | None
+) -> tuple[PrinterStatus, ReasonCode | None]:
+    """Read all four DLE EOT answers: the status, and the failure they mean (None: all well).
+
+    A missing answer is itself a failure here: this is asked of printers that answer.
+    """
+    if online is None or paper is None:
+        return UNKNOWN, "timeout"
+    status = combine(online, paper, cause)
+    reason = failure_reason(online, paper, cause)
+    message = status.error
+    if reason is None and error is not None and (error_message := parse_error_cause(error)):
+        reason, message = "error", error_message
+    if reason is None and cause is not None and cause & 0x40:
+        reason, message = "error", "Ошибка принтера"
+    if reason is not None:
+        return PrinterStatus(online=False, paper=status.paper, error=message), reason
+    return PrinterStatus(online=True, paper=status.paper, error=None), None
 
 
 def combine(online: int | None, paper: int | None, cause: int | None) -> PrinterStatus:

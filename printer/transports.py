@@ -14,13 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from printer.errors import PrinterError
 from printer.status import (
+    CLEAR_RESPONSE,
+    DLE_DC4_CLEAR_BUFFERS,
+    DLE_EOT_ERROR,
     DLE_EOT_OFFLINE_CAUSE,
     DLE_EOT_PAPER,
     DLE_EOT_PRINTER,
     UNKNOWN,
     PrinterStatus,
     combine,
-    failure_reason,
+    full_status,
     is_status_byte,
     parse_online,
 )
@@ -33,20 +36,33 @@ _CHUNK: Final = 4096
 class Transport(Protocol):
     """Something a ticket can be sent to."""
 
-    def send(self, data: bytes) -> None:
-        """Deliver one whole job or raise PrinterError."""
+    @property
+    def confirms(self) -> bool:
+        """Whether `send` waits for the printer to confirm the job (DLE EOT after the data)."""
+
+    def send(self, data: bytes) -> PrinterStatus:
+        """Deliver one whole job or raise PrinterError.
+
+        Return the printer's answer after the data (`confirmed`), or UNKNOWN when
+        this transport cannot ask (a file, a serial port without a way back).
+        """
 
     def status(self) -> PrinterStatus:
         """Ask the printer how it is, within the transport's timeout; never raise."""
 
 
-def transport_from_uri(uri: str, timeout: float = 2.0) -> Transport:
-    """Build the transport a URI names: tcp://, usb://, serial://, file://, virtual://."""
+def transport_from_uri(uri: str, timeout: float = 2.0, *, confirm: bool = True) -> Transport:
+    """Build the transport a URI names: tcp://, usb://, serial://, file://, virtual://.
+
+    `confirm=False` (or `?status=0` in the URI): the printer cannot answer status
+    requests; its jobs are sent and not confirmed.
+    """
     if timeout <= 0:
         raise ValueError(f"printer timeout must be positive, got {timeout}")
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    confirm = confirm and _flag(query.get("status", "1"))
     try:
         if scheme == "tcp":
             if not parts.hostname:
@@ -55,7 +71,8 @@ def transport_from_uri(uri: str, timeout: float = 2.0) -> Transport:
                 parts.hostname,
                 parts.port or DEFAULT_TCP_PORT,
                 timeout=timeout,
-                precheck=_flag(query.get("precheck", "0")),
+                confirm=confirm,
+                clear_buffer=_flag(query.get("clear", "1")),
             )
         if scheme == "usb":
             vendor, _, product = parts.netloc.partition(":")
@@ -65,6 +82,7 @@ def transport_from_uri(uri: str, timeout: float = 2.0) -> Transport:
                 timeout=timeout,
                 in_ep=int(query.get("in_ep", "0x82"), 0),
                 out_ep=int(query.get("out_ep", "0x01"), 0),
+                confirm=confirm,
             )
         if scheme == "serial":
             if not parts.path:
@@ -74,6 +92,7 @@ def transport_from_uri(uri: str, timeout: float = 2.0) -> Transport:
                 baudrate=int(query.get("baudrate", "9600")),
                 flow=query.get("flow", "dsrdtr"),
                 timeout=timeout,
+                confirm=confirm,
             )
         if scheme == "file":
             if not parts.path:
@@ -88,8 +107,50 @@ def transport_from_uri(uri: str, timeout: float = 2.0) -> Transport:
     )
 
 
+def uri_can_confirm(uri: str) -> bool:
+    """Whether a printer at this URI can answer status requests at all (a file cannot)."""
+    return urlsplit(uri).scheme.lower() in {"tcp", "usb", "serial", "virtual", ""}
+
+
 def _flag(value: str) -> bool:
     return value.lower() in {"1", "true", "yes", "on"}
+
+
+Ask = Callable[[bytes], "int | None"]
+
+
+def _confirmed_send(
+    ask: Ask, write: Callable[[bytes], None], data: bytes, *, clear: Callable[[], None] | None
+) -> PrinterStatus:
+    """Ask before the job, send it, ask again after: printed only if the printer says so.
+
+    Before: a printer out of paper or with its cover open gets nothing, so nothing of
+    the ticket waits in it. After: DLE EOT is answered on arrival, behind every byte of
+    the job on the same connection; a fault there means the ticket did not come out
+    whole, and the buffers are cleared (where the model can) so the retry prints it once.
+    """
+    before, reason = full_status(*_ask_four(ask))
+    if reason == "timeout":
+        raise PrinterError("timeout", "Принтер не ответил на запрос состояния")
+    if reason is not None:
+        raise PrinterError(reason, before.error)
+    write(data)
+    after, reason = full_status(*_ask_four(ask))
+    if reason == "timeout":
+        raise PrinterError("unconfirmed", "Принтер не подтвердил печать: связь прервалась")
+    if reason is not None:
+        if clear is not None:
+            with contextlib.suppress(OSError, PrinterError):
+                clear()
+        raise PrinterError(reason, after.error)
+    return PrinterStatus(online=True, paper=after.paper, confirmed=True)
+
+
+def _ask_four(ask: Ask) -> tuple[int | None, int | None, int | None, int | None]:
+    online = ask(DLE_EOT_PRINTER)
+    if online is None:
+        return None, None, None, None
+    return online, ask(DLE_EOT_OFFLINE_CAUSE), ask(DLE_EOT_ERROR), ask(DLE_EOT_PAPER)
 
 
 # --- TCP (port 9100, "raw" / JetDirect) ---------------------------------------------------
@@ -104,27 +165,46 @@ class TcpTransport:
         port: int = DEFAULT_TCP_PORT,
         *,
         timeout: float = 2.0,
-        precheck: bool = False,
+        confirm: bool = True,
+        clear_buffer: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
-        # Ask DLE EOT before each job, to refuse it when the paper is out. Off by default:
-        # a printer that never answers would cost the whole timeout on every ticket.
-        self.precheck = precheck
+        self.confirm = confirm
+        self.clear_buffer = clear_buffer
 
     def __repr__(self) -> str:
         return f"TcpTransport({self.host!r}, {self.port})"
 
-    def send(self, data: bytes) -> None:
-        """Connect, optionally check the status, send the job, close."""
+    @property
+    def confirms(self) -> bool:
+        return self.confirm
+
+    def send(self, data: bytes) -> PrinterStatus:
+        """Connect, ask, send the job, ask again, close; each wait bounded by `timeout`."""
         try:
             with self._connect(self.timeout) as sock:
-                if self.precheck:
-                    self._refuse_if_failing(sock)
-                _send_chunks(sock, data, self.timeout)
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_WR)
+                if not self.confirm:
+                    _send_chunks(sock, data, self.timeout)
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_WR)
+                    return UNKNOWN
+
+                def ask(command: bytes) -> int | None:
+                    return _ask_socket(sock, command, monotonic() + self.timeout)
+
+                def clear() -> None:
+                    sock.settimeout(self.timeout)
+                    sock.sendall(DLE_DC4_CLEAR_BUFFERS)
+                    _await_bytes(sock, CLEAR_RESPONSE, monotonic() + self.timeout)
+
+                return _confirmed_send(
+                    ask,
+                    lambda job: _send_chunks(sock, job, self.timeout),
+                    data,
+                    clear=clear if self.clear_buffer else None,
+                )
         except PrinterError:
             raise
         except OSError as exc:
@@ -143,13 +223,6 @@ class TcpTransport:
 
     def _connect(self, timeout: float) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout=timeout)
-
-    def _refuse_if_failing(self, sock: socket.socket) -> None:
-        deadline = monotonic() + self.timeout
-        reason = failure_reason(*_ask_all(lambda cmd: _ask_socket(sock, cmd, deadline)))
-        if reason is not None:
-            raise PrinterError(reason)
-        sock.settimeout(self.timeout)
 
 
 def _send_chunks(sock: socket.socket, data: bytes, timeout: float) -> None:
@@ -187,6 +260,17 @@ def _ask_socket(sock: socket.socket, command: bytes, deadline: float) -> int | N
         return None
 
 
+def _await_bytes(sock: socket.socket, expected: bytes, deadline: float) -> None:
+    """Read until `expected` arrives (the printer's answer to a command) or the deadline."""
+    seen = b""
+    while expected not in seen:
+        sock.settimeout(_remaining(deadline))
+        chunk = sock.recv(16)
+        if not chunk:
+            return
+        seen = (seen + chunk)[-64:]
+
+
 def _remaining(deadline: float) -> float:
     left = deadline - monotonic()
     if left <= 0:
@@ -221,7 +305,11 @@ class FileTransport:
     def __repr__(self) -> str:
         return f"FileTransport({self.path!r})"
 
-    def send(self, data: bytes) -> None:
+    @property
+    def confirms(self) -> bool:
+        return False  # a device file has no way back: jobs are sent, not confirmed
+
+    def send(self, data: bytes) -> PrinterStatus:
         """Append the job to the file; a full device buffer waits at most `timeout`."""
         # No O_CREAT: a missing /dev/usb/lp0 means an unplugged printer, not a new file.
         flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_NOCTTY
@@ -235,6 +323,7 @@ class FileTransport:
             raise _file_error(exc) from exc
         finally:
             os.close(fd)
+        return UNKNOWN
 
     def status(self) -> PrinterStatus:
         """Report offline when the device file is gone; anything more is unknown."""
@@ -284,44 +373,61 @@ class UsbTransport:
         timeout: float = 2.0,
         in_ep: int = 0x82,
         out_ep: int = 0x01,
+        confirm: bool = True,
     ) -> None:
         self.vendor_id = vendor_id
         self.product_id = product_id
         self.timeout = timeout
         self.in_ep = in_ep
         self.out_ep = out_ep
+        self.confirm = confirm
 
     def __repr__(self) -> str:
         return f"UsbTransport({self.vendor_id:04x}:{self.product_id:04x})"
 
-    def send(self, data: bytes) -> None:
-        """Open the device, write the job, release the device."""
+    @property
+    def confirms(self) -> bool:
+        return self.confirm
+
+    def send(self, data: bytes) -> PrinterStatus:
+        """Open the device, write the job (asking before and after it), release the device."""
         with self._opened() as device:
-            try:
-                device._raw(data)
-            except Exception as exc:
-                raise _usb_error(exc) from exc
+
+            def write(job: bytes) -> None:
+                try:
+                    device._raw(job)
+                except Exception as exc:
+                    raise _usb_error(exc) from exc
+
+            if not self.confirm:
+                write(data)
+                return UNKNOWN
+            return _confirmed_send(
+                lambda command: self._ask(device, command, monotonic() + self.timeout),
+                write,
+                data,
+                clear=None,
+            )
 
     def status(self) -> PrinterStatus:
         """Ask DLE EOT over the USB endpoints within the timeout."""
         deadline = monotonic() + self.timeout
         try:
             with self._opened() as device:
-
-                def ask(command: bytes) -> int | None:
-                    try:
-                        millis = int(_remaining(deadline) * 1000) or 1
-                        device.device.write(self.out_ep, command, millis)
-                        millis = int(_remaining(deadline) * 1000) or 1
-                        answer = device.device.read(self.in_ep, 16, millis)
-                    except Exception:
-                        return None
-                    found = [byte for byte in answer if is_status_byte(byte)]
-                    return found[-1] if found else None
-
-                return combine(*_ask_all(ask))
+                return combine(*_ask_all(lambda command: self._ask(device, command, deadline)))
         except PrinterError as exc:
             return PrinterStatus(online=False, error=exc.message)
+
+    def _ask(self, device: Any, command: bytes, deadline: float) -> int | None:
+        try:
+            millis = int(_remaining(deadline) * 1000) or 1
+            device.device.write(self.out_ep, command, millis)
+            millis = int(_remaining(deadline) * 1000) or 1
+            answer = device.device.read(self.in_ep, 16, millis)
+        except Exception:
+            return None
+        found = [byte for byte in answer if is_status_byte(byte)]
+        return found[-1] if found else None
 
     @contextlib.contextmanager
     def _opened(self) -> Iterator[Any]:
@@ -378,7 +484,13 @@ class SerialTransport:
     """Send to a serial printer with pyserial, write timeout included."""
 
     def __init__(
-        self, port: str, *, baudrate: int = 9600, flow: str = "dsrdtr", timeout: float = 2.0
+        self,
+        port: str,
+        *,
+        baudrate: int = 9600,
+        flow: str = "dsrdtr",
+        timeout: float = 2.0,
+        confirm: bool = True,
     ) -> None:
         if flow not in _FLOW:
             raise ValueError(f"flow must be one of {sorted(_FLOW)}, got {flow!r}")
@@ -386,36 +498,42 @@ class SerialTransport:
         self.baudrate = baudrate
         self.flow = flow
         self.timeout = timeout
+        self.confirm = confirm
 
     def __repr__(self) -> str:
         return f"SerialTransport({self.port!r}, baudrate={self.baudrate})"
 
-    def send(self, data: bytes) -> None:
-        """Open the port, write and drain the job, close."""
+    @property
+    def confirms(self) -> bool:
+        return self.confirm
+
+    def send(self, data: bytes) -> PrinterStatus:
+        """Open the port, write and drain the job (asking before and after it), close."""
         with self._opened() as port:
-            try:
-                port.write(data)
-                port.flush()
-            except Exception as exc:
-                raise _serial_error(exc) from exc
+
+            def write(job: bytes) -> None:
+                try:
+                    port.write(job)
+                    port.flush()
+                except Exception as exc:
+                    raise _serial_error(exc) from exc
+
+            if not self.confirm:
+                write(data)
+                return UNKNOWN
+            return _confirmed_send(
+                lambda command: _ask_serial(port, command, monotonic() + self.timeout),
+                write,
+                data,
+                clear=None,
+            )
 
     def status(self) -> PrinterStatus:
         """Ask DLE EOT over the port within the timeout."""
         deadline = monotonic() + self.timeout
         try:
             with self._opened() as port:
-
-                def ask(command: bytes) -> int | None:
-                    try:
-                        port.write_timeout = _remaining(deadline)
-                        port.write(command)
-                        port.timeout = _remaining(deadline)
-                        answer: bytes = port.read(1)
-                    except Exception:
-                        return None
-                    return answer[0] if answer and is_status_byte(answer[0]) else None
-
-                return combine(*_ask_all(ask))
+                return combine(*_ask_all(lambda command: _ask_serial(port, command, deadline)))
         except PrinterError as exc:
             return PrinterStatus(online=False, error=exc.message)
 
@@ -440,6 +558,17 @@ class SerialTransport:
         finally:
             with contextlib.suppress(Exception):
                 port.close()
+
+
+def _ask_serial(port: Any, command: bytes, deadline: float) -> int | None:
+    try:
+        port.write_timeout = _remaining(deadline)
+        port.write(command)
+        port.timeout = _remaining(deadline)
+        answer: bytes = port.read(1)
+    except Exception:
+        return None
+    return answer[0] if answer and is_status_byte(answer[0]) else None
 
 
 def _serial_error(exc: BaseException) -> PrinterError:

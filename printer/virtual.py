@@ -30,31 +30,43 @@ class VirtualPrinter:
         self.name = name
         self._jobs: deque[VirtualJob] = deque(maxlen=max_jobs)
         self._failure: ReasonCode | None = None
+        self._paper: PaperState = "ok"
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"VirtualPrinter({self.name!r})"
 
-    def send(self, data: bytes, preview: bytes | None = None) -> None:
-        """Store one job, or raise the failure set by `fail_with`."""
+    @property
+    def confirms(self) -> bool:
+        return True
+
+    def send(self, data: bytes, preview: bytes | None = None) -> PrinterStatus:
+        """Store one job and confirm it, or raise the failure set by `fail_with`."""
         with self._lock:
             if self._failure is not None:
                 raise PrinterError(self._failure)
             self._jobs.append(VirtualJob(bytes(data), preview, datetime.now(UTC)))
+            return PrinterStatus(online=True, paper=self._paper, confirmed=True)
 
     def status(self) -> PrinterStatus:
         """Report online with paper, or the failure set by `fail_with`."""
         with self._lock:
             failure = self._failure
+            paper = self._paper
         if failure is None:
-            return PrinterStatus(online=True, paper="ok")
-        paper: PaperState = "out" if failure == "paper_out" else "unknown"
-        return PrinterStatus(online=False, paper=paper, error=DEFAULT_MESSAGES[failure])
+            return PrinterStatus(online=True, paper=paper)
+        gone: PaperState = "out" if failure == "paper_out" else "unknown"
+        return PrinterStatus(online=False, paper=gone, error=DEFAULT_MESSAGES[failure])
 
     def fail_with(self, reason_code: ReasonCode | None) -> None:
         """Make every following send fail with this reason (None: work again)."""
         with self._lock:
             self._failure = reason_code
+
+    def set_paper(self, paper: PaperState) -> None:
+        """Pretend the roll is "ok" or "near_end" (the roll sensor's two answers that print)."""
+        with self._lock:
+            self._paper = paper
 
     @property
     def jobs(self) -> list[VirtualJob]:
@@ -73,6 +85,7 @@ class VirtualPrinter:
         with self._lock:
             self._jobs.clear()
             self._failure = None
+            self._paper = "ok"
 
 
 _registry: dict[str, VirtualPrinter] = {}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -14,6 +12,7 @@ from sqlmodel import Session, select
 
 from printer import VirtualPrinter, transport_from_uri
 from tests.conftest import Database
+from tests.emulator.escpos_printer import EmulatedPrinter
 from tests.factories import make_booking, make_device, staff_by_login
 from visits.calendar import WorkCalendar
 from visits.db import make_sessionmaker
@@ -30,6 +29,8 @@ from visits.models import (
 )
 from visits.services.checkin import CheckinResult, checkin_booking
 from visits.services.printing import (
+    ELSEWHERE,
+    ELSEWHERE_WINDOW,
     PRINT_TIMEOUT_SECONDS,
     print_job_run,
     print_jobs_retry,
@@ -87,56 +88,43 @@ def test_job_prints_the_ticket_once_with_cp866_qr_and_cut(
 
 
 def test_a_kiosk_cannot_print_another_kiosks_job(session: Session, calendar: WorkCalendar) -> None:
-    result, _device = _checked_in(session, calendar)
+    result, device = _checked_in(session, calendar)
     other, _ = make_device(session, DeviceKind.KIOSK)
+    checked_in_at = session.get(Ticket, result.info.ticket_id).checked_in_at
+    # Seconds later (the same booking at a second kiosk): the ticket on screen, nothing printed.
+    outcome = print_job_run(
+        session=session,
+        calendar=calendar,
+        job_id=result.print_job_id,
+        device_id=other.id,
+        now=checked_in_at + timedelta(seconds=10),
+    )
+    assert outcome.status == ELSEWHERE and not outcome.printed
+    assert outcome.other_device == device.name
+    assert outcome.ticket_path == f"/t/{result.info.token}"
+    assert _virtual(device).jobs == [] and _virtual(other).jobs == []
+    assert session.get(PrintJob, result.print_job_id).status == "pending"
+    # An old job of another kiosk is not this kiosk's business at all.
     with pytest.raises(NotFound):
         print_job_run(
-            session=session, calendar=calendar, job_id=result.print_job_id, device_id=other.id
+            session=session,
+            calendar=calendar,
+            job_id=result.print_job_id,
+            device_id=other.id,
+            now=checked_in_at + ELSEWHERE_WINDOW + timedelta(seconds=1),
         )
 
 
-@pytest.fixture
-def printer_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP server on 127.0.0.1 playing a network printer: it keeps what it receives."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(5)
-    received: list[bytes] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
-                received.append(b"".join(chunks))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], received
-    listener.close()
-    thread.join(2)
-
-
-def test_bytes_arrive_whole_at_a_tcp_printer(
-    session: Session, calendar: WorkCalendar, printer_server: tuple[int, list[bytes]]
-) -> None:
-    port, received = printer_server
-    result, _device = _checked_in(session, calendar, f"tcp://127.0.0.1:{port}")
-    outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
-    assert outcome.printed
-    deadline = time.monotonic() + 5
-    while not received and time.monotonic() < deadline:
-        time.sleep(0.01)  # the server thread stores the job after the client closes
-    assert len(received) == 1
-    data = received[0]
-    assert data.startswith(b"\x1b@")  # ESC @ first
-    assert "А-001".encode("cp866") in data and b"\x1d(k" in data
-    assert f"/t/{result.info.token}".encode() in data
+def test_bytes_arrive_whole_at_a_tcp_printer(session: Session, calendar: WorkCalendar) -> None:
+    with EmulatedPrinter() as printer:
+        result, _device = _checked_in(session, calendar, printer.uri)
+        outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    assert outcome.printed and outcome.status == "done"
+    assert len(printer.printed) == 1
+    ticket = printer.printed[0]
+    assert ticket.code_page == "cp866"
+    assert "А-001" in ticket.text and "Здравствуйте, Иван Петрович!" in ticket.text
+    assert ticket.qr[0].data.endswith(f"/t/{result.info.token}")
 
 
 def _closed_port() -> int:

@@ -24,8 +24,16 @@ class Device(SQLModel, table=True):
     # Kiosk printer, chosen by URI (printer.transport_from_uri).
     printer_uri: str | None = Field(default=None, max_length=300)
     printer_profile: str = Field(default="TM-T20II", max_length=30)
+    # Paper and columns come from the model (printer.PROFILES) and stay editable.
+    printer_paper_mm: int = 80
     printer_width_chars: int = 42
     printer_native_qr: bool = True
+    # False for a printer that cannot answer DLE EOT (a file, a dumb serial port):
+    # its jobs are recorded as sent, not confirmed.
+    printer_confirms: bool = True
+    # The roll sensor's last answer: "ok", "near_end", "out", or "" before the first.
+    printer_paper: str = Field(default="", max_length=10)
+    printer_paper_at: datetime | None = None
     # Hashes only: the one-time pairing code and the long-lived device token.
     pairing_code_hash: str | None = Field(default=None, max_length=128, index=True)
     pairing_expires_at: datetime | None = None

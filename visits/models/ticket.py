@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from visits.models.base import created_at_field, status_field
@@ -69,7 +69,8 @@ class TicketCounter(SQLModel, table=True):
 class PrintJobStatus(StrEnum):
     PENDING = "pending"
     PRINTING = "printing"
-    DONE = "done"
+    DONE = "done"  # the printer said it printed the ticket
+    SENT = "sent"  # sent to a printer that cannot say (a file, a dumb serial port)
     FAILED = "failed"
 
 
@@ -88,3 +89,6 @@ class PrintJob(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)
     printed_at: datetime | None = None
     next_attempt_at: datetime | None = None
+    # The bytes last sent, kept on the device's newest sent job only: the administrator's
+    # and the kiosk's preview of a real printer is drawn from them.
+    sent_data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

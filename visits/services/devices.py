@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from printer import CHARS_PER_LINE, PAPER_WIDTHS_MM, PROFILES, uri_can_confirm
+from printer.profiles import DEFAULT_DOTS, max_chars
 from visits.calendar import utcnow
 from visits.db import write_transaction
 from visits.errors import InvalidInput, NotFound
@@ -30,11 +33,26 @@ def device_create(
     room_number: str | None = None,
     printer_uri: str | None = None,
     printer_profile: str = "TM-T20II",
-    printer_native_qr: bool = True,
+    printer_native_qr: bool | None = None,
+    printer_paper_mm: int | None = None,
+    printer_width_chars: int | None = None,
+    printer_confirms: bool | None = None,
 ) -> tuple[Device, str]:
-    """Register a device; return it with its one-time pairing code."""
+    """Register a device; return it with its one-time pairing code.
+
+    The printer's paper, columns, native QR and status answers default to what its
+    model can do (printer.PROFILES); each can be set otherwise.
+    """
     if not name.strip():
         raise InvalidInput("Укажите название устройства.", field="name")
+    printer = printer_settings_checked(
+        profile=printer_profile,
+        uri=printer_uri,
+        paper_mm=printer_paper_mm,
+        width_chars=printer_width_chars,
+        native_qr=printer_native_qr,
+        confirms=printer_confirms,
+    )
     with write_transaction(session):
         room_id = None
         if room_number:
@@ -52,8 +70,11 @@ def device_create(
             spot_key=spot_key,
             room_id=room_id,
             printer_uri=printer_uri,
-            printer_profile=printer_profile,
-            printer_native_qr=printer_native_qr,
+            printer_profile=printer.profile,
+            printer_native_qr=printer.native_qr,
+            printer_paper_mm=printer.paper_mm,
+            printer_width_chars=printer.width_chars,
+            printer_confirms=printer.confirms,
         )
         code = _new_pairing_code()
         device.pairing_code_hash = token_hash(code)
@@ -61,6 +82,57 @@ def device_create(
         session.add(device)
     log.info("device created: %s %r", kind.value, name)
     return device, code
+
+
+@dataclass(frozen=True)
+class PrinterChoice:
+    profile: str
+    paper_mm: int
+    width_chars: int
+    native_qr: bool
+    confirms: bool
+
+
+def printer_settings_checked(
+    *,
+    profile: str,
+    uri: str | None = None,
+    paper_mm: int | None = None,
+    width_chars: int | None = None,
+    native_qr: bool | None = None,
+    confirms: bool | None = None,
+) -> PrinterChoice:
+    """Fill a kiosk printer's settings from its model and check they fit its paper."""
+    model = PROFILES.get(profile)
+    if model is None:
+        raise InvalidInput(f"Модель принтера {profile} не поддерживается.", field="printer_profile")
+    paper = paper_mm or model.paper_mm
+    if paper not in PAPER_WIDTHS_MM:
+        raise InvalidInput("Ширина бумаги: 58 или 80 мм.", field="printer_paper_mm")
+    if width_chars is None:
+        width_chars = (
+            model.chars_per_line
+            if paper == model.paper_mm
+            else max(c for c in CHARS_PER_LINE if c <= max_chars(DEFAULT_DOTS[paper]))
+        )
+    if width_chars not in CHARS_PER_LINE:
+        raise InvalidInput("Знаков в строке: 32, 42 или 48.", field="printer_width_chars")
+    dots = model.dots if paper == model.paper_mm else DEFAULT_DOTS[paper]
+    if width_chars > max_chars(dots):
+        # The printer would wrap such lines itself, mid-word.
+        raise InvalidInput(
+            f"На бумаге {paper} мм принтер {profile} печатает не больше "
+            f"{max_chars(dots)} знаков в строке.",
+            field="printer_width_chars",
+        )
+    can_answer = uri_can_confirm(uri or "")
+    return PrinterChoice(
+        profile=profile,
+        paper_mm=paper,
+        width_chars=width_chars,
+        native_qr=model.native_qr if native_qr is None else native_qr,
+        confirms=can_answer and (model.answers_status if confirms is None else confirms),
+    )
 
 
 def device_new_pairing_code(*, session: Session, device_id: int) -> str:

@@ -3,8 +3,11 @@
 The check-in commits the ticket and a pending job first; printing comes
 after, bounded by the transport timeout, so a dead printer never loses a
 ticket. A job is claimed with one atomic UPDATE before it is sent, so two
-requests or two processes never print the same job. Failed jobs are printed
-again by `print_jobs_retry` once the printer answers.
+requests or two processes never print the same job. A job is `done` only when
+the printer answered, after the job's bytes, that it is online with paper and
+without an error; a printer that cannot answer (a file, a dumb serial port)
+leaves its jobs `sent`. Failed jobs, and jobs whose claim outlived a crashed
+process, are printed again by `print_jobs_retry` once the printer answers.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from printer import (
     print_ticket,
     transport_from_uri,
 )
+from printer.status import PaperState
 from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
 from visits.db import write_transaction
@@ -53,6 +57,9 @@ PRINT_TIMEOUT_SECONDS = 2.0
 STALE_CLAIM = timedelta(minutes=2)
 # The kiosk prints its fresh jobs itself; the retry leaves them alone this long.
 RETRY_MIN_AGE = timedelta(seconds=20)
+# A second kiosk that checks in the same booking within this gets the ticket on screen.
+ELSEWHERE_WINDOW = timedelta(minutes=5)
+STALE_MESSAGE = "Печать прервалась: сервер остановился во время печати"
 
 TransportFor = Callable[[Device], Transport]
 
@@ -60,7 +67,7 @@ TransportFor = Callable[[Device], Transport]
 def device_transport(device: Device) -> Transport:
     """The transport of a kiosk's printer URI (virtual://kiosk-<id> when none is set)."""
     uri = device.printer_uri or f"virtual://kiosk-{device.id}"
-    return transport_from_uri(uri, timeout=PRINT_TIMEOUT_SECONDS)
+    return transport_from_uri(uri, timeout=PRINT_TIMEOUT_SECONDS, confirm=device.printer_confirms)
 
 
 def device_printer_settings(device: Device) -> PrinterSettings:
@@ -68,6 +75,7 @@ def device_printer_settings(device: Device) -> PrinterSettings:
         profile=device.printer_profile,
         paper_width_chars=device.printer_width_chars,
         native_qr=device.printer_native_qr,
+        paper_mm=device.printer_paper_mm,
     )
 
 
@@ -99,13 +107,17 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
+ELSEWHERE = "elsewhere"  # PrintOutcome.status: the job is another kiosk's
+
+
 @dataclass(frozen=True)
 class PrintOutcome:
     job_id: int
-    status: str  # a PrintJobStatus value
+    status: str  # a PrintJobStatus value, or ELSEWHERE
     error: str
-    printed: bool  # printed by this call
+    printed: bool  # printed (or, on a printer that cannot say, sent) by this call
     ticket_path: str = ""  # the ticket's own page, for a QR on screen
+    other_device: str = ""  # with ELSEWHERE: the kiosk that has the job
 
 
 def print_job_run(
@@ -125,21 +137,14 @@ def print_job_run(
     now = now or utcnow()
     job = _claim(session, job_id, worker or worker_name(), now, device_id)
     if job is None:
-        job = session.exec(
-            select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
-        ).first()
-        if job is None or device_id not in (None, job.device_id):
-            raise NotFound("Задание печати не найдено.")
-        ticket = session.get(Ticket, job.ticket_id)
-        path = TICKET_PATH.format(token=ticket.token) if ticket else ""
-        return PrintOutcome(job_id, job.status, job.last_error, printed=False, ticket_path=path)
+        return _not_claimed(session, job_id, device_id, now)
     ticket = session.get(Ticket, job.ticket_id)
     device = session.get(Device, job.device_id)
     assert ticket is not None and device is not None
     info = ticket_info(session, calendar, ticket)
     session.commit()  # end the read transaction: nothing is held while the printer works
     try:
-        print_ticket(
+        printed = print_ticket(
             ticket_layout(info, calendar.config),
             device_printer_settings(device),
             transport_for(device),
@@ -149,9 +154,39 @@ def print_job_run(
         log.warning("print job %s on %r failed: %s", job_id, device.name, exc)
         _mark_failed(session, job_id, device.id or 0, message, now)
         return PrintOutcome(job_id, PrintJobStatus.FAILED.value, message, False, info.path)
-    _mark_done(session, job_id, device.id or 0, info, utcnow())
-    log.info("print job %s: ticket %s printed on %r", job_id, info.number, device.name)
-    return PrintOutcome(job_id, PrintJobStatus.DONE.value, "", True, info.path)
+    status = PrintJobStatus.DONE if printed.status.confirmed else PrintJobStatus.SENT
+    _mark_done(session, job_id, device.id or 0, info, utcnow(), status, printed.data)
+    _record_paper(session, device.id or 0, printed.status.paper, utcnow())
+    log.info("print job %s: ticket %s %s on %r", job_id, info.number, status.value, device.name)
+    return PrintOutcome(job_id, status.value, "", True, info.path)
+
+
+def _not_claimed(
+    session: Session, job_id: int, device_id: int | None, now: datetime
+) -> PrintOutcome:
+    """Someone else has the job, it is done, or it is another kiosk's: say which."""
+    job = session.exec(
+        select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
+    ).first()
+    if job is None:
+        raise NotFound("Задание печати не найдено.")
+    ticket = session.get(Ticket, job.ticket_id)
+    path = TICKET_PATH.format(token=ticket.token) if ticket else ""
+    if device_id not in (None, job.device_id):
+        # The same booking checked in at two kiosks within seconds: the ticket is printed
+        # at the first one; this one shows it on screen. Older jobs stay another kiosk's.
+        if job.created_at < now - ELSEWHERE_WINDOW:
+            raise NotFound("Задание печати не найдено.")
+        other = session.get(Device, job.device_id)
+        return PrintOutcome(
+            job_id,
+            ELSEWHERE,
+            "",
+            printed=False,
+            ticket_path=path,
+            other_device=other.name if other else "",
+        )
+    return PrintOutcome(job_id, job.status, job.last_error, printed=False, ticket_path=path)
 
 
 def _claim(
@@ -207,16 +242,33 @@ def _mark_failed(
 
 
 def _mark_done(
-    session: Session, job_id: int, device_id: int, info: TicketInfo, now: datetime
+    session: Session,
+    job_id: int,
+    device_id: int,
+    info: TicketInfo,
+    now: datetime,
+    status: PrintJobStatus,
+    data: bytes,
 ) -> None:
     with write_transaction(session):
         job = session.get(PrintJob, job_id)
         device = session.get(Device, device_id)
         ticket = session.get(Ticket, info.ticket_id)
         assert job is not None and device is not None and ticket is not None
-        job.status = PrintJobStatus.DONE.value
+        # Only the newest job of a printer keeps its bytes (the preview of the last ticket).
+        session.execute(
+            update(PrintJob)
+            .where(
+                col(PrintJob.device_id) == device_id,
+                col(PrintJob.id) != job_id,
+                col(PrintJob.sent_data).is_not(None),
+            )
+            .values(sent_data=None)
+        )
+        job.status = status.value
         job.printed_at = now
         job.last_error = ""
+        job.sent_data = data
         session.add(job)
         if device.printer_error:
             device.printer_error = ""
@@ -230,11 +282,54 @@ def _mark_done(
             actor=device.name,
             booking_id=ticket.booking_id,
             ticket_id=ticket.id,
-            summary=f"Талон {ticket.number} напечатан"
+            summary=f"Талон {ticket.number} "
+            + ("напечатан" if status == PrintJobStatus.DONE else "отправлен на принтер")
             + (" повторно." if job.reprint else ".")
+            + ("" if status == PrintJobStatus.DONE else " Принтер не сообщает, вышел ли талон.")
             + ("" if job.attempts <= 1 else f" Попытка {job.attempts}."),
             at=now,
         )
+
+
+def _record_paper(session: Session, device_id: int, paper: PaperState, now: datetime) -> None:
+    """Keep the roll sensor's answer; the administrator is told when the roll nears its end."""
+    if paper == "unknown":
+        return
+    with write_transaction(session):
+        device = session.get(Device, device_id)
+        assert device is not None
+        before = device.printer_paper
+        device.printer_paper = paper
+        device.printer_paper_at = now
+        session.add(device)
+        if paper == "near_end" and before != paper:
+            log.warning("printer of %r: paper near its end", device.name)
+        # The administrator's screens refresh when the roll runs low and when it is changed.
+        if before != paper and (paper != "ok" or before in {"near_end", "out"}):
+            push_emit(session, "printer.alert", ["admin"], device_id=device_id, paper=paper)
+
+
+def print_jobs_reclaim(*, session: Session, now: datetime | None = None) -> int:
+    """Take back jobs a crashed process left `printing`; they fail with a reason and are retried.
+
+    Whether such a ticket came out is unknown: it is printed again (a second ticket
+    is better than none) and the administrator sees why. Returns how many.
+    """
+    now = now or utcnow()
+    with write_transaction(session):
+        stale = session.execute(
+            update(PrintJob)
+            .where(
+                col(PrintJob.status) == PrintJobStatus.PRINTING.value,
+                col(PrintJob.claimed_at) < now - STALE_CLAIM,
+            )
+            .values(status=PrintJobStatus.FAILED.value, last_error=STALE_MESSAGE)
+            .returning(col(PrintJob.id), col(PrintJob.device_id))
+        ).all()
+    for job_id, device_id in stale:
+        log.warning("print job %s: claim went stale, taken back for a retry", job_id)
+        _mark_failed(session, job_id, device_id, STALE_MESSAGE, now)
+    return len(stale)
 
 
 def print_jobs_retry(
@@ -247,10 +342,12 @@ def print_jobs_retry(
 ) -> int:
     """Print today's pending and failed jobs on printers that answer again; return how many.
 
-    Importable with plain arguments, for the scheduler. A printer that still
-    says it is offline is skipped; the first failure stops that printer's turn.
+    Importable with plain arguments, for the scheduler. Stale claims are taken back
+    first. A printer that still says it is offline is skipped; the first failure
+    stops that printer's turn.
     """
     now = now or utcnow()
+    print_jobs_reclaim(session=session, now=now)
     today = calendar.to_local(now).date()
     rows = session.exec(
         select(PrintJob.id, PrintJob.device_id)
@@ -364,4 +461,18 @@ def device_printer_check(
             device.printer_error = ""
             device.printer_error_at = None
         session.add(device)
+    _record_paper(session, device_id, status.paper, utcnow())
     return status
+
+
+def device_last_print(*, session: Session, device_id: int) -> tuple[bytes, datetime] | None:
+    """The bytes last sent to a kiosk's printer and when, for its preview."""
+    row = session.exec(
+        select(PrintJob.sent_data, PrintJob.printed_at)
+        .where(PrintJob.device_id == device_id, col(PrintJob.sent_data).is_not(None))
+        .order_by(col(PrintJob.id).desc())
+        .limit(1)
+    ).first()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return row[0], row[1]

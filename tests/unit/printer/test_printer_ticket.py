@@ -215,8 +215,13 @@ class RecordingTransport:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
-    def send(self, data: bytes) -> None:
+    @property
+    def confirms(self) -> bool:
+        return True
+
+    def send(self, data: bytes) -> PrinterStatus:
         self.sent.append(data)
+        return PrinterStatus(online=True, paper="ok", confirmed=True)
 
     def status(self) -> PrinterStatus:
         return PrinterStatus(online=True, paper="ok")
@@ -226,20 +231,21 @@ def test_print_ticket_sends_the_rendered_bytes() -> None:
     transport = RecordingTransport()
     settings = settings_for("TM-T20II")
 
-    data = print_ticket(make_layout(), settings, transport)
+    printed = print_ticket(make_layout(), settings, transport)
 
-    assert transport.sent == [data]
-    assert data == render_ticket(make_layout(), settings)
+    assert transport.sent == [printed.data]
+    assert printed.data == render_ticket(make_layout(), settings)
+    assert printed.status.confirmed
 
 
 def test_print_ticket_keeps_a_preview_on_the_virtual_printer() -> None:
     printer = VirtualPrinter("test-preview")
 
-    data = print_ticket(make_layout(), PrinterSettings(), printer)
+    printed = print_ticket(make_layout(), PrinterSettings(), printer)
 
     job = printer.last_job
     assert job is not None
-    assert job.data == data
+    assert job.data == printed.data
     assert job.preview_png is not None
     assert job.preview_png.startswith(b"\x89PNG")
 

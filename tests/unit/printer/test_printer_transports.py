@@ -80,11 +80,24 @@ def test_tcp_job_arrives_whole(listener: socket.socket) -> None:
     server = in_thread(serve)
     job = bytes(range(256)) * 2000  # 512 KB: many chunks, more than the socket buffers
 
-    transport_from_uri(uri_of(listener)).send(job)
+    status = transport_from_uri(uri_of(listener) + "?status=0").send(job)
     server.join(JOIN)
 
     assert not server.is_alive()
     assert bytes(received) == job
+    assert status.online is None and not status.confirmed
+
+
+def test_tcp_job_is_confirmed_by_the_answers_after_it(listener: socket.socket) -> None:
+    received = bytearray()
+    job = bytes(range(256)) * 2000  # no DLE EOT inside: 0x10 is always followed by 0x11
+    server = fake_printer(listener, {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x1E}, received)
+
+    status = transport_from_uri(uri_of(listener)).send(job)
+    server.join(JOIN)
+
+    assert bytes(received) == job
+    assert status == PrinterStatus(online=True, paper="near_end", confirmed=True)
 
 
 def test_tcp_refused_connection() -> None:
@@ -97,10 +110,22 @@ def test_tcp_refused_connection() -> None:
     assert caught.value.message
 
 
-def test_tcp_small_job_to_a_printer_that_never_reads_still_succeeds(
+def test_tcp_small_job_to_a_printer_that_never_reads_is_sent_unconfirmed(
     listener: socket.socket,
 ) -> None:
-    transport_from_uri(uri_of(listener), timeout=0.3).send(b"\x1b@ticket\n")
+    status = transport_from_uri(uri_of(listener) + "?status=0", timeout=0.3).send(b"\x1b@t\n")
+
+    assert status.online is None and not status.confirmed
+
+
+def test_tcp_job_to_a_printer_that_never_answers_fails_before_sending(
+    listener: socket.socket,
+) -> None:
+    with pytest.raises(PrinterError) as caught:
+        transport_from_uri(uri_of(listener), timeout=0.3).send(b"\x1b@ticket\n")
+
+    assert caught.value.reason_code == "timeout"
+    assert caught.value.message == "Принтер не ответил на запрос состояния"
 
 
 def test_tcp_status_of_a_printer_that_never_answers_is_unknown(listener: socket.socket) -> None:
@@ -140,12 +165,12 @@ def test_tcp_status_reports_paper_out(listener: socket.socket) -> None:
     assert status == PrinterStatus(online=False, paper="out", error="В принтере закончилась бумага")
 
 
-def test_tcp_precheck_refuses_the_job_when_paper_is_out(listener: socket.socket) -> None:
+def test_tcp_job_is_refused_before_sending_when_paper_is_out(listener: socket.socket) -> None:
     received = bytearray()
-    server = fake_printer(listener, {1: 0x1A, 2: 0x32, 4: 0x72}, received)
+    server = fake_printer(listener, {1: 0x1A, 2: 0x32, 3: 0x12, 4: 0x72}, received)
 
     with pytest.raises(PrinterError) as caught:
-        transport_from_uri(uri_of(listener) + "?precheck=1").send(b"ticket")
+        transport_from_uri(uri_of(listener)).send(b"ticket")
     server.join(JOIN)
 
     assert caught.value.reason_code == "paper_out"
@@ -153,24 +178,30 @@ def test_tcp_precheck_refuses_the_job_when_paper_is_out(listener: socket.socket)
     assert b"ticket" not in received
 
 
-def test_tcp_precheck_reports_an_open_cover(listener: socket.socket) -> None:
-    server = fake_printer(listener, {1: 0x1A, 2: 0x16, 4: 0x12}, bytearray())
+def test_tcp_job_is_refused_before_sending_when_the_cover_is_open(
+    listener: socket.socket,
+) -> None:
+    server = fake_printer(listener, {1: 0x1A, 2: 0x16, 3: 0x12, 4: 0x12}, bytearray())
 
     with pytest.raises(PrinterError) as caught:
-        transport_from_uri(uri_of(listener) + "?precheck=1").send(b"ticket")
+        transport_from_uri(uri_of(listener)).send(b"ticket")
     server.join(JOIN)
 
     assert caught.value.reason_code == "cover_open"
 
 
-def test_tcp_precheck_sends_the_job_when_all_is_well(listener: socket.socket) -> None:
+def test_tcp_job_is_refused_when_the_printer_reports_an_error(listener: socket.socket) -> None:
     received = bytearray()
-    server = fake_printer(listener, {1: 0x12, 4: 0x12}, received)
+    # Online, but DLE EOT 3 says the autocutter failed.
+    server = fake_printer(listener, {1: 0x12, 2: 0x12, 3: 0x1A, 4: 0x12}, received)
 
-    transport_from_uri(uri_of(listener) + "?precheck=1").send(b"ticket")
+    with pytest.raises(PrinterError) as caught:
+        transport_from_uri(uri_of(listener) + "?clear=0").send(b"ticket")
     server.join(JOIN)
 
-    assert bytes(received) == b"ticket"
+    assert caught.value.reason_code == "error"
+    assert "ножа" in caught.value.message
+    assert bytes(received) == b""
 
 
 def test_status_combines_answers() -> None:
@@ -187,10 +218,11 @@ def test_file_transport_appends_jobs(tmp_path: Path) -> None:
     transport = transport_from_uri(f"file://{target}")
 
     transport.send(b"first")
-    transport.send(b"second")
+    status = transport.send(b"second")
 
     assert target.read_bytes() == b"firstsecond"
     assert transport.status().online is None
+    assert status.online is None and not status.confirmed
 
 
 def test_file_transport_missing_device_is_offline(tmp_path: Path) -> None:
@@ -244,7 +276,9 @@ def test_tcp_uri_defaults_to_port_9100() -> None:
     transport = transport_from_uri("tcp://printer.local")
 
     assert isinstance(transport, TcpTransport)
-    assert (transport.host, transport.port, transport.precheck) == ("printer.local", 9100, False)
+    assert (transport.host, transport.port, transport.confirms) == ("printer.local", 9100, True)
+    assert not transport_from_uri("tcp://printer.local", confirm=False).confirms
+    assert not transport_from_uri("file:///dev/usb/lp0").confirms
 
 
 @pytest.mark.parametrize(

@@ -359,3 +359,15 @@ class _Parser:
             return "gs", bytes(b[1:])
         need = GS_ARGS.get(command, 1)
         return ("gs", bytes(b[1:])) if len(b) >= 2 + need else None
+
+
+def decode_job(data: bytes, *, cutter: bool = True) -> list[Ticket]:
+    """The tickets these bytes print on a working printer (no network involved)."""
+    printer = EmulatedPrinter(cutter=cutter)
+    parser = _Parser()
+    for byte in data:
+        for kind, body in parser.feed(byte):
+            if kind in ("text", "esc", "gs", "qr", "raster"):
+                printer._queue.append((kind, body))
+                printer._resume()
+    return printer.printed

@@ -14,7 +14,7 @@ from flask import abort, request, url_for
 from werkzeug.wrappers import Response
 
 from kiosk import bp
-from printer import VirtualPrinter
+from printer import VirtualPrinter, render_bytes_png
 from visits.errors import InvalidInput, PriyomError
 from visits.models import Device, DeviceKind
 from visits.services.booking import CODE_ALPHABET, CODE_LENGTH
@@ -29,7 +29,14 @@ from visits.services.checkin import (
     walkin_book,
     walkin_offers,
 )
-from visits.services.printing import device_transport, print_job_run, ticket_url
+from visits.services.printing import (
+    ELSEWHERE,
+    device_last_print,
+    device_printer_settings,
+    device_transport,
+    print_job_run,
+    ticket_url,
+)
 from visits.web.auth import current_device, device_required
 from visits.web.context import db, priyom
 from visits.web.htmx import hx_redirect, render
@@ -38,6 +45,9 @@ from visits.web.qr import qr_svg
 PAGE = "kiosk/pages/checkin.html"
 # The on-screen keyboard for names (walk-ins): Russian letters in the ЙЦУКЕН order.
 NAME_KEYS = ("ЙЦУКЕНГШЩЗХ", "ФЫВАПРОЛДЖЭ", "ЯЧСМИТЬБЮЁЪ")
+# Print results that leave the ticket on screen with its QR: not printed, printed on a
+# printer that cannot confirm it, or the booking's ticket given at another kiosk.
+ON_SCREEN = ("failed", "sent", ELSEWHERE)
 
 
 def _device() -> Device:
@@ -204,12 +214,13 @@ def print_job(job_id: int) -> Any:
         device_id=_device().id,
         transport_for=device_transport,
     )
+    on_screen = outcome.status in ON_SCREEN and outcome.ticket_path
     return render(
         PAGE,
         "kiosk/partials/_checkin_print.html",
         outcome=outcome,
         job_id=job_id,
-        qr_svg=_qr_svg(outcome.ticket_path) if outcome.status == "failed" else "",
+        qr_svg=_qr_svg(outcome.ticket_path) if on_screen else "",
     )
 
 
@@ -223,19 +234,29 @@ def directory() -> Any:
 @bp.route("/printer")
 @device_required(DeviceKind.KIOSK)
 def virtual_printer_page() -> Any:
-    """Demo: the last tickets this kiosk's virtual printer received, as PNG previews."""
-    transport = device_transport(_device())
-    if not isinstance(transport, VirtualPrinter):
-        abort(404)
-    previews = [
-        {"at": job.at, "png": base64.b64encode(job.preview_png).decode("ascii")}
-        for job in reversed(transport.jobs)
-        if job.preview_png
-    ][:12]
+    """The last tickets this kiosk's printer got, drawn from the bytes sent.
+
+    A virtual printer keeps its last jobs; a real one shows the last ticket sent to it.
+    """
+    device = _device()
+    transport = device_transport(device)
+    if isinstance(transport, VirtualPrinter):
+        previews = [
+            {"at": job.at, "png": base64.b64encode(job.preview_png).decode("ascii")}
+            for job in reversed(transport.jobs)
+            if job.preview_png
+        ][:12]
+        printer_off = transport.status().online is False
+    else:
+        last = device_last_print(session=db(), device_id=device.id or 0)
+        png = render_bytes_png(last[0], device_printer_settings(device)) if last else b""
+        previews = [{"at": last[1], "png": base64.b64encode(png).decode("ascii")}] if last else []
+        printer_off = False
     return render(
         "kiosk/pages/printer.html",
         previews=previews,
-        printer_off=transport.status().online is False,
+        printer_off=printer_off,
+        virtual=isinstance(transport, VirtualPrinter),
         demo=priyom().demo,
     )
 

@@ -33,7 +33,8 @@
     } else {
       idleTimer = setTimeout(goHome, idle);
     }
-    var failed = s.querySelector('[data-print="failed"]');
+    // Any print result but "done" keeps the ticket on screen longer (to photograph it).
+    var failed = s.querySelector('[data-print]:not([data-print="done"])');
     var back = failed ? Number(failed.dataset.returnMs) : Number(s.dataset.returnMs);
     if (back) returnTimer = setTimeout(goHome, back);
   }
@@ -129,11 +130,11 @@
   });
 
   // A touch anywhere on the ticket screen returns to the start (not while the
-  // printing failed: then the screen is shown to a specialist or photographed).
+  // the ticket is on screen instead of paper: then it is shown to the administrator or photographed).
   document.addEventListener("pointerdown", function (event) {
     armTimers();
     var s = screen();
-    if (s && s.dataset.screen === "ticket" && !s.querySelector('[data-print="failed"]')
+    if (s && s.dataset.screen === "ticket" && !s.querySelector('[data-print]:not([data-print="done"])')
         && !event.target.closest("button")) {
       event.preventDefault();
       goHome();

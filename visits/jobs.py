@@ -16,11 +16,11 @@ two ran at once, each message is claimed atomically and goes once.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -32,7 +32,7 @@ from sqlmodel import Session, col, or_
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
-from visits.db import is_sqlite, write_transaction
+from visits.db import is_sqlite, make_engine, make_sessionmaker, write_transaction
 from visits.models import SchedulerLease
 from visits.notify.sender import holder_name, outbox_recover_stale, outbox_send_due
 from visits.services.housekeeping import (
@@ -40,7 +40,9 @@ from visits.services.housekeeping import (
     ticket_counters_prepare,
     tickets_close_day,
 )
-from visits.services.reminders import reminders_backfill, reminders_install
+from visits.services.printing import print_jobs_retry
+from visits.services.rating import rating_prompts_expire
+from visits.services.retention import history_purge
 from visits.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,86 +66,81 @@ def lease_timing(seconds: float = LEASE_TTL.total_seconds()) -> tuple[timedelta,
 
 
 @dataclass(frozen=True)
-class JobContext:
-    config: OfficeConfig
-    calendar: WorkCalendar
-    session_factory: Callable[[], Session]
+class JobArgs:
+    """What every job is given: plain values, as APScheduler 3 wants a job's arguments."""
+
+    database_url: str
+    office: dict[str, Any]  # OfficeConfig.model_dump(): builtins, validated again in the job
+    always_open: bool = False
+
+    @classmethod
+    def of(cls, *, database_url: str, config: OfficeConfig, always_open: bool) -> JobArgs:
+        return cls(database_url=database_url, office=config.model_dump(), always_open=always_open)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of every job function."""
+        return {
+            "database_url": self.database_url,
+            "office": self.office,
+            "always_open": self.always_open,
+        }
 
 
-_context: dict[str, JobContext] = {}
+@contextmanager
+def _opened(
+    database_url: str, office: dict[str, Any], always_open: bool
+) -> Iterator[tuple[Session, WorkCalendar]]:
+    """A session and the office calendar built from a job's plain arguments."""
+    calendar = WorkCalendar(OfficeConfig.model_validate(office), always_open=always_open)
+    # One connection for the run, closed after it: a job runs at most once a minute or so.
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session, calendar
+    finally:
+        engine.dispose()
 
 
-def _ctx() -> JobContext:
-    return _context["ctx"]
+# --- Jobs: each opens its own session from its arguments and calls services -------------
 
 
-# --- Jobs: each opens its own session and calls services ---------------------------------
-
-
-def job_send_messages() -> None:
+def job_send_messages(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
     """Send what is due in the outbox; fail rows stuck mid-send."""
-    ctx = _ctx()
-    with ctx.session_factory() as session:
+    with _opened(database_url, office, always_open) as (session, calendar):
         outbox_recover_stale(session=session)
-        outbox_send_due(session=session, config=ctx.config)
+        outbox_send_due(session=session, config=calendar.config)
 
 
-def job_backfill_reminders() -> None:
-    """Give reminders to future bookings that have none (made without the booking hook)."""
-    ctx = _ctx()
-    with ctx.session_factory() as session:
-        reminders_backfill(session=session, config=ctx.config)
-
-
-def job_close_day() -> None:
+def job_close_day(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
     """No-show for tickets and bookings whose working day has ended."""
-    ctx = _ctx()
-    with ctx.session_factory() as session:
-        tickets_close_day(session=session, calendar=ctx.calendar)
-        bookings_close_day(session=session, calendar=ctx.calendar)
+    with _opened(database_url, office, always_open) as (session, calendar):
+        tickets_close_day(session=session, calendar=calendar)
+        bookings_close_day(session=session, calendar=calendar)
 
 
-def job_prepare_counters() -> None:
+def job_prepare_counters(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
     """Ticket counters for the next working day."""
-    ctx = _ctx()
-    with ctx.session_factory() as session:
-        ticket_counters_prepare(session=session, calendar=ctx.calendar)
+    with _opened(database_url, office, always_open) as (session, calendar):
+        ticket_counters_prepare(session=session, calendar=calendar)
 
 
-def job_expire_rating_prompts() -> None:
+def job_expire_rating_prompts(
+    *, database_url: str, office: dict[str, Any], always_open: bool
+) -> None:
     """Close rating prompts nobody answered (§36), so tablets do not keep stale questions."""
-    from visits.services.rating import rating_prompts_expire
-
-    with _ctx().session_factory() as session:
+    with _opened(database_url, office, always_open) as (session, _calendar):
         rating_prompts_expire(session=session)
 
 
-def _call_with_known_args(func: Callable[..., Any], **available: Any) -> Any:
-    """Call a service with the keyword arguments it declares among those we have."""
-    params = inspect.signature(func).parameters
-    return func(**{k: v for k, v in available.items() if k in params})
-
-
-def job_print_retry() -> None:
+def job_print_retry(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
     """Reprint tickets whose printer answers again (the kiosk's printing service)."""
-    try:
-        from visits.services.printing import print_jobs_retry
-    except ImportError:
-        log.info("print retry: visits.services.printing is not installed; skipped")
-        return
-    ctx = _ctx()
-    with ctx.session_factory() as session:
-        _call_with_known_args(print_jobs_retry, session=session, calendar=ctx.calendar)
+    with _opened(database_url, office, always_open) as (session, calendar):
+        print_jobs_retry(session=session, calendar=calendar)
 
 
-def job_retention_purge() -> None:
+def job_retention_purge(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
     """Remove history older than five years (§4, the retention service)."""
-    try:
-        from visits.services.retention import history_purge
-    except ImportError:
-        log.info("retention purge: visits.services.retention is not installed; skipped")
-        return
-    with _ctx().session_factory() as session:
+    with _opened(database_url, office, always_open) as (session, _calendar):
         history_purge(session=session, now=utcnow())
 
 
@@ -208,28 +205,25 @@ def lease_release(*, session: Session, holder: str) -> None:
 # --- The runner ------------------------------------------------------------------------
 
 
-def build_scheduler(ctx: JobContext) -> Any:
+def build_scheduler(args: JobArgs) -> Any:
     """An APScheduler 3 BackgroundScheduler with every job, not started."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    tz = ctx.calendar.tz
+    tz = WorkCalendar(OfficeConfig.model_validate(args.office)).tz
     scheduler = BackgroundScheduler(timezone=tz)
-    defaults: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+    defaults: dict[str, Any] = {
+        "max_instances": 1,
+        "coalesce": True,
+        "misfire_grace_time": 300,
+        "kwargs": args.kwargs(),
+    }
     now = datetime.now(tz)
     scheduler.add_job(
         job_send_messages,
         "interval",
         seconds=SEND_EVERY_SECONDS,
         id="send_messages",
-        next_run_time=now,
-        **defaults,
-    )
-    scheduler.add_job(
-        job_backfill_reminders,
-        "interval",
-        minutes=10,
-        id="backfill_reminders",
         next_run_time=now,
         **defaults,
     )
@@ -259,16 +253,16 @@ class SchedulerRunner:
 
     def __init__(
         self,
-        ctx: JobContext,
+        args: JobArgs,
         *,
         holder: str | None = None,
         heartbeat: float | None = None,
         poll: float | None = None,
         ttl: timedelta | None = None,
         lease_seconds: float = LEASE_TTL.total_seconds(),
-        scheduler_factory: Callable[[JobContext], Any] = build_scheduler,
+        scheduler_factory: Callable[[JobArgs], Any] = build_scheduler,
     ) -> None:
-        self.ctx = ctx
+        self.args = args
         self.holder = holder or holder_name()
         lease_ttl, lease_heartbeat, lease_poll = lease_timing(lease_seconds)
         self.ttl = ttl or lease_ttl
@@ -279,9 +273,9 @@ class SchedulerRunner:
         self.running = threading.Event()
         self.stopped = threading.Event()
 
-    def _lease(self) -> bool:
+    def _lease(self, sessions: Callable[[], Session]) -> bool:
         try:
-            with self.ctx.session_factory() as session:
+            with sessions() as session:
                 return lease_acquire(session=session, holder=self.holder, ttl=self.ttl)
         except Exception:
             log.exception("scheduler: cannot reach the database for the lease")
@@ -289,11 +283,18 @@ class SchedulerRunner:
 
     def run(self) -> None:
         """Block until stop(): wait for the lease, run the jobs while it is held."""
-        _context["ctx"] = self.ctx
-        reminders_install(self.ctx.config)
+        engine = make_engine(self.args.database_url, pool_size=1, max_overflow=0)
+        try:
+            self._run(make_sessionmaker(engine))
+        finally:
+            engine.dispose()
+        log.info("scheduler: %s stopped", self.holder)
+        self.stopped.set()
+
+    def _run(self, sessions: Callable[[], Session]) -> None:
         waiting_logged = False
         while not self.stop_event.is_set():
-            if not self._lease():
+            if not self._lease(sessions):
                 if not waiting_logged:
                     log.info("scheduler: another process runs the jobs; %s waits", self.holder)
                     waiting_logged = True
@@ -301,12 +302,12 @@ class SchedulerRunner:
                 continue
             waiting_logged = False
             log.info("scheduler: %s runs the jobs", self.holder)
-            scheduler = self.scheduler_factory(self.ctx)
+            scheduler = self.scheduler_factory(self.args)
             scheduler.start()
             self.running.set()
             try:
                 while not self.stop_event.wait(self.heartbeat):
-                    if not self._lease():
+                    if not self._lease(sessions):
                         log.warning("scheduler: lease lost; %s stops its jobs", self.holder)
                         break
             finally:
@@ -314,12 +315,10 @@ class SchedulerRunner:
                 scheduler.shutdown(wait=True)
             if self.stop_event.is_set():
                 try:
-                    with self.ctx.session_factory() as session:
+                    with sessions() as session:
                         lease_release(session=session, holder=self.holder)
                 except Exception:
                     log.exception("scheduler: could not release the lease")
-        log.info("scheduler: %s stopped", self.holder)
-        self.stopped.set()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -327,17 +326,12 @@ class SchedulerRunner:
 
 def run_scheduler_forever(*, config: OfficeConfig, settings: Settings) -> None:
     """`priyom scheduler`: run the jobs in this process until SIGTERM/SIGINT."""
-    from logging import WARNING, getLogger
-
-    from visits.db import make_sessionmaker, settings_engine
-
-    getLogger("apscheduler").setLevel(WARNING)
-    engine = settings_engine(settings)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     runner = SchedulerRunner(
-        JobContext(
+        JobArgs.of(
+            database_url=settings.database_url,
             config=config,
-            calendar=WorkCalendar(config, always_open=settings.open_around_the_clock),
-            session_factory=make_sessionmaker(engine),
+            always_open=settings.open_around_the_clock,
         ),
         lease_seconds=settings.scheduler_lease_seconds,
     )
@@ -348,23 +342,20 @@ def run_scheduler_forever(*, config: OfficeConfig, settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    try:
-        runner.run()
-    finally:
-        engine.dispose()
+    runner.run()
 
 
 def start_background_scheduler(
     *,
+    database_url: str,
     config: OfficeConfig,
-    calendar: WorkCalendar,
-    session_factory: Callable[[], Session],
+    always_open: bool,
     lease_seconds: float = LEASE_TTL.total_seconds(),
 ) -> SchedulerRunner:
     """`priyom serve`: run the scheduler in a daemon thread of this process; stop() ends it."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     runner = SchedulerRunner(
-        JobContext(config=config, calendar=calendar, session_factory=session_factory),
+        JobArgs.of(database_url=database_url, config=config, always_open=always_open),
         lease_seconds=lease_seconds,
     )
     threading.Thread(target=runner.run, name="priyom-scheduler", daemon=True).start()

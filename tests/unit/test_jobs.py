@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -16,7 +15,7 @@ from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
 from visits.db import make_sessionmaker, write_transaction
 from visits.jobs import (
-    JobContext,
+    JobArgs,
     SchedulerRunner,
     build_scheduler,
     lease_acquire,
@@ -80,16 +79,12 @@ class FakeScheduler:
 def test_second_scheduler_waits_and_takes_over(
     fresh_db: Database, office_config: OfficeConfig, calendar: WorkCalendar
 ) -> None:
-    ctx = JobContext(
-        config=office_config,
-        calendar=calendar,
-        session_factory=make_sessionmaker(fresh_db.engine),
-    )
+    args = JobArgs.of(database_url=fresh_db.url, config=office_config, always_open=False)
     log: list[str] = []
 
     def runner(name: str) -> SchedulerRunner:
         return SchedulerRunner(
-            ctx,
+            args,
             holder=name,
             heartbeat=0.05,
             poll=0.05,
@@ -113,11 +108,10 @@ def test_second_scheduler_waits_and_takes_over(
 def test_real_apscheduler_has_every_job(
     office_config: OfficeConfig, calendar: WorkCalendar
 ) -> None:
-    ctx = JobContext(config=office_config, calendar=calendar, session_factory=lambda: None)  # type: ignore[arg-type,return-value]
-    scheduler = build_scheduler(ctx)
+    args = JobArgs.of(database_url="sqlite://", config=office_config, always_open=False)
+    scheduler = build_scheduler(args)
     assert {job.id for job in scheduler.get_jobs()} == {
         "send_messages",
-        "backfill_reminders",
         "close_day",
         "prepare_counters",
         "print_retry",
@@ -193,32 +187,24 @@ def test_message_stuck_in_sending_fails_and_calls_instead_of_sending_twice(
     assert "Оцените визит" in task.text
 
 
-def test_jobs_run_the_services_through_the_context(
-    session_factory: Any, office_config: OfficeConfig, calendar: WorkCalendar
+def test_jobs_run_the_services_from_their_plain_arguments(
+    fresh_db: Database, office_config: OfficeConfig
 ) -> None:
-    from visits import jobs
-
-    jobs._context["ctx"] = JobContext(
-        config=office_config, calendar=calendar, session_factory=session_factory
-    )
-    try:
-        with session_factory() as session:
-            client = make_client(session, channel="email")
-            with write_transaction(session):
-                message_queue(
-                    session,
-                    client=client,
-                    kind=MessageKind.FINAL,
-                    text=MessageText(subject="Оцените визит", body="Текст"),
-                )
-        jobs.job_send_messages()  # log:// adapters in the demo office
-        jobs.job_prepare_counters()
-        jobs.job_close_day()
-        jobs.job_backfill_reminders()
-        jobs.job_retention_purge()
-        jobs.job_expire_rating_prompts()
-        jobs.job_print_retry()
-        with session_factory() as session:
-            assert set(session.exec(select(OutgoingMessage.status)).all()) == {"sent"}
-    finally:
-        jobs._context.pop("ctx", None)
+    """Each job builds its session and calendar from the values APScheduler passes it."""
+    args = JobArgs.of(database_url=fresh_db.url, config=office_config, always_open=False)
+    with make_sessionmaker(fresh_db.engine)() as session:
+        client = make_client(session, channel="email")
+        with write_transaction(session):
+            message_queue(
+                session,
+                client=client,
+                kind=MessageKind.FINAL,
+                text=MessageText(subject="Оцените визит", body="Текст"),
+            )
+        assert session.exec(select(TicketCounter)).first() is None
+    for job in build_scheduler(args).get_jobs():
+        assert job.kwargs == args.kwargs()
+        job.func(**job.kwargs)  # log:// adapters in the demo office
+    with make_sessionmaker(fresh_db.engine)() as session:
+        assert set(session.exec(select(OutgoingMessage.status)).all()) == {"sent"}
+        assert session.exec(select(TicketCounter)).first() is not None  # prepare_counters ran

@@ -18,12 +18,10 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
 from visits.config import Messaging, OfficeConfig
-from visits.db import write_transaction
 from visits.errors import InvalidInput
 from visits.models import (
     CHANNEL_LABELS,
     Booking,
-    BookingStatus,
     Channel,
     Client,
     HistoryKind,
@@ -236,64 +234,3 @@ def reminders_reschedule(
     """A booking moved to another time: drop the old reminders, schedule new ones."""
     reminders_drop(session, booking=booking, reason="Время приёма изменилось")
     return reminders_schedule(session, booking=booking, config=config, now=now)
-
-
-def reminders_install(config: OfficeConfig) -> None:
-    """Nothing to do: booking_create schedules reminders itself (kept while callers remain)."""
-
-
-def reminders_uninstall() -> None:
-    """Nothing to do: booking_create schedules reminders itself (kept while callers remain)."""
-
-
-def reminders_backfill(
-    *, session: Session, config: OfficeConfig, now: datetime | None = None
-) -> int:
-    """Schedule reminders for future bookings that have none yet; return how many bookings.
-
-    The safety net for bookings made by a process that had no hook installed
-    (a data import, `priyom demo`): the send job runs it before sending.
-    """
-    now = now or utcnow()
-    bookings = session.exec(
-        select(Booking).where(
-            Booking.status == BookingStatus.BOOKED.value,
-            col(Booking.starts_at) > now,
-            col(Booking.remind_day_before) | col(Booking.remind_two_hours_before),
-        )
-    ).all()
-    have: set[tuple[int | None, str]] = set()
-    ids = [b.id for b in bookings]
-    for start in range(0, len(ids), 500):
-        have |= {
-            (booking_id, kind)
-            for booking_id, kind in session.exec(
-                select(OutgoingMessage.booking_id, OutgoingMessage.kind).where(
-                    col(OutgoingMessage.booking_id).in_(ids[start : start + 500]),
-                    col(OutgoingMessage.kind).in_([k.value for k in REMINDER_KINDS]),
-                )
-            ).all()
-        }
-    todo = [
-        (b.id, missing)
-        for b in bookings
-        if (missing := [k for k in _wanted(b) if (b.id, k.value) not in have])
-    ]
-    session.rollback()
-    for booking_id, missing in todo:
-        with write_transaction(session):
-            # Read again under the write lock: another process may have filled it meanwhile.
-            booking = session.get(Booking, booking_id, populate_existing=True)
-            if booking is None or booking.status != BookingStatus.BOOKED:
-                continue
-            present = set(
-                session.exec(
-                    select(OutgoingMessage.kind).where(OutgoingMessage.booking_id == booking_id)
-                ).all()
-            )
-            kinds = [k for k in missing if k.value not in present]
-            if kinds:
-                reminders_schedule(session, booking=booking, config=config, kinds=kinds, now=now)
-    if todo:
-        log.info("reminders: scheduled for %d booking(s) that had none", len(todo))
-    return len(todo)

@@ -102,11 +102,6 @@ def create_app(
     Htmx(app)
     # Before any blueprint: routes compile their converters when registered.
     install_converters(app)
-    # §30: a booking made through this app schedules its reminders in its own transaction.
-    from visits.services.reminders import reminders_install
-
-    reminders_install(office)
-
     _register_blueprints(app)
     _register_template_helpers(app, office, calendar)
     _register_request_hooks(app)

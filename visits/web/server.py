@@ -38,9 +38,9 @@ def _post_worker_init_with_scheduler(worker: Any) -> None:
 
     ctx: Priyom = worker.wsgi.extensions["priyom"]
     worker.priyom_scheduler = start_background_scheduler(
+        database_url=ctx.settings.database_url,
         config=ctx.config,
-        calendar=ctx.calendar,
-        session_factory=ctx.session_factory,
+        always_open=ctx.calendar.always_open,
         lease_seconds=ctx.settings.scheduler_lease_seconds,
     )
 

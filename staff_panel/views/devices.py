@@ -33,9 +33,20 @@ def _list(**extra: Any) -> Any:
     return render(
         PAGE,
         "staff_panel/partials/_devices_list.html",
+        page_context=_page_context,
         devices=devices_overview(db(), calendar),
         **extra,
     )
+
+
+def _page_context() -> dict[str, Any]:
+    """What the whole page needs besides a fragment: a plain request gets the page, not a 500."""
+    calendar = priyom().calendar
+    return {
+        "devices": devices_overview(db(), calendar),
+        "tickets": tickets_of_day(db(), calendar, day=calendar.today()),
+        **_form(),
+    }
 
 
 def _form(**extra: Any) -> dict[str, Any]:
@@ -128,6 +139,7 @@ def devices_reprint(ticket_id: int) -> Any:
     return render(
         PAGE,
         "staff_panel/partials/_devices_reprint.html",
+        page_context=_page_context,
         ticket_id=ticket_id,
         message=message,
         ok=ok,

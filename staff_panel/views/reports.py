@@ -41,6 +41,7 @@ from visits.services.rating import rating_ticket_open
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
 from visits.web.htmx import render
+from visits.web.security import parse_id
 
 nav_item("staff_panel.reports", "Отчёты", Role.ADMINISTRATOR, Role.SPECIALIST, order=60)
 
@@ -91,7 +92,7 @@ def _filters(scope: ReportScope) -> ReportFilter:
         date_from=date_from,
         date_to=date_to,
         unit=scope.unit or unit,
-        service_id=int(service) if service.isdigit() else None,
+        service_id=parse_id(service),
     )
 
 

@@ -32,6 +32,9 @@ MAX_ID = 2**31 - 1
 # (notes 4000, messages 8000). Longer values are refused before a view sees them.
 MAX_FIELD_CHARS = 10_000
 MAX_NEXT_CHARS = 2_000
+# No number we read is longer (phones 15 digits, ids 10); Python refuses to read an int
+# of more than 4300 digits at all, so a longer one must never reach int().
+MAX_NUMBER_DIGITS = 64
 
 
 class BadRequestInput(InvalidInput):
@@ -104,6 +107,12 @@ def _is_number(raw: str) -> bool:
     return core.isdigit()
 
 
+def parse_id(raw: str | None) -> int | None:
+    """An id from a form or query value: ASCII digits in 1..2^31-1, else None."""
+    value = (raw or "").strip()
+    return int(value) if is_bounded_id(value) and int(value) > 0 else None
+
+
 def _is_id_field(name: str) -> bool:
     """Form and query fields named `id` or `*_id` carry a row id (walk-in, merge, choose)."""
     return name == "id" or name.endswith("_id")
@@ -119,6 +128,9 @@ def _check_values(values: MultiDict[str, str], where: str) -> None:
             raise BadRequestInput(
                 f"Слишком длинное значение: не больше {MAX_FIELD_CHARS} символов.", field=name
             )
+        if len(value) > MAX_NUMBER_DIGITS and _is_number(value):
+            log.warning("edge: %d-digit number in %s field %r", len(value), where, name[:40])
+            raise BadRequestInput("Слишком длинное число. Исправьте значение.", field=name)
         # A number where an id goes must be one a row can have; anything else that is
         # not a number at all the views already read as "nothing chosen".
         if _is_id_field(name) and _is_number(value) and not is_bounded_id(value.strip()):

@@ -18,12 +18,20 @@ from visits.models.office import Role, Room, RoomKind, Service, Staff, StaffServ
 from visits.models.ops import PushEvent, RateLimitHit, SchedulerLease, StaffSession
 from visits.models.rating import PromptStatus, Rating, RatingPrompt
 from visits.models.room import ColleagueInvite, RoomReservation
-from visits.models.ticket import PrintJob, PrintJobStatus, Ticket, TicketCounter, TicketStatus
+from visits.models.ticket import (
+    PRINT_CLAIM_STALE_AFTER,
+    PrintJob,
+    PrintJobStatus,
+    Ticket,
+    TicketCounter,
+    TicketStatus,
+)
 
 __all__ = [
     "CALL_OUTCOME_LABELS",
     "CHANNEL_LABELS",
     "HISTORY_LABELS",
+    "PRINT_CLAIM_STALE_AFTER",
     "AuditEntry",
     "Booking",
     "BookingStatus",

@@ -1,6 +1,6 @@
 """A ticket: issued at check-in, called, served (§31, §33-35)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Column, LargeBinary, UniqueConstraint
@@ -72,6 +72,11 @@ class PrintJobStatus(StrEnum):
     DONE = "done"  # the printer said it printed the ticket
     SENT = "sent"  # sent to a printer that cannot say (a file, a dumb serial port)
     FAILED = "failed"
+
+
+# A print claim older than this belongs to a process that died mid-job (the service
+# takes it back, /metrics counts those still waiting).
+PRINT_CLAIM_STALE_AFTER = timedelta(minutes=2)
 
 
 class PrintJob(SQLModel, table=True):

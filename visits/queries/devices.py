@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.models import Device, DeviceKind, PrintJob, PrintJobStatus, Room
@@ -34,6 +34,10 @@ class DeviceRow:
     printer_error: str
     printer_error_at: datetime | None
     jobs_waiting: int  # pending or failed print jobs of today
+    printer_paper: str = ""  # the roll sensor's last answer: ok, near_end, out, ""
+    printer_confirms: bool = True  # False: jobs are sent, not confirmed
+    printer_paper_mm: int = 80
+    printer_width_chars: int = 42
 
 
 def devices_overview(
@@ -66,7 +70,10 @@ def devices_overview(
             spot = config.spot(device.spot_key or "")
             place = spot.name if spot else (device.spot_key or "")
         elif device.kind == DeviceKind.KIOSK:
-            place = f"Принтер {device.printer_profile}: {device.printer_uri or 'виртуальный'}"
+            place = (
+                f"Принтер {device.printer_profile}, {device.printer_paper_mm} мм, "
+                f"{device.printer_width_chars} зн.: {device.printer_uri or 'виртуальный'}"
+            )
         else:
             place = ""
         rows.append(
@@ -83,6 +90,10 @@ def devices_overview(
                 printer_error=device.printer_error,
                 printer_error_at=device.printer_error_at,
                 jobs_waiting=waiting.get(device.id, 0),
+                printer_paper=device.printer_paper,
+                printer_confirms=device.printer_confirms,
+                printer_paper_mm=device.printer_paper_mm,
+                printer_width_chars=device.printer_width_chars,
             )
         )
     return rows
@@ -92,20 +103,30 @@ def devices_overview(
 class PrinterAlert:
     device_id: int
     device_name: str
-    error: str
+    error: str  # empty when only the paper is near its end
     since: datetime | None
+    paper_near_end: bool = False
 
 
 def printer_alerts(session: Session) -> list[PrinterAlert]:
-    """Kiosk printers that failed their last job or check (for every staff panel)."""
+    """Kiosk printers that failed their last job or check, or whose roll nears its end."""
     devices = session.exec(
         select(Device).where(
             Device.kind == DeviceKind.KIOSK.value,
             col(Device.active).is_(True),
-            Device.printer_error != "",
+            or_(Device.printer_error != "", Device.printer_paper == "near_end"),
         )
     ).all()
-    return [PrinterAlert(d.id or 0, d.name, d.printer_error, d.printer_error_at) for d in devices]
+    return [
+        PrinterAlert(
+            d.id or 0,
+            d.name,
+            d.printer_error,
+            d.printer_error_at if d.printer_error else d.printer_paper_at,
+            paper_near_end=d.printer_paper == "near_end",
+        )
+        for d in devices
+    ]
 
 
 def devices_active(session: Session) -> list[Device]:

@@ -37,6 +37,7 @@ from visits.config import OfficeConfig
 from visits.db import write_transaction
 from visits.errors import InvalidInput, NotFound
 from visits.models import (
+    PRINT_CLAIM_STALE_AFTER,
     Device,
     DeviceKind,
     HistoryKind,
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 # The longest a print may hold a request or the retry job (per transport call).
 PRINT_TIMEOUT_SECONDS = 2.0
 # A claim older than this belongs to a process that died mid-job.
-STALE_CLAIM = timedelta(minutes=2)
+STALE_CLAIM = PRINT_CLAIM_STALE_AFTER
 # The kiosk prints its fresh jobs itself; the retry leaves them alone this long.
 RETRY_MIN_AGE = timedelta(seconds=20)
 # A second kiosk that checks in the same booking within this gets the ticket on screen.

@@ -111,6 +111,50 @@ def client_register(
     Every field is checked before anything is saved; ClientInvalid carries the
     message of each bad field, so a form can show them all at once.
     """
+    client = _client_checked(
+        surname=surname,
+        first_name=first_name,
+        patronymic=patronymic,
+        phone=phone,
+        email=email,
+        channel=channel,
+        second_channel=second_channel,
+        consent=consent,
+        allow_early_messages=allow_early_messages,
+        city_code=city_code,
+    )
+    with write_transaction(session):
+        _refuse_duplicate(session, client)
+        session.add(client)
+        session.flush()
+        assert client.id is not None
+        channels = ", дополнительно: ".join(CHANNEL_LABELS[Channel(c)] for c in client.channels)
+        history_record(
+            session,
+            client_id=client.id,
+            kind=HistoryKind.CLIENT_REGISTERED,
+            staff=staff,
+            summary=f"Клиент зарегистрирован. Способ связи: {channels}. "
+            "Согласие на обработку персональных данных получено.",
+        )
+    log.info("client registered: id=%s phone=%s", client.id, client.masked_phone)
+    return client
+
+
+def _client_checked(
+    *,
+    surname: str,
+    first_name: str,
+    patronymic: str,
+    phone: str,
+    email: str | None,
+    channel: str | None,
+    second_channel: str | None,
+    consent: bool,
+    allow_early_messages: bool,
+    city_code: str | None,
+) -> Client:
+    """Build an unsaved client from the form, or raise ClientInvalid naming every bad field."""
     errors: dict[str, str] = {}
 
     def check(field: str, fn: Callable[[], T], fallback: T) -> T:
@@ -151,21 +195,6 @@ def client_register(
     if errors:
         log.info("client not registered: %s", ", ".join(errors))
         raise ClientInvalid(errors)
-    with write_transaction(session):
-        _refuse_duplicate(session, client)
-        session.add(client)
-        session.flush()
-        assert client.id is not None
-        channels = ", дополнительно: ".join(CHANNEL_LABELS[Channel(c)] for c in client.channels)
-        history_record(
-            session,
-            client_id=client.id,
-            kind=HistoryKind.CLIENT_REGISTERED,
-            staff=staff,
-            summary=f"Клиент зарегистрирован. Способ связи: {channels}. "
-            "Согласие на обработку персональных данных получено.",
-        )
-    log.info("client registered: id=%s phone=%s", client.id, client.masked_phone)
     return client
 
 

@@ -1,11 +1,11 @@
 """The phone operator's booking desk (§28-32): find or register the caller, book, cancel. Routes only.
 
 The desk keeps its whole state in the address (?client=&service=&day=&staff=&slot=),
-so a reload, the back button or a colleague's link shows the same screen
-(visits.queries.desk). Fragments: #desk (both columns), #desk-client (left),
-#desk-step (right: slots, confirmation form, confirmation text),
-#desk-search-results, #desk-bookings. A plain GET of a fragment's address gets
-the whole page.
+so a reload, the back button or a colleague's link shows the same screen; the
+right column is one query (visits.queries.desk). Fragments: #desk (both columns),
+#desk-client (left), #desk-step (right: slots, confirmation form, confirmation
+text), #desk-search-results, #desk-bookings. A plain GET of a fragment's address
+gets the whole page; a change posted without htmx is answered with a redirect.
 """
 
 from __future__ import annotations
@@ -22,24 +22,10 @@ from staff_panel import bp
 from staff_panel.nav import nav_item
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
 from visits.models import CHANNEL_LABELS, Channel, Client, Role
+from visits.queries.clients import client_search
 from visits.queries.desk import DeskChoice, DeskStep, desk_pick, desk_step
 from visits.ru import WEEKDAYS_SHORT, date_short, date_with_weekday, plural
-from visits.services.booking import (
-    booking_cancel,
-    booking_cancel_notice,
-    booking_create,
-    booking_get,
-    booking_receipt,
-)
-from visits.services.clients import (
-    ClientInvalid,
-    client_bookings_upcoming,
-    client_get,
-    client_open,
-    client_register,
-    client_search,
-    phone_display,
-)
+from visits.services import booking, clients
 from visits.services.reminders import REMINDER_CHOICE_LABELS, reminder_choice, reminders_late
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
@@ -58,10 +44,12 @@ P_RESULTS = "staff_panel/partials/_desk_search_results.html"
 P_BOOKINGS = "staff_panel/partials/_desk_bookings.html"
 P_CANCEL = "staff_panel/partials/_desk_cancel.html"
 CHANNEL_CHOICES = [(c.value, CHANNEL_LABELS[c]) for c in Channel]
+CHOOSE_CLIENT = "Выберите клиента: найдите его слева или зарегистрируйте."
 # Events for HX-Trigger (ASCII: header values must be latin-1).
 BOOKINGS_CHANGED = "deskBookingsChanged"  # a booking made: the client's list reloads
 SLOTS_CHANGED = "deskSlotsChanged"  # a booking cancelled: the slot picker reloads
 Context = dict[str, Any]
+REGISTER_FIELDS = ("surname", "first_name", "patronymic", "phone", "email")
 
 
 @dataclass(frozen=True)
@@ -86,10 +74,11 @@ def _choice(**changes: Any) -> DeskChoice:
     return replace(DeskChoice.parse(request.values), **changes)
 
 
-def _common() -> Context:
+def _common(choice: DeskChoice, **extra: Any) -> Context:
     calendar = priyom().calendar
     return {
-        "phone_display": phone_display,
+        "state": DeskState(choice),
+        "phone_display": clients.phone_display,
         "channel_label": lambda c: CHANNEL_LABELS.get(Channel(c), c) if c else "",
         "channel_choices": CHANNEL_CHOICES,
         "date_short": date_short,
@@ -98,49 +87,45 @@ def _common() -> Context:
         "plural": plural,
         "local": calendar.to_local,
         "today": calendar.today(),
-    }
-
-
-def _step(step: DeskStep, **extra: Any) -> Context:
-    """The right column's context; a picked time brings the §30 reminder choices."""
-    confirm = step.confirm
-    return {
-        **_common(),
-        "step": step,
-        "state": DeskState(step.choice),
-        "client": step.client,
-        "step_template": P_CONFIRM if confirm else P_SLOTS,
-        "reminder_labels": REMINDER_CHOICE_LABELS,
-        "reminder_late": reminders_late(confirm.starts_at) if confirm else {},
         **extra,
     }
 
 
+def _step(step: DeskStep, **extra: Any) -> Context:
+    """The right column; a picked time brings the §30 reminder choices."""
+    late = reminders_late(step.confirm.starts_at) if step.confirm else {}
+    template = P_CONFIRM if step.confirm else P_SLOTS
+    reminders = {"reminder_labels": REMINDER_CHOICE_LABELS, "reminder_late": late}
+    extra = {"client": step.client, **reminders, **extra}
+    return _common(step.choice, step=step, step_template=template, **extra)
+
+
 def _desk(choice: DeskChoice, **extra: Any) -> Context:
-    """Both columns: the opened client (its card is audited) and the booking step."""
-    client, client_error = None, None
+    """Both columns: the opened client (the card's opening is audited) and the booking step."""
+    client, error = None, None
     if choice.client_id is not None:
         try:
-            client = client_open(session=db(), client_id=choice.client_id, staff=current_staff())
+            client = clients.client_open(
+                session=db(), client_id=choice.client_id, staff=current_staff()
+            )
         except NotFound as exc:
-            client_error = exc.message
+            error = exc.message
     step = desk_step(db(), priyom().calendar, choice)
     if client is None:
         step.choice, step.client = replace(step.choice, client_id=None), None
-    return _step(step, client_error=client_error, **_upcoming(client), **extra)
+    return _step(step, client_error=error, **_upcoming(client), **extra)
 
 
-def _upcoming(client: Client | None) -> Context:
-    rows = client_bookings_upcoming(session=db(), client_id=client.id or 0) if client else []
-    return {"client": client, "upcoming": rows}
+def _upcoming(client: Client | None, **notes: str | None) -> Context:
+    """The client's upcoming bookings; `notes` are the list's error and notice."""
+    rows = (
+        clients.client_bookings_upcoming(session=db(), client_id=client.id or 0) if client else []
+    )
+    return {"client": client, "upcoming": rows, **{f"bookings_{k}": v for k, v in notes.items()}}
 
 
 def _page() -> Context:
-    """The whole desk for the address, for a plain GET of a fragment's address."""
     return _desk(_choice())
-
-
-# ---------------------------------------------------------------- routes
 
 
 @bp.route("/desk")
@@ -162,8 +147,9 @@ def _render_step(step: DeskStep, *, confirm_error: str | None = None) -> Respons
     """The right column; a refused booking's form comes back with why, at the same address."""
     ctx = _step(step, confirm_error=confirm_error)
     status, address = (422, None) if confirm_error else (step.status, ctx["state"].url())
-    template = ctx["step_template"]
-    return render(PAGE, template, status=status, page_context=_page, push_url=address, **ctx)
+    return render(
+        PAGE, ctx["step_template"], status=status, page_context=_page, push_url=address, **ctx
+    )
 
 
 @bp.route("/desk/search")
@@ -172,8 +158,7 @@ def desk_search() -> Response:
     """Live search by phone or surname (htmx, debounced by the input)."""
     query = request.args.get("q", "")
     results = client_search(session=db(), query=query)
-    state = DeskState(_choice())
-    ctx = {"results": results, "query": query.strip(), "state": state, **_common()}
+    ctx = _common(_choice(), results=results, query=query.strip())
     return render(PAGE, P_RESULTS, page_context=_page, **ctx)
 
 
@@ -189,7 +174,7 @@ def desk_client_new() -> Response:
 
 
 def _client_form(form: Mapping[str, str], errors: Mapping[str, str], *, status: int) -> Response:
-    ctx = {"form": form, "errors": errors, "state": DeskState(_choice()), **_common()}
+    ctx = _common(_choice(), form=form, errors=errors)
     page = partial(_desk, _choice(), client_template=P_CLIENT_FORM)
     return render(PAGE, P_CLIENT_FORM, status=status, page_context=page, **ctx)
 
@@ -200,13 +185,9 @@ def desk_client_create() -> Response:
     """Register the caller (§3: channels, consent with its time); nothing saved on bad input."""
     form = request.form
     try:
-        client = client_register(
+        client = clients.client_register(
             session=db(),
-            surname=form.get("surname", ""),
-            first_name=form.get("first_name", ""),
-            patronymic=form.get("patronymic", ""),
-            phone=form.get("phone", ""),
-            email=form.get("email", ""),
+            **{name: form.get(name, "") for name in REGISTER_FIELDS},
             channel=form.get("channel") or None,
             second_channel=form.get("second_channel") or None,
             consent=form.get("consent") == "yes",
@@ -215,11 +196,16 @@ def desk_client_create() -> Response:
         )
     except (InvalidInput, Conflict) as exc:
         errors = (
-            exc.errors if isinstance(exc, ClientInvalid) else {exc.field or "form": exc.message}
+            exc.errors
+            if isinstance(exc, clients.ClientInvalid)
+            else {exc.field or "form": exc.message}
         )
         return _client_form(form, errors, status=exc.status)
-    address = DeskState(_choice(client_id=client.id)).url()
-    ctx = partial(_desk, _choice(client_id=client.id), client_notice="Клиент зарегистрирован.")
+    choice = _choice(client_id=client.id)
+    address, ctx = (
+        DeskState(choice).url(),
+        partial(_desk, choice, client_notice="Клиент зарегистрирован."),
+    )
     return fragment_or_redirect(P_DESK, address, ctx, push_url=address, retarget="#desk")
 
 
@@ -227,10 +213,14 @@ def desk_client_create() -> Response:
 @staff_required(Role.OPERATOR)
 def desk_bookings(client_id: int) -> Response:
     """The client's upcoming bookings (refreshed after a booking or a cancellation)."""
-    client = client_get(session=db(), client_id=client_id)
-    choice = _choice(client_id=client_id)
-    ctx = {"state": DeskState(choice), **_common(), **_upcoming(client)}
-    return render(PAGE, P_BOOKINGS, page_context=partial(_desk, choice), **ctx)
+    client = clients.client_get(session=db(), client_id=client_id)
+    return _bookings(_choice(client_id=client_id), client)
+
+
+def _bookings(choice: DeskChoice, client: Client, *, status: int = 200, **notes: str) -> Response:
+    ctx = _common(choice, **_upcoming(client, **notes))
+    page = partial(_desk, choice)
+    return render(PAGE, P_BOOKINGS, status=status, page_context=page, **ctx)
 
 
 @bp.route("/desk/bookings", methods=["POST"])
@@ -248,7 +238,7 @@ def desk_book() -> Response:
         day_before, two_hours = reminder_choice(
             request.form.get("reminders", ""), starts_at=starts_at
         )
-        made = booking_create(
+        made = booking.booking_create(
             session=db(),
             calendar=priyom().calendar,
             client_id=choice.client_id,
@@ -268,17 +258,13 @@ def desk_book() -> Response:
         return _confirm_again(choice, exc.message)
     address = url_for("staff_panel.desk_booking", booking_id=made.booking.id)
     ctx = partial(_done, made.booking.id or 0, created=made.created)
-    return fragment_or_redirect(
-        P_DONE, address, ctx, trigger={BOOKINGS_CHANGED: True}, push_url=address
-    )
-
-
-CHOOSE_CLIENT = "Выберите клиента: найдите его слева или зарегистрируйте."
+    trigger = {BOOKINGS_CHANGED: True}
+    return fragment_or_redirect(P_DONE, address, ctx, trigger=trigger, push_url=address)
 
 
 def _client_missing(client_id: int) -> bool:
     try:
-        client_get(session=db(), client_id=client_id)
+        clients.client_get(session=db(), client_id=client_id)
     except NotFound:
         return True
     return False
@@ -286,9 +272,9 @@ def _client_missing(client_id: int) -> bool:
 
 def _back_to_slots(choice: DeskChoice, exc: PriyomError) -> Response:
     """The slot picker again, with why the booking was refused (a bad service is dropped)."""
-    choice = replace(choice, slot="")
-    if exc.field == "service":
-        choice = replace(choice, service_id=None)
+    choice = replace(
+        choice, slot="", service_id=None if exc.field == "service" else choice.service_id
+    )
     return _render_step(
         desk_step(db(), priyom().calendar, choice, error=exc.message, status=exc.status)
     )
@@ -299,18 +285,15 @@ def _confirm_again(choice: DeskChoice, message: str) -> Response:
 
 
 def _done(booking_id: int, *, created: bool) -> Context:
-    receipt = booking_receipt(session=db(), calendar=priyom().calendar, booking_id=booking_id)
-    booking = receipt.booking
-    return {
-        **_common(),
-        "receipt": receipt,
-        "booking": booking,
-        "created": created,
-        "qr": qr_data_uri(booking.qr_payload),
-        "client": receipt.client,
-        "state": DeskState(DeskChoice(client_id=booking.client_id, service_id=booking.service_id)),
-        "step_template": P_DONE,
-    }
+    """The made booking: the text to read out (§31), its messages, its code and QR."""
+    receipt = booking.booking_receipt(
+        session=db(), calendar=priyom().calendar, booking_id=booking_id
+    )
+    made = receipt.booking
+    choice = DeskChoice(client_id=made.client_id, service_id=made.service_id)
+    qr = qr_data_uri(made.qr_payload)
+    extra = {"receipt": receipt, "booking": made, "created": created, "client": receipt.client}
+    return _common(choice, qr=qr, step_template=P_DONE, **extra)
 
 
 @bp.route("/desk/bookings/<int:booking_id>")
@@ -321,54 +304,37 @@ def desk_booking(booking_id: int) -> Response:
     return render(PAGE, P_DONE, page_context=partial(_desk, ctx["state"].choice), **ctx)
 
 
-@bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["GET"])
-@staff_required(Role.OPERATOR)
-def desk_cancel_ask(booking_id: int) -> Response:
-    """§32: ask before cancelling; a booking no longer cancellable shows the list with why."""
-    booking = booking_get(session=db(), booking_id=booking_id)
-    choice = _choice(client_id=booking.client_id)
-    upcoming = _upcoming(client_get(session=db(), client_id=booking.client_id))
-    item = next((u for u in upcoming["upcoming"] if u.booking.id == booking_id), None)
-    if item is None:
-        return _bookings(choice, upcoming, error="Эту запись уже нельзя отменить.")
-    ctx = {"item": item, "state": DeskState(choice), **_common()}
-    return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), **ctx)
-
-
-@bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["POST"])
+@bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @staff_required(Role.OPERATOR)
 def desk_cancel(booking_id: int) -> Response:
-    """§32: cancel; the slot is free at once and the client gets a message."""
-    booking = booking_get(session=db(), booking_id=booking_id)
-    choice = _choice(client_id=booking.client_id)
-    client = client_get(session=db(), client_id=booking.client_id)
-    calendar, reason = priyom().calendar, request.form.get("reason", "")
+    """§32: ask, then cancel; the slot is free at once and the client gets a message."""
+    session, calendar = db(), priyom().calendar
+    made = booking.booking_get(session=session, booking_id=booking_id)
+    client = clients.client_get(session=session, client_id=made.client_id)
+    choice = _choice(client_id=client.id)
+    if request.method == "GET":
+        return _cancel_ask(choice, client, booking_id)
     try:
-        booking_cancel(
-            session=db(),
+        booking.booking_cancel(
+            session=session,
             calendar=calendar,
             booking_id=booking_id,
             staff=current_staff(),
-            reason=reason,
+            reason=request.form.get("reason", ""),
         )
     except PriyomError as exc:
-        return _bookings(choice, _upcoming(client), error=exc.message, status=exc.status)
-    notice = booking_cancel_notice(session=db(), calendar=calendar, booking=booking)
-    ctx = partial(_bookings_context, choice, client, notice=notice)
-    return fragment_or_redirect(
-        P_BOOKINGS, DeskState(choice).url(), ctx, trigger={SLOTS_CHANGED: True}
-    )
+        return _bookings(choice, client, status=exc.status, error=exc.message)
+    notice = booking.booking_cancel_notice(session=session, calendar=calendar, booking=made)
+    ctx = partial(_common, choice, **_upcoming(client, notice=notice))
+    address, trigger = DeskState(choice).url(), {SLOTS_CHANGED: True}
+    return fragment_or_redirect(P_BOOKINGS, address, ctx, trigger=trigger)
 
 
-def _bookings_context(choice: DeskChoice, client: Client, **extra: Any) -> Context:
-    return {
-        "state": DeskState(choice),
-        **_common(),
-        **_upcoming(client),
-        **{f"bookings_{k}": v for k, v in extra.items()},
-    }
-
-
-def _bookings(choice: DeskChoice, upcoming: Context, *, error: str, status: int = 200) -> Response:
-    ctx = {"state": DeskState(choice), "bookings_error": error, **_common(), **upcoming}
-    return render(PAGE, P_BOOKINGS, status=status, page_context=partial(_desk, choice), **ctx)
+def _cancel_ask(choice: DeskChoice, client: Client, booking_id: int) -> Response:
+    """The question in place of the booking's row; a booking no longer cancellable: why not."""
+    upcoming = _upcoming(client)["upcoming"]
+    item = next((u for u in upcoming if u.booking.id == booking_id), None)
+    if item is None:
+        return _bookings(choice, client, error="Эту запись уже нельзя отменить.")
+    ctx = _common(choice, item=item)
+    return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), **ctx)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, abort, request
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
@@ -16,8 +16,12 @@ from visits.errors import PriyomError
 from visits.models import DeviceKind, Role
 from visits.queries.devices import KIND_LABELS, devices_overview, printer_alerts
 from visits.queries.ticket_page import tickets_of_day
-from visits.services.devices import device_create, device_new_pairing_code
-from visits.services.printing import device_printer_check, ticket_reprint
+from visits.services.devices import (
+    device_create,
+    device_new_pairing_code,
+    printer_settings_checked,
+)
+from visits.services.printing import device_last_print_png, device_printer_check, ticket_reprint
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
 from visits.web.htmx import render
@@ -26,6 +30,8 @@ nav_item("staff_panel.devices", "Устройства", Role.ADMINISTRATOR, orde
 
 PAGE = "staff_panel/pages/devices.html"
 PRINTER_PROFILES = ("TM-T20II", "TM-T88V", "TM-T88III", "POS-5890")
+PAPER_WIDTHS = (80, 58)
+CHARS_PER_LINE = (48, 42, 32)
 
 
 def _list(**extra: Any) -> Any:
@@ -56,9 +62,30 @@ def _form(**extra: Any) -> dict[str, Any]:
         "spots": config.spots,
         "rooms": [r for r in config.rooms if r.kind == "office"],
         "profiles": PRINTER_PROFILES,
+        "paper_widths": PAPER_WIDTHS,
+        "chars_per_line": CHARS_PER_LINE,
+        "printer": _printer_defaults(),
         "values": request.form if request.method == "POST" else {},
         **extra,
     }
+
+
+def _printer_defaults() -> Any:
+    """The printer fields as the chosen model (and address) fill them; the form may change them."""
+    source = request.values
+    profile = source.get("printer_profile") or PRINTER_PROFILES[0]
+    try:
+        return printer_settings_checked(
+            profile=profile if profile in PRINTER_PROFILES else PRINTER_PROFILES[0],
+            uri=(source.get("printer_uri") or "").strip() or None,
+        )
+    except PriyomError:
+        return printer_settings_checked(profile=PRINTER_PROFILES[0])
+
+
+def _int(name: str) -> int | None:
+    value = request.form.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 @bp.route("/devices")
@@ -95,6 +122,9 @@ def devices_create() -> Any:
             printer_uri=(form.get("printer_uri") or "").strip() or None,
             printer_profile=form.get("printer_profile") or PRINTER_PROFILES[0],
             printer_native_qr=form.get("printer_native_qr") == "on",
+            printer_paper_mm=_int("printer_paper_mm"),
+            printer_width_chars=_int("printer_width_chars"),
+            printer_confirms=form.get("printer_confirms") == "on",
         )
     except PriyomError as exc:
         return render(
@@ -106,6 +136,25 @@ def devices_create() -> Any:
         trigger={"devices-changed": True},
         **_form(created=device, code=code, values={}),
     )
+
+
+@bp.route("/devices/printer-fields")
+@staff_required(Role.ADMINISTRATOR)
+def devices_printer_fields() -> Any:
+    """The printer fields filled from the chosen model: paper, columns, QR, status answers."""
+    return render(
+        PAGE, "staff_panel/partials/_devices_printer.html", page_context=_page_context, **_form()
+    )
+
+
+@bp.route("/devices/<int:device_id>/last-ticket.png")
+@staff_required(Role.ADMINISTRATOR)
+def devices_last_ticket(device_id: int) -> Any:
+    """The last ticket sent to a kiosk's printer, drawn from the bytes it got."""
+    png = device_last_print_png(session=db(), device_id=device_id)
+    if png is None:
+        abort(404)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/devices/<int:device_id>/code", methods=["POST"])
@@ -135,7 +184,13 @@ def devices_reprint(ticket_id: int) -> Any:
         message, ok = exc.message, False
     else:
         ok = outcome.printed
-        message = "Талон напечатан." if ok else f"Не напечатан: {outcome.error}"
+        message = (
+            "Талон напечатан."
+            if outcome.status == "done"
+            else "Талон отправлен на принтер; принтер не сообщает, вышел ли он."
+            if ok
+            else f"Не напечатан: {outcome.error}"
+        )
     return render(
         PAGE,
         "staff_panel/partials/_devices_reprint.html",

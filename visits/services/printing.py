@@ -29,6 +29,7 @@ from printer import (
     TicketLayout,
     Transport,
     print_ticket,
+    render_bytes_png,
     transport_from_uri,
 )
 from printer.status import PaperState
@@ -464,6 +465,15 @@ def device_printer_check(
         session.add(device)
     _record_paper(session, device_id, status.paper, utcnow())
     return status
+
+
+def device_last_print_png(*, session: Session, device_id: int) -> bytes | None:
+    """The last ticket sent to a kiosk's printer as a PNG, drawn from the bytes it got."""
+    device = session.get(Device, device_id)
+    last = device_last_print(session=session, device_id=device_id)
+    if device is None or last is None:
+        return None
+    return render_bytes_png(last[0], device_printer_settings(device))
 
 
 def device_last_print(*, session: Session, device_id: int) -> tuple[bytes, datetime] | None:

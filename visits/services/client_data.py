@@ -81,38 +81,28 @@ def client_update(
     city_code: str | None = None,
 ) -> Client:
     """Correct a client's data at their request; the history keeps the old and new values."""
-    new_surname = _name(surname, "surname", "фамилию")
-    new_first = _name(first_name, "first_name", "имя")
-    new_patronymic = _name(patronymic, "patronymic", "отчество", required=False)
-    new_phone = phone_normalise(phone, city_code=city_code)
-    new_email = email_normalise(email)
-    new_channel, new_second = _channels(channel, second_channel, email=new_email, phone=new_phone)
+    new = _Fields(
+        surname=_name(surname, "surname", "фамилию"),
+        first_name=_name(first_name, "first_name", "имя"),
+        patronymic=_name(patronymic, "patronymic", "отчество", required=False),
+        phone=phone_normalise(phone, city_code=city_code),
+        email=email_normalise(email),
+    )
+    new.channel, new.second_channel = _channels(
+        channel, second_channel, email=new.email, phone=new.phone
+    )
     with write_transaction(session):
         client = _client_for_change(session, client_id, staff)
-        changes: list[str] = []
-        for label, old, new in (
-            ("фамилия", client.surname, new_surname),
-            ("имя", client.first_name, new_first),
-            ("отчество", client.patronymic, new_patronymic),
-            ("телефон", phone_display(client.phone), phone_display(new_phone)),
-            ("электронная почта", client.email or "—", new_email or "—"),
-            (
-                "способ связи",
-                _channel_words(client.channel, client.second_channel),
-                _channel_words(new_channel, new_second),
-            ),
-        ):
-            if old != new:
-                changes.append(f"{label}: {old or '—'} → {new or '—'}")
+        changes = _changes_of(client, new)
         if not changes:
             return client
         client.surname, client.first_name, client.patronymic = (
-            new_surname,
-            new_first,
-            new_patronymic,
+            new.surname,
+            new.first_name,
+            new.patronymic,
         )
-        client.phone, client.email = new_phone, new_email
-        client.channel, client.second_channel = new_channel, new_second
+        client.phone, client.email = new.phone, new.email
+        client.channel, client.second_channel = new.channel, new.second_channel
         client.updated_at = utcnow()
         session.add(client)
         history_record(
@@ -127,6 +117,38 @@ def client_update(
         "client %s updated (%s fields), phone=%s", client_id, len(changes), client.masked_phone
     )
     return client
+
+
+@dataclass
+class _Fields:
+    """A client's corrected fields, checked and normalised."""
+
+    surname: str
+    first_name: str
+    patronymic: str
+    phone: str
+    email: str | None
+    channel: str = ""
+    second_channel: str | None = None
+
+
+def _changes_of(client: Client, new: _Fields) -> list[str]:
+    """Describe each changed field as «label: old → new», for the history (§4)."""
+    fields = [
+        ("фамилия", client.surname, new.surname),
+        ("имя", client.first_name, new.first_name),
+        ("отчество", client.patronymic, new.patronymic),
+        ("телефон", phone_display(client.phone), phone_display(new.phone)),
+        ("электронная почта", client.email or "—", new.email or "—"),
+        (
+            "способ связи",
+            _channel_words(client.channel, client.second_channel),
+            _channel_words(new.channel, new.second_channel),
+        ),
+    ]
+    return [
+        f"{label}: {old or '—'} → {value or '—'}" for label, old, value in fields if old != value
+    ]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def checkin_bookings_by_phone(
     device_id: int,
     now: datetime | None = None,
 ) -> list[PhoneMatch]:
-    """Today's bookings of a phone number; rate-limited per kiosk against enumeration."""
+    """Return today's bookings of a phone number; rate-limited per kiosk against enumeration."""
     number = phone_normalise(phone, city_code=calendar.config.office.city_code)
     now = now or utcnow()
     ratelimit_hit(

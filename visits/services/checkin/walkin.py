@@ -38,6 +38,8 @@ class WalkinResult:
 
 @dataclass(frozen=True)
 class WalkinOffer:
+    """A service a visitor without a booking can take today, with its first free time."""
+
     service_id: int
     service_code: str
     service_name: str
@@ -48,7 +50,7 @@ class WalkinOffer:
 def walkin_offers(
     session: Session, calendar: WorkCalendar, *, now: datetime | None = None
 ) -> list[WalkinOffer]:
-    """Services with a free slot later today, each with its first free time."""
+    """Return the services with a free slot later today, each with its first free time."""
     offers = []
     services = session.exec(
         select(Service).where(col(Service.active).is_(True)).order_by(col(Service.letter))
@@ -199,7 +201,7 @@ def _come_back_later(calendar: WorkCalendar, booking: Booking, start: datetime) 
 def _client_for_walkin(
     session: Session, phone: str, surname: str, first_name: str, patronymic: str
 ) -> Client | None:
-    """The client with this phone and name, so a regular visitor is not registered twice."""
+    """Return the client with this phone and name, so a regular visitor is not registered twice."""
     for client in session.exec(
         select(Client).where(Client.phone == phone, col(Client.merged_into_id).is_(None))
     ).all():

@@ -249,6 +249,7 @@ class Server:
             PRIYOM_VAR_DIR=str(self.tmp),
             PRIYOM_SECRET_KEY=secrets.token_urlsafe(32),
             PRIYOM_ALWAYS_OPEN="1",
+            PRIYOM_LOCAL_LINKS="1",  # the demo office's loopback public_base_url
             PRIYOM_LOG_LEVEL="WARNING",
         )
         self.log = (self.tmp / "server.log").open("ab")

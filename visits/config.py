@@ -6,12 +6,14 @@ wrong (`ConfigError`), never with a traceback deep inside a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -94,7 +96,9 @@ class Office(_Strict):
     time_zone_label: str = Field(default="новосибирское", min_length=3)
     # The local area code: a bare seven-digit number is a city number of this code.
     city_code: str = Field(default="383", pattern=r"^\d{3,5}$")
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where visitors' phones open a ticket's page (its QR code, §31): required outside the
+    # demo; `public_url_problem` names a missing or loopback address at start-up.
+    public_base_url: str = ""
     slot_minutes: int = Field(default=15, ge=5, le=60)
     booking_horizon_working_days: int = Field(default=30, ge=1, le=120)
     checkin_opens_minutes_before: int = Field(default=60, ge=0, le=240)
@@ -352,6 +356,33 @@ def _days_span(days: list[Weekday]) -> str:
     if len(ordered) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
         return f"{_WEEKDAYS_RU[ordered[0]]}–{_WEEKDAYS_RU[ordered[-1]]}"
     return ", ".join(_WEEKDAYS_RU[d] for d in ordered)
+
+
+def public_url_problem(office: Office) -> str | None:
+    """Why office.public_base_url cannot go on tickets and messages, or None when it can."""
+    url = office.public_base_url.strip()
+    example = 'например public_base_url = "https://priyom.example.ru"'
+    if not url:
+        return (
+            "office.public_base_url не задан: по этому адресу телефоны посетителей открывают "
+            f"страницу талона по QR-коду. Укажите адрес сервера в сети офиса или в интернете, {example}."
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return (
+            f"office.public_base_url = {url!r}: нужен адрес вида https://адрес-сервера, {example}."
+        )
+    host = parts.hostname
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback or host == "0.0.0.0"
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return (
+            f"office.public_base_url = {url!r} ведёт на сам сервер: QR-коды на талонах не "
+            f"откроются на телефонах посетителей. Укажите адрес сервера в сети, {example}."
+        )
+    return None
 
 
 def _unique(key: str, values: list[str]) -> None:

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default=False,
         description="PRIYOM_ALWAYS_OPEN=1: the office is open around the clock (browser tests)",
     )
+    local_links: bool = Field(
+        default=False,
+        description="PRIYOM_LOCAL_LINKS=1: accept a loopback office.public_base_url "
+        "(browser tests on one machine; the demo always does)",
+    )
     push_bus: Literal["auto", "memory"] = Field(
         default="auto",
         description="PRIYOM_PUSH_BUS: auto (LISTEN/NOTIFY on PostgreSQL) or memory (one server)",

@@ -123,6 +123,8 @@ class LiveServer:
                 "PRIYOM_VAR_DIR": str(self.tmp),
                 "PRIYOM_SECRET_KEY": "e2e-secret",
                 "PRIYOM_ALWAYS_OPEN": "1",
+                # The browser opens QR links on this same machine: a loopback address is right.
+                "PRIYOM_LOCAL_LINKS": "1",
                 "PRIYOM_CONFIG": str(e2e_config_path()),
                 "PRIYOM_LOG_LEVEL": "INFO",
             }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from visits.config import ConfigError, OfficeConfig, load_config
+from visits.config import ConfigError, OfficeConfig, load_config, public_url_problem
 from visits.db import make_sessionmaker, settings_engine
 from visits.errors import PriyomError
 from visits.settings import Settings, SettingsError, settings_load
@@ -172,6 +172,8 @@ def _check_migrated(run: _Run) -> bool:
 def _serve(run: _Run) -> int:
     if not _check_migrated(run):
         return 3
+    if not _check_public_url(run):
+        return 2
     from visits.web.server import run_server
 
     args = run.args
@@ -193,10 +195,22 @@ def _serve(run: _Run) -> int:
     return 0
 
 
+def _check_public_url(run: _Run) -> bool:
+    """Outside the demo, tickets' QR codes and messages' links must open on visitors' phones."""
+    if run.settings.demo or run.settings.local_links or getattr(run.args, "demo", False):
+        return True
+    problem = public_url_problem(run.config.office)
+    if problem:
+        log.error("%s", problem)
+    return problem is None
+
+
 def _scheduler(run: _Run) -> int:
     """Run reminders and housekeeping; a second copy waits for the lease (one per deployment)."""
     if not _check_migrated(run):
         return 3
+    if not _check_public_url(run):
+        return 2
     from visits.jobs import run_scheduler_forever
 
     run_scheduler_forever(config=run.config, settings=run.settings)

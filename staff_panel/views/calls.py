@@ -36,7 +36,6 @@ from visits.queries.calls import (
 from visits.queries.slots import bookable_services
 from visits.services.calls import (
     MAX_HANDOVERS,
-    NON_BUSINESS_WARNING,
     call_client_set,
     call_close,
     call_details_set,
@@ -51,6 +50,7 @@ from visits.services.calls import (
     crisis_phrases,
     handover_sentence,
     intervals_text,
+    non_business_warning,
 )
 from visits.services.clients import ClientInvalid, client_register, client_search, phone_display
 from visits.web.auth import current_staff, staff_required
@@ -124,7 +124,7 @@ def _card_context(call_id: int, **extra: Any) -> dict[str, Any]:
         "directory": directory_search(config, query),
         "directory_query": query,
         "outcomes": OUTCOME_CHOICES,
-        "warning_text": NON_BUSINESS_WARNING,
+        "warning_text": non_business_warning(me),
         "callback_days": config.consultation.callback_working_days,
         "callback_deadline": callback_deadline(
             calendar, promised_at=card.now, working_days=config.consultation.callback_working_days

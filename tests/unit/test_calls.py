@@ -29,7 +29,6 @@ from visits.services.booking import booking_create
 from visits.services.calls import (
     HANDOVER_CAP,
     MAX_HANDOVERS,
-    NON_BUSINESS_WARNING,
     call_client_set,
     call_close,
     call_details_set,
@@ -43,6 +42,7 @@ from visits.services.calls import (
     callback_promise,
     crisis_phrases,
     handover_sentence,
+    non_business_warning,
 )
 
 
@@ -299,7 +299,9 @@ def test_non_business_call_ends_only_after_the_warning(
             staff=operator,
             outcome="non_business",
         )
-    assert NON_BUSINESS_WARNING in refused.value.message
+    warning = "Разговор носит неделовой характер, поэтому я вынуждена его прекратить. До свидания."
+    assert non_business_warning(operator) == warning  # Наталья Григорьевна Белова
+    assert warning in refused.value.message
     closed = call_close(
         session=session,
         calendar=calendar,
@@ -308,7 +310,7 @@ def test_non_business_call_ends_only_after_the_warning(
         outcome="non_business",
         warning_said=True,
     )
-    assert closed.warning == NON_BUSINESS_WARNING and closed.status == CallStatus.CLOSED
+    assert closed.warning == warning and closed.status == CallStatus.CLOSED
 
 
 def test_closing_needs_the_topic_and_a_matching_step(
@@ -438,7 +440,10 @@ def test_every_step_is_in_the_history_also_when_the_caller_is_named_late(
         e.kind: e
         for e in session.exec(select(HistoryEntry).where(HistoryEntry.client_id == client.id))
     }
-    assert "Мария Петровна Иванова, главный специалист" in entries["line_handover"].summary
+    assert (
+        "переключён на Марию Петровну Иванову, главный специалист"
+        in entries["line_handover"].summary
+    )
     assert entries["line_handover"].actor == operator.full_name
     assert "Тема: Статус заявления (Аренда земельного участка)" in entries["line_call"].summary
     assert "Итог: Обещан перезвон" in entries["line_call"].summary

@@ -23,6 +23,7 @@ from visits.models import (
     Staff,
     StaffService,
 )
+from visits.ru import Case, by_gender_of, decline_name
 
 
 def bookings_during(session: Session, *, call: Call, now: datetime) -> list[tuple[Booking, str]]:
@@ -87,6 +88,18 @@ class HandoverRow:
     handover: CallHandover
     sender: Staff
     colleague: Staff
+
+    @property
+    def line(self) -> str:
+        """ "Белова Н. Г. переключила звонок на Марию Петровну Иванову"."""
+        verb = by_gender_of(self.sender, "переключил", "переключила")
+        whom = decline_name(
+            first_name=self.colleague.first_name,
+            patronymic=self.colleague.patronymic,
+            surname=self.colleague.surname,
+            case=Case.ACCUSATIVE,
+        )
+        return f"{self.sender.short_name} {verb} звонок на {whom}"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText
 from visits.push import push_emit
 from visits.queries.calls import bookings_during
-from visits.ru import by_gender_of, date_with_weekday, minutes_phrase
+from visits.ru import Case, by_gender_of, date_with_weekday, decline_name, minutes_phrase
 from visits.rules import MAX_TRANSFERS
 from visits.services.call_tasks import OPERATORS_TOPIC
 from visits.services.clients import phone_display, phone_normalise
@@ -54,13 +54,16 @@ HANDOVER_CAP = (
     "Звонок уже переключали дважды. Больше переключать нельзя (§23): ответьте сами "
     "или пообещайте перезвонить, когда ответ будет готов."
 )
-NOT_YOURS = "Этот звонок ведёт {name}. Изменить карточку может он(а) или администратор."
+NOT_YOURS = (
+    "Этот звонок ведёт {name}. Изменить карточку может только этот сотрудник или администратор."
+)
 CALL_CLOSED = "Звонок уже завершён. Откройте новую карточку."
 
-# §27: the warning said before a non-business call is ended.
-NON_BUSINESS_WARNING = (
-    "Разговор носит неделовой характер, поэтому я вынужден(а) его прекратить. До свидания."
-)
+
+def non_business_warning(staff: Staff) -> str:
+    """§27: the warning said before a non-business call is ended, in the speaker's gender."""
+    forced = by_gender_of(staff, "вынужден", "вынуждена")
+    return f"Разговор носит неделовой характер, поэтому я {forced} его прекратить. До свидания."
 
 
 def _crisis_templates() -> tuple[str, str]:
@@ -93,6 +96,16 @@ def handover_sentence(*, client: Client | None, colleague: Staff) -> str:
     return (
         f"{opening} я переключу ваш звонок на коллегу: {who}{unit}. "
         f"{pronoun} ответит на ваш вопрос. Пожалуйста, оставайтесь на линии."
+    )
+
+
+def staff_accusative(staff: Staff) -> str:
+    """ "Марию Петровну Иванову": whom the call was switched to."""
+    return decline_name(
+        first_name=staff.first_name,
+        patronymic=staff.patronymic,
+        surname=staff.surname,
+        case=Case.ACCUSATIVE,
     )
 
 
@@ -257,7 +270,7 @@ def _handover_summary(session: Session, handover: CallHandover) -> str:
     colleague = session.get(Staff, handover.to_staff_id)
     assert colleague is not None
     place = f", {colleague.position.lower()}" if colleague.position else ""
-    text = f"Звонок переключён на {colleague.full_name}{place}. Клиенту сказали: «{handover.said}»"
+    text = f"Звонок переключён на {staff_accusative(colleague)}{place}. Клиенту сказали: «{handover.said}»"
     return text + (f" Заметка: {handover.note}" if handover.note else "")
 
 
@@ -516,7 +529,7 @@ def callback_close(
                 staff=staff,
                 channel="phone",
                 summary=(
-                    f"{staff.full_name} позвонил(а) клиенту по номеру "
+                    f"{staff.full_name} {by_gender_of(staff, 'позвонил', 'позвонила')} клиенту по номеру "
                     f"{phone_display(callback.phone)}. Ответ: {callback.answer}"
                     + (
                         f" Срок ответа ({callback.answer_by:%d.%m.%Y}) пропущен."
@@ -667,11 +680,11 @@ def call_close(
             if not warning_said:
                 raise RuleViolation(
                     "Прежде чем завершить разговор, предупредите клиента: «"
-                    + NON_BUSINESS_WARNING
+                    + non_business_warning(staff)
                     + "» Затем отметьте, что предупреждение сказано.",
                     code="warning_missing",
                 )
-            call.warning = NON_BUSINESS_WARNING
+            call.warning = non_business_warning(staff)
         for booking, action in bookings:
             session.add(
                 CallBooking(call_id=call.id or 0, booking_id=booking.id or 0, action=action)

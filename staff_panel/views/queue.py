@@ -20,6 +20,7 @@ from visits.queries.today import (
     today_board,
     transfer_choices,
 )
+from visits.services.access import booking_card_require
 from visits.services.meeting_rooms import (
     RESERVE_MINUTES,
     colleague_invite,
@@ -189,6 +190,8 @@ def today_card(booking_id: int) -> Response:
 
 
 def _card(booking_id: int, *, error: str | None = None, status: int = 200) -> Response:
+    # §4: a specialist sees the cards of her own bookings and tickets only.
+    booking_card_require(session=db(), staff=_me(), booking_id=booking_id)
     card = client_card(db(), booking_id)
     if card is None:
         abort(404)
@@ -207,6 +210,7 @@ def _card(booking_id: int, *, error: str | None = None, status: int = 200) -> Re
 @bp.route("/today/bookings/<int:booking_id>/notes", methods=["POST"])
 @staff_required(Role.SPECIALIST, Role.ADMINISTRATOR)
 def today_note(booking_id: int) -> Response:
+    booking_card_require(session=db(), staff=_me(), booking_id=booking_id)
     card = client_card(db(), booking_id)
     if card is None:
         abort(404)
@@ -242,6 +246,9 @@ def today_rooms(ticket_id: int) -> Response:
         return _rooms(
             ticket_id, notice="Переговорная занята за вами. Табло показывает посетителю дорогу."
         )
+    board = today_board(db(), priyom().calendar, _me())
+    if not any(r.ticket and r.ticket.id == ticket_id for r in board.rows):
+        abort(404)  # the form is for a ticket on her own list only
     return _rooms(ticket_id)
 
 

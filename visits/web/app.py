@@ -22,7 +22,7 @@ from visits.push import PostgresBus, set_bus
 from visits.ru import by_gender_of
 from visits.rules import MAX_TRANSFERS
 from visits.settings import Settings, settings_load
-from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff
+from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff, refusal_audit
 from visits.web.context import Priyom
 from visits.web.htmx import is_fragment_request, render
 from visits.web.security import check_request_input, install_converters, security_headers
@@ -183,6 +183,8 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PriyomError)
     def _domain_error(exc: PriyomError) -> Any:
         log.info("refused %s %s: %s (%s)", request.method, request.path, exc.code, exc.message)
+        if exc.status == 403:
+            refusal_audit(exc)
         if _wants_json():
             return jsonify(error=exc.code, message=exc.message, field=exc.field), exc.status
         return render(
@@ -202,6 +204,8 @@ def _register_error_handlers(app: Flask) -> None:
             413: "Слишком большой запрос.",
         }
         message = messages.get(exc.code or 500, "Запрос не выполнен.")
+        if exc.code == 403:
+            refusal_audit(exc)
         if _wants_json():
             return jsonify(error=exc.name.lower().replace(" ", "_"), message=message), exc.code
         return render(

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from visits.errors import InvalidInput, PriyomError
 from visits.models import Device, DeviceKind, Role, Staff
+from visits.services.access import AccessRefused, access_refused_record
 from visits.services.devices import device_by_token, device_pair
 from visits.services.staff import staff_login, staff_logout, staff_session_resume
 from visits.web.context import db
@@ -104,6 +105,22 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def refusal_audit(exc: Exception) -> None:
+    """Write a logged-in staff member's refused request (403) to the audit log (§4).
+
+    Refusals the core already audited (AccessRefused) are not written twice.
+    """
+    if isinstance(exc, AccessRefused) or "sid" not in session:
+        return
+    staff = current_staff()
+    if staff is None:
+        return
+    code = getattr(exc, "code", 403)
+    access_refused_record(
+        session=db(), staff=staff, what=f"{request.method} {request.path[:300]} ({code})"
+    )
 
 
 def current_device(kind: DeviceKind) -> Device | None:

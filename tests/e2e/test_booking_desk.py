@@ -66,7 +66,9 @@ def test_operator_registers_books_and_cancels(
     expect(text).to_contain_text(re.compile(r"Вас примет .+, кабинет \d+, \d этаж\."))
     expect(text).to_contain_text("Как пройти к кабинету:")
     expect(text).to_contain_text("ул. Кирова, 3")
-    expect(text).to_contain_text("Отменить запись можно по телефону 238-60-02 или 238-60-62.")
+    expect(text).to_contain_text(
+        "Отменить запись можно по телефону 238-60-02 или 238-60-62 (пн–чт 09:00–18:00"
+    )
     expect(page.get_by_role("img", name=re.compile("QR-код записи"))).to_be_visible()
     booked_code = code.inner_text()
     with live.session() as session:

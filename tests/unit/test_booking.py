@@ -51,7 +51,9 @@ def test_confirmation_names_when_who_where_route_and_how_to_cancel(
     assert "ул. Кирова, 3" in body and "Метро «Октябрьская»" in body  # §31
     assert "Лифт на 3 этаж, направо, третья дверь слева." in body
     assert f"Код записи: {booking.code}" in body
-    assert "Отменить запись можно по телефону 238-60-02 или 238-60-62." in body  # §32
+    assert (
+        "Отменить запись можно по телефону 238-60-02 или 238-60-62 (пн–чт 09:00–18:00" in body
+    )  # §32, §19: the numbers with the lines' hours
 
 
 def test_second_channel_gets_a_copy(session: Session, calendar: WorkCalendar) -> None:

@@ -31,7 +31,13 @@ class MessageText:
 
 
 def _phones(config: OfficeConfig) -> str:
-    return " или ".join(config.office.phones)
+    """§19, §28, §32: the lines' numbers always with their hours: "238-60-02 или 238-60-62 (пн–чт ...)"."""
+    return f"{' или '.join(config.office.phones)} ({config.line_hours()})"
+
+
+def _phone_short(config: OfficeConfig) -> str:
+    """One number with the hours, for an SMS."""
+    return f"{config.office.phones[0]} ({config.line_hours()})"
 
 
 def booking_confirmation(
@@ -66,7 +72,7 @@ def booking_confirmation(
         body="\n".join(lines),
         sms=f"{client.address_name}, вы записаны на приём {local_start:%d.%m} в "
         f"{local_start:%H:%M}. Вас примет {staff.full_name}, {room.place}, {office.address}. "
-        f"Код записи {code}. Отменить запись: {config.office.phones[0]}.",
+        f"Код записи {code}. Отменить запись: {_phone_short(config)}.",
         call=f"подтвердить запись на {local_start:%d.%m.%Y} в {local_start:%H:%M} "
         f"({staff.full_name}, {room.place}) и назвать код записи {code}",
     )
@@ -154,7 +160,7 @@ def booking_reminder(
         subject=f"Приём {when}: {room.place}",
         body=body,
         sms=f"{client.address_name}, {when} вас примет {staff.full_name}, {room.place}, "
-        f"{office.address}. Код записи {code}. Отменить запись: {office.phones[0]}.",
+        f"{office.address}. Код записи {code}. Отменить запись: {_phone_short(config)}.",
         call=f"напомнить о приёме {when}: {staff.full_name}, {room.place}",
     )
 

@@ -95,7 +95,8 @@ def ticket_layout(info: TicketInfo, config: OfficeConfig) -> TicketLayout:
         route=info.route,
         qr_url=ticket_url(info, config),
         issued_at=f"{info.checked_in_local:%d.%m.%Y %H:%M}",
-        phones="Телефоны: " + ", ".join(office.phones),
+        # §19: the lines' hours wherever the numbers are.
+        phones="Телефоны: " + config.phones_with_hours(),
         footer="По QR-коду — статус талона и оценка приёма.",
     )
 

@@ -57,8 +57,9 @@ def scanned_code(raw: str) -> str:
 
 
 def office_phones(calendar: WorkCalendar) -> str:
-    """Return the office's phone lines as one phrase («… или …»)."""
-    return " или ".join(calendar.config.office.phones)
+    """Return the office's phone lines as one phrase («… или …») with their hours (§19)."""
+    config = calendar.config
+    return f"{' или '.join(config.office.phones)} ({config.line_hours()})"
 
 
 def first_free_slot_today(

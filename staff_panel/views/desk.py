@@ -193,6 +193,7 @@ def desk_client_create() -> Response:
             consent=form.get("consent") == "yes",
             allow_early_messages=form.get("allow_early_messages") == "yes",
             staff=current_staff(),
+            city_code=priyom().config.office.city_code,
         )
     except (InvalidInput, Conflict) as exc:
         errors = (

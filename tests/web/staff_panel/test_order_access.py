@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 from tests.conftest import csrf_of, htmx_headers, login_as
 from tests.factories import make_booking, make_client, service_by_code, staff_by_login
 from visits.calendar import WorkCalendar
-from visits.models import Booking, BookingStatus
+from visits.models import Booking, BookingStatus, Client
+from visits.phones import NO_SMS_TO_LANDLINE
 from visits.queries.slots import Slot
 
 NSK = ZoneInfo("Asia/Novosibirsk")
@@ -113,3 +114,37 @@ def test_the_operator_cancels(
     assert response.status_code == 200, response.get_data(as_text=True)
     session.refresh(booking)
     assert booking.status == BookingStatus.CANCELLED.value
+
+
+REGISTER = {
+    "surname": "Белова",
+    "first_name": "Дарья",
+    "patronymic": "Олеговна",
+    "email": "",
+    "consent": "yes",
+}
+
+
+def test_the_desk_completes_a_city_number_with_the_office_city_code(
+    client: FlaskClient, session: Session
+) -> None:
+    login_as(client, "operator")
+    response = client.post(
+        "/staff/desk/clients",
+        data={**REGISTER, "phone": "238-60-02", "channel": "phone", "csrf_token": csrf_of(client)},
+        headers=htmx_headers(client),
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    saved = session.exec(select(Client).where(Client.surname == "Белова")).one()
+    assert saved.phone == "+73832386002"
+
+
+def test_the_desk_refuses_sms_to_a_city_number(client: FlaskClient, session: Session) -> None:
+    login_as(client, "operator")
+    response = client.post(
+        "/staff/desk/clients",
+        data={**REGISTER, "phone": "238-60-02", "channel": "sms", "csrf_token": csrf_of(client)},
+        headers=htmx_headers(client),
+    )
+    assert response.status_code == 422
+    assert NO_SMS_TO_LANDLINE in response.get_data(as_text=True)

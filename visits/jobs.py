@@ -12,6 +12,10 @@ One scheduler per deployment: whoever holds the SchedulerLease row runs the
 jobs, renewing it every 15 s; a second `priyom scheduler` (or a second web
 worker) waits and takes over within a minute after the holder dies. Even if
 two ran at once, each message is claimed atomically and goes once.
+
+Each job is a plain function of plain keyword arguments (JobArgs: the database
+URL, the office config as data, the always-open switch) and builds its session
+and calendar from them, so nothing is reached through module state.
 """
 
 from __future__ import annotations

@@ -212,19 +212,7 @@ def _booking_write(
         local_start=local,
         code=booking.code,
     )
-    history_record(
-        session,
-        client_id=booking.client_id,
-        kind=HistoryKind.BOOKING_CREATED,
-        staff=staff,
-        actor=None if staff else "Терминал в холле",
-        booking_id=booking.id,
-        summary=f"Запись на {local:%d.%m.%Y %H:%M}: {parts.service.name}. Специалист "
-        f"{parts.specialist.full_name}, {parts.room.place}. Код {booking.code}.",
-        data={
-            "reminders": _reminder_words(booking.remind_day_before, booking.remind_two_hours_before)
-        },
-    )
+    _booking_history(session, booking, parts, local=local, staff=staff)
     message_queue(
         session,
         client=parts.client,
@@ -243,6 +231,30 @@ def _booking_write(
         staff_id=booking.staff_id,
     )
     return text
+
+
+def _booking_history(
+    session: Session,
+    booking: Booking,
+    parts: _BookingParts,
+    *,
+    local: datetime,
+    staff: Staff | None,
+) -> None:
+    """The booking in the client's history (§4): who booked, what, where, which reminders."""
+    history_record(
+        session,
+        client_id=booking.client_id,
+        kind=HistoryKind.BOOKING_CREATED,
+        staff=staff,
+        actor=None if staff else "Терминал в холле",
+        booking_id=booking.id,
+        summary=f"Запись на {local:%d.%m.%Y %H:%M}: {parts.service.name}. Специалист "
+        f"{parts.specialist.full_name}, {parts.room.place}. Код {booking.code}.",
+        data={
+            "reminders": _reminder_words(booking.remind_day_before, booking.remind_two_hours_before)
+        },
+    )
 
 
 def _unused_code(session: Session) -> str:

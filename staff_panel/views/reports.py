@@ -56,6 +56,8 @@ TABLES = {
     "service_time": "Длительность приёма",
     "late": "Опоздания с началом приёма (§34.4)",
     "comments": "Комментарии",
+    "calls": "Консультационная линия (§18-27)",
+    "calls_by_day": "Звонки по дням и темам",
 }
 
 
@@ -173,6 +175,34 @@ def _charts(report: Report) -> list[Chart]:
             [(lbl, float(n)) for lbl, n in report.service_time.buckets],
         ),
     ]
+    calls = report.calls
+    if calls is not None and calls.total:
+        charts.append(
+            bar_chart(
+                "Звонки по дням",
+                [(f"{row.day:%d.%m}", float(row.total)) for row in calls.by_day[-31:]],
+                width=max(520, 26 * len(calls.by_day[-31:])),
+            )
+        )
+        charts.append(
+            bar_chart(
+                "Звонки по темам",
+                [(name, float(n)) for name, n in calls.by_topic],
+                width=max(520, 170 * len(calls.by_topic)),
+            )
+        )
+        charts.append(
+            bar_chart(
+                "Перезвоны (§24)",
+                [
+                    ("в срок", float(calls.callbacks_on_time)),
+                    ("позже срока", float(calls.callbacks_late)),
+                    ("срок прошёл", float(calls.callbacks_overdue)),
+                    ("ждут", float(calls.callbacks_waiting)),
+                ],
+                colours=["#15803d", "#ea580c", "#b91c1c", "#0b3d91"],
+            )
+        )
     if report.by_day:
         charts.append(
             bar_chart(
@@ -221,6 +251,45 @@ def _duration_rows(stats: DurationStats) -> list[list[str]]:
     return rows
 
 
+def _calls_table(report: Report, name: str) -> tuple[list[str], list[list[str]]]:
+    """The consultation line: a summary, or one row per day with the calls by topic."""
+    calls = report.calls
+    if calls is None:
+        return [], []
+    if name == "calls_by_day":
+        head = ["День", "Звонков", *(t.name for t in calls.topics)]
+        head += ["С первого обращения", "Переключений", "Неделовых"]
+        return head, [
+            [
+                f"{row.day:%d.%m.%Y}",
+                str(row.total),
+                *(str(row.by_topic[t.key]) for t in calls.topics),
+                str(row.first_contact),
+                str(row.handovers),
+                str(row.non_business),
+            ]
+            for row in calls.by_day
+        ]
+    if not calls.total:
+        return ["Показатель", "Значение"], []
+    return ["Показатель", "Значение"], [
+        ["Звонков", str(calls.total)],
+        ["Завершено", str(calls.closed)],
+        ["Ответ с первого обращения", f"{calls.first_contact} ({_pct(calls.first_contact_share)})"],
+        ["Переключений (§23)", str(calls.handovers)],
+        ["Звонков с переключением", str(calls.handed_calls)],
+        ["Переключены дважды", str(calls.handed_twice)],
+        ["Обещано перезвонов (§24)", str(calls.callbacks)],
+        ["Перезвонили в срок", f"{calls.callbacks_on_time} ({_pct(calls.on_time_share)})"],
+        ["Перезвонили позже срока", str(calls.callbacks_late)],
+        ["Срок прошёл, не перезвонили", str(calls.callbacks_overdue)],
+        ["Ждут перезвона, срок не прошёл", str(calls.callbacks_waiting)],
+        ["Вопрос не в полномочиях (§26)", str(calls.referred)],
+        ["Завершены как неделовые (§27)", str(calls.non_business)],
+        ["Длительность разговора, среднее мин", _num(calls.mean_minutes)],
+    ]
+
+
 def table(report: Report, name: str) -> tuple[list[str], list[list[str]]]:
     """Header and rows of one report table, the same on screen and in CSV."""
     scope = report.scope
@@ -264,6 +333,8 @@ def table(report: Report, name: str) -> tuple[list[str], list[list[str]]]:
             ]
             for row in late
         ]
+    if name in ("calls", "calls_by_day"):
+        return _calls_table(report, name)
     if name == "comments":
         head = ["День", "Оценка", "Причины", "Комментарий"]
         if scope.show_names:
@@ -303,6 +374,7 @@ def reports() -> Any:
     report = _report(scope, filters)
     query = _query(filters)
     names = ["by_staff", "by_service", "by_room", "by_day", "late", "comments"]
+    names += ["calls", "calls_by_day"]
     if not scope.show_names:
         names.remove("by_staff")
     return render(

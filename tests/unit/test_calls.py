@@ -22,6 +22,7 @@ from visits.models import (
 from visits.queries.calls import (
     call_card,
     callbacks_list,
+    calls_report,
     directory_search,
     handover_candidates,
 )
@@ -450,3 +451,81 @@ def test_every_step_is_in_the_history_also_when_the_caller_is_named_late(
     assert "Ответ: Договор готов, подпишите В срок." in entries["callback_done"].summary
     with pytest.raises(Conflict):
         callback_close(session=session, callback_id=callback.id, staff=ivanova, answer="Ещё раз")
+
+
+# ---------------------------------------------------------------- reports
+
+
+def test_report_counts_calls_by_day_and_topic_first_contact_and_call_backs(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    operator = staff_by_login(session, "operator")
+    ivanova = staff_by_login(session, "ivanova")
+    day = date(2026, 12, 7)
+    opened = _local(calendar, day, 10)
+
+    def call(topic: str, *, handover: bool = False) -> int:
+        made = call_open(session=session, staff=operator, now=opened)
+        call_details_set(
+            session=session,
+            config=calendar.config,
+            call_id=made.id,
+            staff=operator,
+            topic=topic,
+            service_id=None,
+            note="",
+        )
+        if handover:
+            call_handover(session=session, call_id=made.id, staff=operator, to_staff_id=ivanova.id)
+        return made.id
+
+    def close(call_id: int, outcome: str, staff: object = operator, **kw: object) -> None:
+        call_close(
+            session=session,
+            calendar=calendar,
+            call_id=call_id,
+            staff=staff,  # type: ignore[arg-type]
+            outcome=outcome,
+            now=opened + timedelta(minutes=4),
+            **kw,  # type: ignore[arg-type]
+        )
+
+    close(call("hours"), "answered")  # first contact
+    close(call("hours", handover=True), "answered", staff=ivanova)  # answered after a hand-over
+    close(call("other"), "non_business", warning_said=True)
+    kept, late = call("application"), call("application")
+    for call_id in (kept, late):
+        promised = callback_promise(
+            session=session,
+            calendar=calendar,
+            call_id=call_id,
+            staff=operator,
+            phone="+79130001122",
+            working_days=1,
+            intervals=[],
+            now=opened,
+        )
+        close(call_id, "callback")
+        callback_close(
+            session=session,
+            callback_id=promised.id,
+            staff=operator,
+            answer="Ответ",
+            now=promised.late_after
+            + (timedelta(hours=1) if call_id == late else -timedelta(hours=1)),
+        )
+    report = calls_report(
+        session, calendar=calendar, date_from=day, date_to=day, now=opened + timedelta(days=5)
+    )
+    assert report.total == report.closed == 5
+    assert report.first_contact == 1 and report.first_contact_share == 0.2
+    assert report.handovers == report.handed_calls == 1
+    assert report.non_business == 1
+    assert (report.callbacks, report.callbacks_on_time, report.callbacks_late) == (2, 1, 1)
+    assert report.mean_minutes == 4
+    (row,) = report.by_day
+    assert row.day == day and row.total == 5
+    assert row.by_topic["hours"] == 2 and row.by_topic["application"] == 2
+    # A specialist's report holds only the calls they took part in.
+    mine = calls_report(session, calendar=calendar, date_from=day, date_to=day, staff_id=ivanova.id)
+    assert mine.total == 1 and mine.handovers == 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from visits.calendar import utcnow
+from visits.calendar import WorkCalendar, utcnow
 from visits.config import CallTopic, DirectoryEntry, OfficeConfig
 from visits.errors import NotFound
 from visits.models import (
@@ -16,6 +18,7 @@ from visits.models import (
     CallBack,
     CallBooking,
     CallHandover,
+    CallOutcome,
     CallStatus,
     Client,
     Role,
@@ -407,4 +410,152 @@ def callback_row(session: Session, *, callback_id: int, now: datetime | None = N
         responsible=staff[callback.staff_id],
         done_by=staff.get(callback.done_by_staff_id or 0),
         now=now or utcnow(),
+    )
+
+
+# ---------------------------------------------------------------- reports (§18-27)
+
+
+@dataclass(frozen=True)
+class CallDayRow:
+    day: date
+    total: int
+    by_topic: dict[str, int]
+    first_contact: int
+    handovers: int
+    non_business: int
+
+
+@dataclass(frozen=True)
+class CallsReport:
+    """The line over a period: calls by day and topic, first-contact answers, hand-overs,
+    call-backs kept on time and late, non-business calls."""
+
+    topics: list[CallTopic]
+    by_day: list[CallDayRow]
+    by_topic: list[tuple[str, int]]
+    total: int
+    closed: int
+    first_contact: int
+    handovers: int
+    handed_calls: int
+    handed_twice: int
+    referred: int
+    non_business: int
+    callbacks: int
+    callbacks_on_time: int
+    callbacks_late: int
+    callbacks_overdue: int
+    callbacks_waiting: int
+    mean_minutes: float | None
+
+    @property
+    def first_contact_share(self) -> float | None:
+        return self.first_contact / self.closed if self.closed else None
+
+    @property
+    def on_time_share(self) -> float | None:
+        done = self.callbacks_on_time + self.callbacks_late
+        return self.callbacks_on_time / done if done else None
+
+
+# Answered at the first contact: the answer or the booking in the call itself (§22, §28),
+# without a hand-over (§23) or a call-back (§24).
+_FIRST_CONTACT = (CallOutcome.ANSWERED.value, CallOutcome.BOOKED.value)
+
+
+def _calls_in_scope(*, staff_id: int | None, unit: str | None, service_id: int | None) -> list[Any]:
+    """A specialist's own calls (held at any point), a unit's, one service's."""
+    where: list[Any] = []
+    members: Any = None
+    if staff_id is not None:
+        members = select(Staff.id).where(Staff.id == staff_id)
+    elif unit:
+        members = select(Staff.id).where(Staff.unit == unit)
+    if members is not None:
+        handed = select(CallHandover.call_id).where(col(CallHandover.to_staff_id).in_(members))
+        where.append(
+            or_(
+                col(Call.opened_by_staff_id).in_(members),
+                col(Call.staff_id).in_(members),
+                col(Call.id).in_(handed),
+            )
+        )
+    if service_id:
+        where.append(col(Call.service_id) == service_id)
+    return where
+
+
+def calls_report(
+    session: Session,
+    *,
+    calendar: WorkCalendar,
+    date_from: date,
+    date_to: date,
+    staff_id: int | None = None,
+    unit: str | None = None,
+    service_id: int | None = None,
+    now: datetime | None = None,
+) -> CallsReport:
+    """The consultation line's figures for the office days `date_from`..`date_to`."""
+    now = now or utcnow()
+    start = calendar.at(date_from, time.min)
+    end = calendar.at(date_to + timedelta(days=1), time.min)
+    calls = list(
+        session.exec(
+            select(Call).where(
+                col(Call.opened_at) >= start,
+                col(Call.opened_at) < end,
+                *_calls_in_scope(staff_id=staff_id, unit=unit, service_id=service_id),
+            )
+        ).all()
+    )
+    ids = [c.id for c in calls if c.id is not None]
+    callbacks = (
+        list(session.exec(select(CallBack).where(col(CallBack.call_id).in_(ids))).all())
+        if ids
+        else []
+    )
+    topics = list(calendar.config.consultation.topics)
+    closed = [c for c in calls if c.status == CallStatus.CLOSED.value]
+    by_day: dict[date, list[Call]] = defaultdict(list)
+    for c in calls:
+        by_day[calendar.to_local(c.opened_at).date()].append(c)
+
+    def first(c: Call) -> bool:
+        return c.outcome in _FIRST_CONTACT and c.handover_count == 0
+
+    rows = [
+        CallDayRow(
+            day=day,
+            total=len(day_calls),
+            by_topic={t.key: sum(1 for c in day_calls if c.topic == t.key) for t in topics},
+            first_contact=sum(1 for c in day_calls if first(c)),
+            handovers=sum(c.handover_count for c in day_calls),
+            non_business=sum(1 for c in day_calls if c.outcome == CallOutcome.NON_BUSINESS),
+        )
+        for day, day_calls in sorted(by_day.items())
+    ]
+    topic_counts = Counter(c.topic for c in calls)
+    durations = [c.duration_seconds / 60 for c in closed if c.duration_seconds is not None]
+    done = [cb for cb in callbacks if cb.done_at is not None]
+    return CallsReport(
+        topics=topics,
+        by_day=rows,
+        by_topic=[(t.name, topic_counts.get(t.key, 0)) for t in topics]
+        + ([("Тема не выбрана", topic_counts[""])] if topic_counts.get("") else []),
+        total=len(calls),
+        closed=len(closed),
+        first_contact=sum(1 for c in closed if first(c)),
+        handovers=sum(c.handover_count for c in calls),
+        handed_calls=sum(1 for c in calls if c.handover_count),
+        handed_twice=sum(1 for c in calls if c.handover_count >= 2),
+        referred=sum(1 for c in closed if c.outcome == CallOutcome.REFERRED),
+        non_business=sum(1 for c in closed if c.outcome == CallOutcome.NON_BUSINESS),
+        callbacks=len(callbacks),
+        callbacks_on_time=sum(1 for cb in done if cb.done_at and cb.done_at <= cb.late_after),
+        callbacks_late=sum(1 for cb in done if cb.done_at and cb.done_at > cb.late_after),
+        callbacks_overdue=sum(1 for cb in callbacks if cb.done_at is None and now > cb.late_after),
+        callbacks_waiting=sum(1 for cb in callbacks if cb.done_at is None and now <= cb.late_after),
+        mean_minutes=sum(durations) / len(durations) if durations else None,
     )

@@ -35,6 +35,7 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
+from visits.queries.calls import CallsReport, calls_report
 
 LOW_SCORE = 2
 SCORES = (1, 2, 3, 4, 5)
@@ -244,6 +245,8 @@ class Report:
     late_total: LateRow
     comments: list[CommentRow]
     units: list[str] = field(default_factory=list)
+    # The consultation line (§18-27): calls by day and topic, hand-overs, call-backs.
+    calls: CallsReport | None = None
 
 
 def _group(items: Iterable[tuple[Hashable, int]], label: Callable[[Any], str]) -> list[RatingGroup]:
@@ -475,6 +478,16 @@ def report_build(
         late_total=_late_row("Всего", tickets),
         comments=report_comments(rated, scope, labels),
         units=sorted(units),
+        calls=calls_report(
+            session,
+            calendar=calendar,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            staff_id=scope.staff_id,
+            unit=scope.unit or filters.unit,
+            service_id=filters.service_id,
+            now=now,
+        ),
     )
 
 

@@ -288,3 +288,18 @@ def test_plain_form_post_redirects_to_the_card(client: FlaskClient) -> None:
     )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/staff/line/calls/{call_id}")
+
+
+def test_reports_show_the_line_with_a_chart_and_csv(client: FlaskClient) -> None:
+    login_as(client, "admin")
+    call_id = _open(client)
+    _post(client, f"/staff/line/calls/{call_id}/details", topic="hours")
+    _post(client, f"/staff/line/calls/{call_id}/close", outcome="answered")
+    page = client.get("/staff/reports").get_data(as_text=True)
+    assert "Консультационная линия (§18-27)" in page and "Звонки по дням и темам" in page
+    assert 'aria-label="Звонки по темам"' in page  # the SVG chart
+    assert "Ответ с первого обращения" in page
+    csv = client.get("/staff/reports/calls_by_day.csv").get_data(as_text=True)
+    header, row = csv.lstrip("\ufeff").splitlines()[:2]
+    assert header.startswith("День;Звонков;Время и порядок работы;")
+    assert row.split(";")[1:3] == ["1", "1"]

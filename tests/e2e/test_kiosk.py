@@ -178,11 +178,8 @@ def test_printer_off_shows_the_ticket_on_screen(
     page.keyboard.type(f"PRIYOM:{booking.code}")
     page.keyboard.press("Enter")
     expect(page.locator("[data-ticket-number]")).to_have_text(NUMBER)
-    expect(
-        page.get_by_text(
-            "Я не смог распечатать талон. Покажите этот экран специалисту или сфотографируйте его."
-        )
-    ).to_be_visible()
+    expect(page.get_by_text("Талон не напечатан: принтер отклонил подключение.")).to_be_visible()
+    expect(page.get_by_text("Возьмите талон с экрана", exact=False)).to_be_visible()
     expect(page.locator(".kiosk-qr svg")).to_be_visible()
     _shot(page, "printer-off")
     # A touch does not hide the on-screen ticket: it is being shown to a specialist.

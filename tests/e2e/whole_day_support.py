@@ -87,11 +87,16 @@ class PrinterSink:
                 return
             with conn:
                 conn.settimeout(10)
-                chunks = []
+                job = bytearray()
                 while data := conn.recv(65536):
-                    chunks.append(data)
+                    job += data
+                    # Like a real printer, answer each status request (DLE EOT n) at once:
+                    # online, with paper, no error. The job kept is the ticket's bytes only.
+                    while (at := job.find(b"\x10\x04")) != -1 and len(job) >= at + 3:
+                        conn.sendall(b"\x12")
+                        del job[at : at + 3]
             with self._arrived:
-                self.jobs.append(b"".join(chunks))
+                self.jobs.append(bytes(job))
                 self._arrived.notify_all()
 
     def wait_for(self, count: int, timeout: float = 15.0) -> bytes:

@@ -12,6 +12,8 @@ from tests.factories import make_client, next_working_moment, service_by_code, s
 from visits.calendar import WorkCalendar
 from visits.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from visits.models import (
+    Call,
+    CallHandover,
     CallOutcome,
     CallStatus,
     HistoryEntry,
@@ -45,6 +47,8 @@ from visits.services.calls import (
     handover_sentence,
     non_business_warning,
 )
+from visits.services.client_data import client_merge
+from visits.services.retention import history_purge
 
 
 def _local(calendar: WorkCalendar, day: date, hh: int, mm: int = 0) -> datetime:
@@ -529,3 +533,55 @@ def test_report_counts_calls_by_day_and_topic_first_contact_and_call_backs(
     # A specialist's report holds only the calls they took part in.
     mine = calls_report(session, calendar=calendar, date_from=day, date_to=day, staff_id=ivanova.id)
     assert mine.total == 1 and mine.handovers == 1
+
+
+# ---------------------------------------------------------------- §4 retention and merging
+
+
+def test_calls_older_than_five_years_are_purged_with_their_steps(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    operator = staff_by_login(session, "operator")
+    client = make_client(session)
+    long_ago = datetime.now(UTC) - timedelta(days=366 * 5 + 2)
+    old = call_open(session=session, staff=operator, now=long_ago)
+    call_client_set(session=session, call_id=old.id, staff=operator, client_id=client.id)
+    call_handover(
+        session=session,
+        call_id=old.id,
+        staff=operator,
+        to_staff_id=staff_by_login(session, "ivanova").id,
+        now=long_ago,
+    )
+    recent = call_open(session=session, staff=operator)
+    report = history_purge(session=session)
+    assert report.calls == 1
+    assert "Звонков на консультационную линию удалено: 1" in report.lines()
+    assert session.get(Call, old.id) is None
+    assert session.exec(select(CallHandover).where(CallHandover.call_id == old.id)).first() is None
+    assert session.get(Call, recent.id) is not None
+
+
+def test_merging_a_duplicate_moves_its_calls_and_call_backs(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    operator = staff_by_login(session, "operator")
+    kept, duplicate = make_client(session), make_client(session, surname="Петроов")
+    call = call_open(session=session, staff=operator)
+    call_client_set(session=session, call_id=call.id, staff=operator, client_id=duplicate.id)
+    promised = callback_promise(
+        session=session,
+        calendar=calendar,
+        call_id=call.id,
+        staff=operator,
+        phone=duplicate.phone,
+        working_days=2,
+        intervals=[],
+    )
+    result = client_merge(
+        session=session, source_id=duplicate.id, target_id=kept.id, staff=operator
+    )
+    assert result.moved["calls"] == 1 and result.moved["callbacks"] == 1
+    session.refresh(promised)
+    assert session.get(Call, call.id).client_id == kept.id  # type: ignore[union-attr]
+    assert promised.client_id == kept.id

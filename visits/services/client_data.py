@@ -14,6 +14,8 @@ from visits.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViola
 from visits.models import (
     CHANNEL_LABELS,
     Booking,
+    Call,
+    CallBack,
     CallTask,
     Channel,
     Client,
@@ -212,6 +214,8 @@ def _rows_move(session: Session, source_id: int, target_id: int) -> dict[str, in
         ("messages", OutgoingMessage, OutgoingMessage.client_id),
         ("call_tasks", CallTask, CallTask.client_id),
         ("notes", ClientNote, ClientNote.client_id),
+        ("calls", Call, Call.client_id),
+        ("callbacks", CallBack, CallBack.client_id),
     ):
         count = len(session.exec(select(model.id).where(column == source_id)).all())
         if count:

@@ -2,8 +2,8 @@
 
 What goes when `history_purge` runs (daily, and by hand as `priyom purge --dry-run`):
 
-- history entries, outgoing messages, phone-call tasks and staff notes older than
-  five years (older means strictly before the same calendar moment five years ago;
+- history entries, outgoing messages, phone-call tasks, staff notes and calls to the
+  consultation line (with their hand-overs and call-backs) older than five years (older means strictly before the same calendar moment five years ago;
   an entry exactly five years old stays until the next run);
 - a client record, with its bookings and tickets, only when nothing of that client
   is younger than five years: no history entry, booking (made or booked for),
@@ -30,6 +30,10 @@ from visits.db import write_transaction
 from visits.models import (
     AuditEntry,
     Booking,
+    Call,
+    CallBack,
+    CallBooking,
+    CallHandover,
     CallTask,
     Client,
     ClientNote,
@@ -69,6 +73,7 @@ class PurgeReport:
     messages: int = 0
     call_tasks: int = 0
     notes: int = 0
+    calls: int = 0
     bookings: int = 0
     tickets: int = 0
     client_ids: list[int] = field(default_factory=list)
@@ -84,6 +89,7 @@ class PurgeReport:
             + self.messages
             + self.call_tasks
             + self.notes
+            + self.calls
             + self.bookings
             + self.tickets
             + self.clients
@@ -97,6 +103,7 @@ class PurgeReport:
             f"Событий истории {verb}: {self.history_entries}",
             f"Сообщений {verb}: {self.messages}",
             f"Задач позвонить {verb}: {self.call_tasks}",
+            f"Звонков на консультационную линию {verb}: {self.calls}",
             f"Заметок {verb}: {self.notes}",
             f"Клиентов {verb} (все их данные старше пяти лет): {self.clients}",
             f"Записей на приём {verb}: {self.bookings}",
@@ -134,6 +141,8 @@ def _clients_with_recent(session: Session, cutoff: datetime) -> set[int]:
         (OutgoingMessage.client_id, col(OutgoingMessage.created_at) >= cutoff),
         (CallTask.client_id, col(CallTask.created_at) >= cutoff),
         (ClientNote.client_id, col(ClientNote.created_at) >= cutoff),
+        (Call.client_id, col(Call.opened_at) >= cutoff),
+        (CallBack.client_id, col(CallBack.created_at) >= cutoff),
         (Client.id, col(Client.created_at) >= cutoff),
     ]
     for column, condition in checks:
@@ -196,6 +205,7 @@ class _Old:
     messages: list[int]
     tasks: list[int]
     notes: list[int]
+    calls: list[int]
 
 
 def _gone_count(session: Session, cutoff: datetime, report: PurgeReport) -> _Gone:
@@ -227,11 +237,13 @@ def _old_count(session: Session, cutoff: datetime, report: PurgeReport) -> _Old:
         ),
         tasks=_ids(session, select(CallTask.id).where(col(CallTask.created_at) < cutoff)),
         notes=_ids(session, select(ClientNote.id).where(col(ClientNote.created_at) < cutoff)),
+        calls=_ids(session, select(Call.id).where(col(Call.opened_at) < cutoff)),
     )
     report.history_entries = len(old.entries)
     report.messages = len(old.messages)
     report.call_tasks = len(old.tasks)
     report.notes = len(old.notes)
+    report.calls = len(old.calls)
     return old
 
 
@@ -243,6 +255,14 @@ def _old_delete(session: Session, old: _Old) -> None:
     _null(session, CallTask, CallTask.message_id, old.messages)
     _delete(session, OutgoingMessage, OutgoingMessage.id, old.messages)
     _delete(session, ClientNote, ClientNote.id, old.notes)
+    # A call goes with its hand-overs, call-backs and links to bookings.
+    for model, column in (
+        (CallBooking, CallBooking.call_id),
+        (CallHandover, CallHandover.call_id),
+        (CallBack, CallBack.call_id),
+        (Call, Call.id),
+    ):
+        _delete(session, model, column, old.calls)
 
 
 def _gone_delete(session: Session, gone: _Gone) -> None:
@@ -272,6 +292,7 @@ def _gone_delete(session: Session, gone: _Gone) -> None:
         (Ticket, Ticket.client_id),
     ):
         _delete(session, model, column, gone.clients)
+    _delete(session, CallBooking, CallBooking.booking_id, bookings)
     _delete(session, SlotHold, SlotHold.booking_id, bookings)
     _delete(session, Booking, Booking.id, bookings)
     # A kept client merged into a gone one (only an empty record) loses the link.

@@ -1,7 +1,10 @@
 """A compact client card for the specialist before the visit (§34.4).
 
-Earlier visits, ratings, messages and notes, and the documents the service
-needs. The full timeline of §4 is the history screen's job; this is a summary.
+Earlier visits, messages and notes, and the documents the service needs. The
+full timeline of §4 is the history screen's job; this is a summary.
+
+§36: no ratings. A visitor rates anonymously to the specialists; the
+administrator and the unit head read ratings in the reports.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from visits.models import (
     Client,
     ClientNote,
     OutgoingMessage,
-    Rating,
     Room,
     Service,
     Staff,
@@ -43,7 +45,6 @@ class VisitLine:
     staff: str
     status: str
     ticket_number: str
-    score: int | None
 
 
 MESSAGE_STATUS_WORDS = {
@@ -70,14 +71,6 @@ class NoteLine:
     text: str
 
 
-@dataclass(frozen=True)
-class RatingLine:
-    at: datetime
-    score: int
-    comment: str
-    staff: str
-
-
 @dataclass
 class ClientCard:
     client: Client
@@ -88,7 +81,6 @@ class ClientCard:
     ticket: Ticket | None
     documents: list[str]
     visits: list[VisitLine]
-    ratings: list[RatingLine]
     messages: list[MessageLine]
     notes: list[NoteLine]
 
@@ -109,23 +101,6 @@ def client_card(session: Session, booking_id: int) -> ClientCard | None:
     room = session.get(Room, ticket.room_id if ticket else booking.room_id)
     assert client and client.id is not None and service and staff and room
     staff_names = {s.id: s.short_name for s in session.exec(select(Staff)).all()}
-    ratings_rows = session.exec(
-        select(Rating, Ticket)
-        .join(Ticket, col(Ticket.id) == col(Rating.ticket_id))
-        .where(Ticket.client_id == client.id)
-        .order_by(col(Rating.created_at).desc())
-        .limit(CARD_LIMIT)
-    ).all()
-    scores = {ticket_row.id: rating.score for rating, ticket_row in ratings_rows}
-    ratings = [
-        RatingLine(
-            at=rating.created_at,
-            score=rating.score,
-            comment=rating.comment,
-            staff=staff_names.get(rating.staff_id, ""),
-        )
-        for rating, _ticket in ratings_rows
-    ]
     return ClientCard(
         client=client,
         booking=booking,
@@ -134,8 +109,7 @@ def client_card(session: Session, booking_id: int) -> ClientCard | None:
         room=room,
         ticket=ticket,
         documents=list(service.documents),
-        visits=_earlier_visits(session, booking, staff_names, scores),
-        ratings=ratings,
+        visits=_earlier_visits(session, booking, staff_names),
         messages=_messages(session, client.id),
         notes=_notes(session, client.id, staff_names),
     )
@@ -145,9 +119,8 @@ def _earlier_visits(
     session: Session,
     booking: Booking,
     staff_names: dict[int | None, str],
-    scores: dict[int | None, int],
 ) -> list[VisitLine]:
-    """The client's other bookings, newest first, with their ticket and rating."""
+    """The client's other bookings, newest first, with their ticket (never its rating, §36)."""
     services = {s.id: s.name for s in session.exec(select(Service)).all()}
     earlier = session.exec(
         select(Booking)
@@ -171,7 +144,6 @@ def _earlier_visits(
                 staff=staff_names.get(item.staff_id, ""),
                 status=STATUS_WORDS.get(item.status, item.status),
                 ticket_number=earlier_ticket.number if earlier_ticket else "",
-                score=scores.get(earlier_ticket.id) if earlier_ticket else None,
             )
         )
     return visits

@@ -18,7 +18,7 @@ MAX_TRANSFERS = 2
 NO_SHOW_RECALLS = 2
 NO_SHOW_AFTER = timedelta(minutes=5)
 
-ACTIVE = (TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value)
+ACTIVE = (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
 
 # §4: every interaction is stored for five years.
 RETENTION_YEARS = 5

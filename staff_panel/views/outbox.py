@@ -22,11 +22,11 @@ from visits.web.htmx import hx_redirect, is_fragment_request, render
 from visits.web.sse import sse_response
 
 STATUS_LABELS = {
-    MessageStatus.QUEUED.value: "в очереди",
-    MessageStatus.SENDING.value: "отправляется",
-    MessageStatus.SENT.value: "отправлено",
-    MessageStatus.FAILED.value: "не отправлено",
-    MessageStatus.SKIPPED.value: "не отправлялось",
+    MessageStatus.QUEUED: "в очереди",
+    MessageStatus.SENDING: "отправляется",
+    MessageStatus.SENT: "отправлено",
+    MessageStatus.FAILED: "не отправлено",
+    MessageStatus.SKIPPED: "не отправлялось",
 }
 KIND_LABELS = {
     MessageKind.CONFIRMATION.value: "Подтверждение записи",

@@ -27,7 +27,7 @@ class Booking(SQLModel, table=True):
     room_id: int = Field(foreign_key="room.id")
     starts_at: datetime = Field(index=True)
     ends_at: datetime
-    status: str = status_field(BookingStatus.BOOKED)
+    status: BookingStatus = status_field(BookingStatus.BOOKED)
     remind_day_before: bool = False
     remind_two_hours_before: bool = False
     # A walk-in booked at the kiosk for a free slot of the same day.

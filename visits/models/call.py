@@ -47,7 +47,7 @@ class Call(SQLModel, table=True):
     topic: str = Field(default="", max_length=40, index=True)
     service_id: int | None = Field(default=None, foreign_key="service.id")
     note: str = Field(default="", max_length=1000)
-    status: str = status_field(CallStatus.OPEN)
+    status: CallStatus = status_field(CallStatus.OPEN)
     outcome: str | None = Field(default=None, max_length=20, index=True)
     handover_count: int = 0
     # §26: the directory entry the caller was given, copied as it was.

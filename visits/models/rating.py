@@ -37,7 +37,7 @@ class RatingPrompt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", unique=True)
     room_id: int = Field(foreign_key="room.id", index=True)
-    status: str = status_field(PromptStatus.OPEN)
+    status: PromptStatus = status_field(PromptStatus.OPEN)
     created_at: datetime = created_at_field()
     expires_at: datetime
     closed_at: datetime | None = None

@@ -31,7 +31,7 @@ class Ticket(SQLModel, table=True):
     client_id: int = Field(foreign_key="client.id", index=True)
     # The unguessable part of the ticket's own page, /t/<token>.
     token: str = Field(max_length=64, unique=True, index=True)
-    status: str = status_field(TicketStatus.WAITING)
+    status: TicketStatus = status_field(TicketStatus.WAITING)
     # Current assignment: changes on transfer (§23) and meeting-room moves (§35).
     service_id: int = Field(foreign_key="service.id")
     staff_id: int = Field(foreign_key="staff.id", index=True)
@@ -85,7 +85,7 @@ class PrintJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     device_id: int = Field(foreign_key="device.id", index=True)
-    status: str = status_field(PrintJobStatus.PENDING)
+    status: PrintJobStatus = status_field(PrintJobStatus.PENDING)
     attempts: int = 0
     last_error: str = Field(default="", max_length=500)
     reprint: bool = False

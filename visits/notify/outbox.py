@@ -86,13 +86,13 @@ def message_queue(
         )
         phone_reason = _phone_skip_reason(kind, staff) if channel == Channel.PHONE else ""
         if client.consent_withdrawn_at is not None:
-            row.status = MessageStatus.SKIPPED.value
+            row.status = MessageStatus.SKIPPED
             row.skip_reason = "Клиент отозвал согласие на обработку данных"
         elif not recipient:
-            row.status = MessageStatus.SKIPPED.value
+            row.status = MessageStatus.SKIPPED
             row.skip_reason = "Нет адреса для этого способа связи"
         elif skip_reason or phone_reason:
-            row.status = MessageStatus.SKIPPED.value
+            row.status = MessageStatus.SKIPPED
             row.skip_reason = skip_reason or phone_reason
         session.add(row)
         rows.append(row)

@@ -63,10 +63,10 @@ ROOM_CHANGE_USEFUL = timedelta(hours=2)
 BATCH = 100
 
 _BOOKING_GONE = {
-    BookingStatus.CANCELLED.value: "Запись отменена",
-    BookingStatus.CHECKED_IN.value: "Клиент уже пришёл на приём",
-    BookingStatus.COMPLETED.value: "Приём уже состоялся",
-    BookingStatus.NO_SHOW.value: "Время приёма прошло",
+    BookingStatus.CANCELLED: "Запись отменена",
+    BookingStatus.CHECKED_IN: "Клиент уже пришёл на приём",
+    BookingStatus.COMPLETED: "Приём уже состоялся",
+    BookingStatus.NO_SHOW: "Время приёма прошло",
 }
 
 
@@ -111,7 +111,7 @@ def _changed(session: Session, row: OutgoingMessage) -> None:
 
 
 def _skip(session: Session, row: OutgoingMessage, reason: str) -> None:
-    row.status = MessageStatus.SKIPPED.value
+    row.status = MessageStatus.SKIPPED
     row.skip_reason = reason[:300]
     session.add(row)
     _changed(session, row)
@@ -128,7 +128,7 @@ def _fail(
     session: Session, row: OutgoingMessage, client: Client, error: str, now: datetime
 ) -> None:
     """The last attempt failed: record it and give the operators a call (nothing is lost)."""
-    row.status = MessageStatus.FAILED.value
+    row.status = MessageStatus.FAILED
     row.error = error[:1000]
     row.next_attempt_at = None
     session.add(row)
@@ -244,10 +244,10 @@ def _take(session: Session, row_id: int, *, now: datetime, holder: str) -> bool:
         update(OutgoingMessage)
         .where(
             col(OutgoingMessage.id) == row_id,
-            col(OutgoingMessage.status) == MessageStatus.QUEUED.value,
+            col(OutgoingMessage.status) == MessageStatus.QUEUED,
         )
         .values(
-            status=MessageStatus.SENDING.value,
+            status=MessageStatus.SENDING,
             claimed_at=now,
             claimed_by=holder,
             attempts=OutgoingMessage.attempts + 1,
@@ -278,7 +278,7 @@ def _held_back(
         report.skipped += 1
         return True
     if later is not None:
-        row.status = MessageStatus.QUEUED.value
+        row.status = MessageStatus.QUEUED
         # A postponed message was not tried: the claim's attempt is given back.
         row.attempts -= 1
         row.next_attempt_at = later
@@ -307,7 +307,7 @@ def _call_task_hand_over(
         message_id=row.id,
         booking_id=row.booking_id,
     )
-    row.status = MessageStatus.SENT.value
+    row.status = MessageStatus.SENT
     row.sent_at = now
     session.add(row)
     _changed(session, row)
@@ -334,7 +334,7 @@ def _finish(
             log.warning("message %s changed while sending (now %s); leaving it", row_id, row.status)
             return
         if error is None:
-            row.status = MessageStatus.SENT.value
+            row.status = MessageStatus.SENT
             row.sent_at = now
             row.error = ""
             row.next_attempt_at = None
@@ -358,7 +358,7 @@ def _finish(
             return
         delays = config.messaging.retry_delays_minutes
         wait = timedelta(minutes=delays[min(row.attempts, len(delays)) - 1])
-        row.status = MessageStatus.QUEUED.value
+        row.status = MessageStatus.QUEUED
         row.error = str(error)[:1000]
         row.next_attempt_at = now + wait
         session.add(row)
@@ -378,7 +378,7 @@ def outbox_due_ids(session: Session, *, now: datetime, limit: int = BATCH) -> li
     ids = session.exec(
         select(OutgoingMessage.id)
         .where(
-            OutgoingMessage.status == MessageStatus.QUEUED.value,
+            OutgoingMessage.status == MessageStatus.QUEUED,
             col(OutgoingMessage.due_at) <= now,
             or_(
                 col(OutgoingMessage.next_attempt_at).is_(None),
@@ -445,7 +445,7 @@ def outbox_recover_stale(*, session: Session, now: datetime | None = None) -> in
     now = now or utcnow()
     stuck = session.exec(
         select(OutgoingMessage.id).where(
-            OutgoingMessage.status == MessageStatus.SENDING.value,
+            OutgoingMessage.status == MessageStatus.SENDING,
             col(OutgoingMessage.claimed_at) < now - STALE_CLAIM,
         )
     ).all()

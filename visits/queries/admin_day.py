@@ -26,8 +26,8 @@ from visits.rules import ACTIVE, day_window
 DEVICE_OFFLINE_AFTER = timedelta(minutes=3)
 DEVICE_KIND_WORDS = {"kiosk": "Терминал", "display": "Табло", "tablet": "Планшет оценки"}
 STATE_WORDS = {
-    TicketStatus.CALLED.value: "вызван",
-    TicketStatus.IN_SERVICE.value: "на приёме",
+    TicketStatus.CALLED: "вызван",
+    TicketStatus.IN_SERVICE: "на приёме",
 }
 
 
@@ -150,7 +150,7 @@ def _room_lines(
             line.state = STATE_WORDS[active.status]
             line.since = active.started_at or active.called_at
         line.waiting = sum(
-            1 for t in tickets if t.room_id == room.id and t.status == TicketStatus.WAITING.value
+            1 for t in tickets if t.room_id == room.id and t.status == TicketStatus.WAITING
         )
         if line.staff or line.ticket or room.kind == RoomKind.MEETING:
             rooms.append(line)

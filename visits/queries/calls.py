@@ -243,7 +243,7 @@ def line_desk(
     open_calls = list(
         session.exec(
             select(Call)
-            .where(Call.staff_id == staff.id, Call.status == CallStatus.OPEN.value)
+            .where(Call.staff_id == staff.id, Call.status == CallStatus.OPEN)
             .order_by(col(Call.opened_at))
             .limit(50)
         ).all()
@@ -253,7 +253,7 @@ def line_desk(
             select(Call)
             .where(
                 or_(Call.closed_by_staff_id == staff.id, Call.opened_by_staff_id == staff.id),
-                Call.status == CallStatus.CLOSED.value,
+                Call.status == CallStatus.CLOSED,
                 col(Call.closed_at) >= now - timedelta(hours=recent_hours),
             )
             .order_by(col(Call.closed_at).desc())
@@ -282,7 +282,7 @@ def calls_incoming(session: Session, *, config: OfficeConfig, staff: Staff) -> l
             select(Call)
             .where(
                 Call.staff_id == staff.id,
-                Call.status == CallStatus.OPEN.value,
+                Call.status == CallStatus.OPEN,
                 col(Call.handover_count) > 0,
             )
             .order_by(col(Call.opened_at))
@@ -517,7 +517,7 @@ def calls_report(
         else []
     )
     topics = list(calendar.config.consultation.topics)
-    closed = [c for c in calls if c.status == CallStatus.CLOSED.value]
+    closed = [c for c in calls if c.status == CallStatus.CLOSED]
     by_day: dict[date, list[Call]] = defaultdict(list)
     for c in calls:
         by_day[calendar.to_local(c.opened_at).date()].append(c)

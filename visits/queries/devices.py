@@ -54,9 +54,7 @@ def devices_overview(
     waiting = Counter(
         session.exec(
             select(PrintJob.device_id).where(
-                col(PrintJob.status).in_(
-                    [PrintJobStatus.PENDING.value, PrintJobStatus.FAILED.value]
-                ),
+                col(PrintJob.status).in_([PrintJobStatus.PENDING, PrintJobStatus.FAILED]),
                 col(PrintJob.created_at) >= day_start,
             )
         ).all()

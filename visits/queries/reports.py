@@ -355,7 +355,7 @@ def report_no_show(
         select(Booking).where(
             col(Booking.starts_at) >= start,
             col(Booking.starts_at) < min(end, until),
-            Booking.status != BookingStatus.CANCELLED.value,
+            Booking.status != BookingStatus.CANCELLED,
             *_scope_where(Booking, scope, filters),
         )
     ).all()
@@ -369,8 +369,8 @@ def report_no_show(
     def missed(b: Booking) -> bool:
         ticket = ticket_by_booking.get(b.id or 0)
         if ticket is not None:
-            return ticket.status == TicketStatus.NO_SHOW.value
-        return b.status in (BookingStatus.NO_SHOW.value, BookingStatus.BOOKED.value)
+            return ticket.status == TicketStatus.NO_SHOW
+        return b.status in (BookingStatus.NO_SHOW, BookingStatus.BOOKED)
 
     return NoShowStats(due=len(bookings), missed=sum(1 for b in bookings if missed(b)))
 
@@ -381,7 +381,7 @@ def _wait(ticket: Ticket) -> float | None:
 
 def _service_minutes(tickets: Iterable[Ticket]) -> Iterable[float]:
     for t in tickets:
-        if t.status == TicketStatus.DONE.value:
+        if t.status == TicketStatus.DONE:
             minutes = _minutes(t.started_at or t.called_at, t.finished_at)
             if minutes is not None:
                 yield minutes
@@ -404,8 +404,8 @@ def report_by_day(
             DayRow(
                 day=day,
                 tickets=len(day_tickets),
-                served=sum(1 for t in day_tickets if t.status == TicketStatus.DONE.value),
-                no_shows=sum(1 for t in day_tickets if t.status == TicketStatus.NO_SHOW.value),
+                served=sum(1 for t in day_tickets if t.status == TicketStatus.DONE),
+                no_shows=sum(1 for t in day_tickets if t.status == TicketStatus.NO_SHOW),
                 ratings=rating_stats(by_day_scores.get(day, [])),
                 wait_median=percentile([w for w in map(_wait, day_tickets) if w is not None], 50),
             )

@@ -172,9 +172,9 @@ def _today_rows(
 def _row_state(booking: Booking, ticket: Ticket | None, staff: Staff) -> str:
     if ticket is None:
         return {
-            BookingStatus.CANCELLED.value: "cancelled",
-            BookingStatus.NO_SHOW.value: "no_show",
-            BookingStatus.COMPLETED.value: "done",
+            BookingStatus.CANCELLED: "cancelled",
+            BookingStatus.NO_SHOW: "no_show",
+            BookingStatus.COMPLETED: "done",
         }.get(booking.status, "not_arrived")
     if ticket.staff_id != staff.id:
         return "transferred"
@@ -320,8 +320,8 @@ def active_ticket_of(session: Session, staff: Staff) -> Ticket | None:
         select(Ticket).where(
             Ticket.staff_id == staff.id,
             or_(
-                Ticket.status == TicketStatus.CALLED.value,
-                Ticket.status == TicketStatus.IN_SERVICE.value,
+                Ticket.status == TicketStatus.CALLED,
+                Ticket.status == TicketStatus.IN_SERVICE,
             ),
         )
     ).first()

@@ -369,7 +369,7 @@ def booking_cancel(
     """Cancel a booking (§32): the slot is free at once, the client gets a message."""
     with write_transaction(session):
         booking = _booking_lock_cancellable(session, booking_id)
-        booking.status = BookingStatus.CANCELLED.value
+        booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = utcnow()
         booking.cancelled_by_staff_id = staff.id if staff else None
         booking.cancel_reason = reason.strip()[:500]

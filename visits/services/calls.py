@@ -689,7 +689,7 @@ def call_close(
             session.add(
                 CallBooking(call_id=call.id or 0, booking_id=booking.id or 0, action=action)
             )
-        call.status = CallStatus.CLOSED.value
+        call.status = CallStatus.CLOSED
         call.outcome = chosen.value
         call.closed_at = now
         call.closed_by_staff_id = staff.id

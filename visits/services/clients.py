@@ -255,7 +255,7 @@ def client_bookings_upcoming(
         .join(Room, col(Room.id) == col(Booking.room_id))
         .where(
             Booking.client_id == client_id,
-            Booking.status == BookingStatus.BOOKED.value,
+            Booking.status == BookingStatus.BOOKED,
             Booking.ends_at > (now or utcnow()),
         )
         .order_by(col(Booking.starts_at))

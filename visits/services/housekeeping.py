@@ -24,7 +24,7 @@ from visits.services.history import history_record
 
 log = logging.getLogger(__name__)
 
-WAITING = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
+WAITING = (TicketStatus.WAITING, TicketStatus.CALLED)
 
 
 def day_end(calendar: WorkCalendar, day: date) -> datetime:
@@ -51,12 +51,12 @@ def tickets_close_day(
             ticket = session.get(Ticket, ticket_id, populate_existing=True)
             if ticket is None or ticket.status not in WAITING:
                 continue
-            ticket.status = TicketStatus.NO_SHOW.value
+            ticket.status = TicketStatus.NO_SHOW
             ticket.finished_at = now
             session.add(ticket)
             booking = session.get(Booking, ticket.booking_id)
             if booking is not None:
-                booking.status = BookingStatus.NO_SHOW.value
+                booking.status = BookingStatus.NO_SHOW
                 session.add(booking)
             history_record(
                 session,
@@ -85,9 +85,7 @@ def bookings_close_day(
     """Mark bookings nobody checked in for, once their day ended, as no-shows; return how many."""
     now = now or utcnow()
     candidates = session.exec(
-        select(Booking).where(
-            Booking.status == BookingStatus.BOOKED.value, col(Booking.starts_at) < now
-        )
+        select(Booking).where(Booking.status == BookingStatus.BOOKED, col(Booking.starts_at) < now)
     ).all()
     session.rollback()
     due = [
@@ -100,7 +98,7 @@ def bookings_close_day(
             booking = session.get(Booking, booking_id, populate_existing=True)
             if booking is None or booking.status != BookingStatus.BOOKED:
                 continue
-            booking.status = BookingStatus.NO_SHOW.value
+            booking.status = BookingStatus.NO_SHOW
             session.add(booking)
             local = calendar.to_local(booking.starts_at)
             history_record(

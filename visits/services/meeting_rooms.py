@@ -258,8 +258,8 @@ def colleague_invite(
             raise InvalidInput("Выберите коллегу из списка.", field="to_staff")
         ticket = session.get(Ticket, reservation.ticket_id) if reservation.ticket_id else None
         if ticket is None or ticket.status not in (
-            TicketStatus.CALLED.value,
-            TicketStatus.IN_SERVICE.value,
+            TicketStatus.CALLED,
+            TicketStatus.IN_SERVICE,
         ):
             raise Conflict("Приём по этому талону уже закончен. Список обновлён.", code="done")
         room = session.get(Room, reservation.room_id)

@@ -156,7 +156,7 @@ def print_job_run(
         message = exc.message if isinstance(exc, PrinterError) else "Неверные настройки принтера"
         log.warning("print job %s on %r failed: %s", job_id, device.name, exc)
         _mark_failed(session, job_id, device.id or 0, message, now)
-        return PrintOutcome(job_id, PrintJobStatus.FAILED.value, message, False, info.path)
+        return PrintOutcome(job_id, PrintJobStatus.FAILED, message, False, info.path)
     status = PrintJobStatus.DONE if printed.status.confirmed else PrintJobStatus.SENT
     _mark_done(session, job_id, device.id or 0, info, utcnow(), status, printed.data)
     _record_paper(session, device.id or 0, printed.status.paper, utcnow())
@@ -201,17 +201,15 @@ def _claim(
         .where(
             col(PrintJob.id) == job_id,
             or_(
-                col(PrintJob.status).in_(
-                    [PrintJobStatus.PENDING.value, PrintJobStatus.FAILED.value]
-                ),
+                col(PrintJob.status).in_([PrintJobStatus.PENDING, PrintJobStatus.FAILED]),
                 and_(
-                    col(PrintJob.status) == PrintJobStatus.PRINTING.value,
+                    col(PrintJob.status) == PrintJobStatus.PRINTING,
                     col(PrintJob.claimed_at) < now - STALE_CLAIM,
                 ),
             ),
         )
         .values(
-            status=PrintJobStatus.PRINTING.value,
+            status=PrintJobStatus.PRINTING,
             claimed_by=worker,
             claimed_at=now,
             attempts=col(PrintJob.attempts) + 1,
@@ -233,7 +231,7 @@ def _mark_failed(
         job = session.get(PrintJob, job_id)
         device = session.get(Device, device_id)
         assert job is not None and device is not None
-        job.status = PrintJobStatus.FAILED.value
+        job.status = PrintJobStatus.FAILED
         job.last_error = message[:500]
         session.add(job)
         was_failing = bool(device.printer_error)
@@ -268,7 +266,7 @@ def _mark_done(
             )
             .values(sent_data=None)
         )
-        job.status = status.value
+        job.status = status
         job.printed_at = now
         job.last_error = ""
         job.sent_data = data
@@ -323,10 +321,10 @@ def print_jobs_reclaim(*, session: Session, now: datetime | None = None) -> int:
         stale = session.execute(
             update(PrintJob)
             .where(
-                col(PrintJob.status) == PrintJobStatus.PRINTING.value,
+                col(PrintJob.status) == PrintJobStatus.PRINTING,
                 col(PrintJob.claimed_at) < now - STALE_CLAIM,
             )
-            .values(status=PrintJobStatus.FAILED.value, last_error=STALE_MESSAGE)
+            .values(status=PrintJobStatus.FAILED, last_error=STALE_MESSAGE)
             .returning(col(PrintJob.id), col(PrintJob.device_id))
         ).all()
     for job_id, device_id in stale:
@@ -357,7 +355,7 @@ def print_jobs_retry(
         .join(Ticket, col(Ticket.id) == col(PrintJob.ticket_id))
         .where(
             Ticket.office_day == today,
-            col(PrintJob.status).in_([PrintJobStatus.PENDING.value, PrintJobStatus.FAILED.value]),
+            col(PrintJob.status).in_([PrintJobStatus.PENDING, PrintJobStatus.FAILED]),
             col(PrintJob.created_at) <= now - RETRY_MIN_AGE,
         )
         .order_by(col(PrintJob.id))

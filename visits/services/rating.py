@@ -101,7 +101,7 @@ def rating_prompt_open(session: Session, *, ticket: Ticket) -> RatingPrompt:
 
 
 def _close_skipped(session: Session, prompt: RatingPrompt, *, now: datetime, why: str) -> None:
-    prompt.status = PromptStatus.SKIPPED.value
+    prompt.status = PromptStatus.SKIPPED
     prompt.closed_at = now
     session.add(prompt)
     ticket = session.get(Ticket, prompt.ticket_id)
@@ -126,7 +126,7 @@ def rating_prompts_expire(
     """Close overdue open prompts as skipped (a scheduler job, and the tablet on every look)."""
     moment = now or utcnow()
     query = select(RatingPrompt).where(
-        RatingPrompt.status == PromptStatus.OPEN.value, col(RatingPrompt.expires_at) <= moment
+        RatingPrompt.status == PromptStatus.OPEN, col(RatingPrompt.expires_at) <= moment
     )
     if room_id is not None:
         query = query.where(RatingPrompt.room_id == room_id)
@@ -159,7 +159,7 @@ def rating_prompt_current(
         .join(Ticket, col(Ticket.id) == RatingPrompt.ticket_id)
         .where(
             RatingPrompt.room_id == room_id,
-            RatingPrompt.status == PromptStatus.OPEN.value,
+            RatingPrompt.status == PromptStatus.OPEN,
             col(RatingPrompt.expires_at) > moment,
         )
         .order_by(col(RatingPrompt.created_at).desc(), col(RatingPrompt.id).desc())
@@ -181,7 +181,7 @@ def rating_prompt_for_tablet(
     if session.exec(select(Rating.id).where(Rating.ticket_id == prompt.ticket_id)).first():
         raise Conflict(ALREADY_RATED, code="already_rated")
     moment = now or utcnow()
-    if prompt.status != PromptStatus.OPEN.value or prompt.expires_at <= moment:
+    if prompt.status != PromptStatus.OPEN or prompt.expires_at <= moment:
         raise RuleViolation(PROMPT_EXPIRED, code="prompt_expired")
     ticket = session.get(Ticket, prompt.ticket_id)
     assert ticket is not None
@@ -214,7 +214,7 @@ def rating_of_ticket(*, session: Session, ticket_id: int) -> Rating | None:
 
 def rating_check_open(ticket: Ticket, *, now: datetime | None = None) -> None:
     """Raise unless the visit can be rated from its own page or link (§17, §36)."""
-    if ticket.status != TicketStatus.DONE.value or ticket.finished_at is None:
+    if ticket.status != TicketStatus.DONE or ticket.finished_at is None:
         raise RuleViolation(NOT_FINISHED, code="not_finished")
     if (now or utcnow()) - ticket.finished_at > RATING_LINK_TTL:
         raise RuleViolation(LINK_EXPIRED, code="link_expired")
@@ -317,8 +317,8 @@ def _prompt_close(
         prompt = session.exec(
             select(RatingPrompt).where(RatingPrompt.ticket_id == ticket.id)
         ).first()
-    if prompt is not None and prompt.status == PromptStatus.OPEN.value:
-        prompt.status = PromptStatus.ANSWERED.value
+    if prompt is not None and prompt.status == PromptStatus.OPEN:
+        prompt.status = PromptStatus.ANSWERED
         prompt.closed_at = now
         session.add(prompt)
 

@@ -209,11 +209,11 @@ def reminders_drop(session: Session, *, booking: Booking, reason: str) -> int:
         select(OutgoingMessage).where(
             OutgoingMessage.booking_id == booking.id,
             col(OutgoingMessage.kind).in_([k.value for k in REMINDER_KINDS]),
-            OutgoingMessage.status == MessageStatus.QUEUED.value,
+            OutgoingMessage.status == MessageStatus.QUEUED,
         )
     ).all()
     for row in rows:
-        row.status = MessageStatus.SKIPPED.value
+        row.status = MessageStatus.SKIPPED
         row.skip_reason = reason
         session.add(row)
         history_record(

@@ -96,7 +96,7 @@ def _bookings_today(
             Client.phone == number,
             col(Booking.starts_at) >= day_start,
             col(Booking.starts_at) < day_start + timedelta(days=1),
-            col(Booking.status).in_([BookingStatus.BOOKED.value, BookingStatus.CHECKED_IN.value]),
+            col(Booking.status).in_([BookingStatus.BOOKED, BookingStatus.CHECKED_IN]),
         )
         .order_by(col(Booking.starts_at))
     ).all()

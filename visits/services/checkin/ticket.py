@@ -147,7 +147,7 @@ def _ticket_issue(
         booking_id=booking.id,
         client_id=booking.client_id,
         token=secrets.token_urlsafe(18),
-        status=TicketStatus.WAITING.value,
+        status=TicketStatus.WAITING,
         service_id=booking.service_id,
         staff_id=booking.staff_id,
         room_id=booking.room_id,
@@ -157,7 +157,7 @@ def _ticket_issue(
         kiosk_device_id=device_id,
     )
     session.add(ticket)
-    booking.status = BookingStatus.CHECKED_IN.value
+    booking.status = BookingStatus.CHECKED_IN
     session.add(booking)
     session.flush()
     return ticket

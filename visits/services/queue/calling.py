@@ -61,7 +61,7 @@ def ticket_call_next(
             select(Ticket)
             .where(
                 Ticket.staff_id == staff.id,
-                Ticket.status == TicketStatus.WAITING.value,
+                Ticket.status == TicketStatus.WAITING,
                 col(Ticket.booked_at) >= start,
                 col(Ticket.booked_at) < end,
             )
@@ -90,7 +90,7 @@ def ticket_call(
     now = now or utcnow()
     with write_transaction(session):
         staff_locked(session, staff)
-        ticket = own_ticket(session, staff, ticket_id, TicketStatus.WAITING.value)
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.WAITING)
         staff_ensure_free(session, staff)
         return _call(session, calendar, staff, ticket, now)
 
@@ -99,7 +99,7 @@ def _call(
     session: Session, calendar: WorkCalendar, staff: Staff, ticket: Ticket, now: datetime
 ) -> CallResult:
     """Mark the ticket called, record it, tell the displays, and prompt an apology if late."""
-    ticket.status = TicketStatus.CALLED.value
+    ticket.status = TicketStatus.CALLED
     ticket.called_at = now
     ticket.called_by_staff_id = staff.id
     ticket.recall_count = 0
@@ -140,7 +140,7 @@ def ticket_recall(
     """Repeat the call on the hallway displays."""
     now = now or utcnow()
     with write_transaction(session):
-        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED)
         ticket.recall_count += 1
         session.add(ticket)
         room = room_of(session, ticket.room_id)
@@ -164,8 +164,8 @@ def ticket_start(
     """Begin the service: the visitor came in."""
     now = now or utcnow()
     with write_transaction(session):
-        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)
-        ticket.status = TicketStatus.IN_SERVICE.value
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED)
+        ticket.status = TicketStatus.IN_SERVICE
         ticket.started_at = now
         session.add(ticket)
         room = room_of(session, ticket.room_id)

@@ -12,11 +12,11 @@ from visits.models import Booking, Client, Room, RoomReservation, Staff, Ticket,
 from visits.rules import ACTIVE
 
 STATUS_PHRASES = {
-    TicketStatus.WAITING.value: "ждёт вызова",
-    TicketStatus.CALLED.value: "уже вызван",
-    TicketStatus.IN_SERVICE.value: "уже на приёме",
-    TicketStatus.DONE.value: "уже принят, приём завершён",
-    TicketStatus.NO_SHOW.value: "уже отмечен как неявка",
+    TicketStatus.WAITING: "ждёт вызова",
+    TicketStatus.CALLED: "уже вызван",
+    TicketStatus.IN_SERVICE: "уже на приёме",
+    TicketStatus.DONE: "уже принят, приём завершён",
+    TicketStatus.NO_SHOW: "уже отмечен как неявка",
 }
 
 

@@ -44,18 +44,18 @@ def ticket_no_show(
     """Mark that the called visitor did not come: after 2 recalls or 5 minutes."""
     now = now or utcnow()
     with write_transaction(session):
-        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED.value)
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED)
         if not no_show_allowed(ticket, now):
             raise RuleViolation(
                 "Неявку можно отметить после двух повторных вызовов "
                 "или через 5 минут после вызова.",
                 code="no_show_too_early",
             )
-        ticket.status = TicketStatus.NO_SHOW.value
+        ticket.status = TicketStatus.NO_SHOW
         ticket.finished_at = now
         session.add(ticket)
         booking = ticket_booking(session, ticket)
-        booking.status = BookingStatus.NO_SHOW.value
+        booking.status = BookingStatus.NO_SHOW
         session.add(booking)
         reservations_release(session, ticket, now)
         ticket_event_record(
@@ -89,12 +89,12 @@ def ticket_finish(
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
-        ticket.status = TicketStatus.DONE.value
+        ticket.status = TicketStatus.DONE
         ticket.started_at = ticket.started_at or now
         ticket.finished_at = now
         session.add(ticket)
         booking = ticket_booking(session, ticket)
-        booking.status = BookingStatus.COMPLETED.value
+        booking.status = BookingStatus.COMPLETED
         session.add(booking)
         client = ticket_client(session, ticket)
         service = session.get(Service, ticket.service_id)
@@ -154,7 +154,7 @@ def ticket_return(
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
-        ticket.status = TicketStatus.WAITING.value
+        ticket.status = TicketStatus.WAITING
         ticket.called_at = None
         ticket.called_by_staff_id = None
         ticket.recall_count = 0

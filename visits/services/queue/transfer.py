@@ -52,7 +52,7 @@ def ticket_transfer(
     now = now or utcnow()
     reason = _transfer_reason(reason)
     with write_transaction(session):
-        ticket = own_ticket(session, staff, ticket_id, TicketStatus.WAITING.value, *ACTIVE)
+        ticket = own_ticket(session, staff, ticket_id, TicketStatus.WAITING, *ACTIVE)
         # §23: at most two hand-overs to other colleagues within one contact.
         if ticket.transfer_count >= MAX_TRANSFERS:
             raise RuleViolation(TRANSFER_LIMIT, code="transfer_limit")
@@ -136,7 +136,7 @@ def _ticket_hand_over(
     ticket.staff_id = target.id or 0
     ticket.service_id = service.id or 0
     ticket.room_id = room.id or 0
-    ticket.status = TicketStatus.WAITING.value
+    ticket.status = TicketStatus.WAITING
     ticket.called_at = None
     ticket.called_by_staff_id = None
     ticket.recall_count = 0

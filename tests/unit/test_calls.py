@@ -28,6 +28,7 @@ from visits.queries.calls import (
     directory_search,
     handover_candidates,
 )
+from visits.queries.history import history_can_view
 from visits.services.booking import booking_create
 from visits.services.calls import (
     HANDOVER_CAP,
@@ -48,6 +49,7 @@ from visits.services.calls import (
     non_business_warning,
 )
 from visits.services.client_data import client_merge
+from visits.services.history_export import history_export
 from visits.services.retention import history_purge
 
 
@@ -585,3 +587,35 @@ def test_merging_a_duplicate_moves_its_calls_and_call_backs(
     session.refresh(promised)
     assert session.get(Call, call.id).client_id == kept.id  # type: ignore[union-attr]
     assert promised.client_id == kept.id
+
+
+def test_colleague_sees_the_callers_history_and_the_export_holds_the_call(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    operator = staff_by_login(session, "operator")
+    popov = staff_by_login(session, "popov")
+    client = make_client(session)
+    assert not history_can_view(session, staff=popov, client_id=client.id)
+    call = call_open(session=session, staff=operator)
+    call_client_set(session=session, call_id=call.id, staff=operator, client_id=client.id)
+    call_handover(session=session, call_id=call.id, staff=operator, to_staff_id=popov.id)
+    # §23: the colleague answering the call may read the caller's history.
+    assert history_can_view(session, staff=popov, client_id=client.id)
+    assert not history_can_view(
+        session, staff=staff_by_login(session, "volkova"), client_id=client.id
+    )
+    call_details_set(
+        session=session,
+        config=calendar.config,
+        call_id=call.id,
+        staff=popov,
+        topic="hours",
+        service_id=None,
+        note="",
+    )
+    call_close(session=session, calendar=calendar, call_id=call.id, staff=popov, outcome="answered")
+    exported = history_export(
+        session=session, calendar=calendar, staff=operator, client_id=client.id, fmt="json"
+    ).content.decode()
+    assert '"kind": "line_call"' in exported and '"kind": "line_handover"' in exported
+    assert "Звонок на консультационную линию" in exported

@@ -7,7 +7,8 @@ Access rule (§4: only staff roles see histories):
 - a specialist sees the clients booked to them (any booking, also a cancelled one)
   and the clients they served: a ticket called by them or assigned to them (also
   after a transfer to them), a history entry of a call, service, transfer or
-  meeting room they acted in, or an invitation into the conversation (§35.3).
+  meeting room they acted in, or an invitation into the conversation (§35.3); and a
+  specialist a call of the client's was handed over to, or whose call-back it is (§23-24).
 Every view of a history and every export is written to the audit log (who, when,
 which client): that write is the service visits.services.history.history_view,
 which reads through client_history() here. Queries never write.
@@ -28,6 +29,9 @@ from visits.errors import Forbidden, InvalidInput, NotFound
 from visits.models import (
     HISTORY_LABELS,
     Booking,
+    Call,
+    CallBack,
+    CallHandover,
     Client,
     ColleagueInvite,
     HistoryEntry,
@@ -83,6 +87,13 @@ def history_can_view(session: Session, *, staff: Staff, client_id: int) -> bool:
         select(ColleagueInvite.id)
         .join(Ticket, col(Ticket.id) == col(ColleagueInvite.ticket_id))
         .where(col(ColleagueInvite.to_staff_id) == me, col(Ticket.client_id) == client_id),
+        # A call of the client's handed over to them (§23), or a call-back theirs (§24).
+        select(CallHandover.id)
+        .join(Call, col(Call.id) == col(CallHandover.call_id))
+        .where(col(CallHandover.to_staff_id) == me, col(Call.client_id) == client_id),
+        select(CallBack.id).where(
+            col(CallBack.client_id) == client_id, col(CallBack.staff_id) == me
+        ),
     )
     return any(session.exec(check.limit(1)).first() is not None for check in checks)
 

@@ -116,9 +116,9 @@ class PrinterSettings:
 
     @property
     def paper_width_px(self) -> int:
-        """Return the printable width in dots: the model's own on its own paper."""
+        """Return the printable width in dots: the model's own on its own paper, never wider."""
         model = PROFILES.get(self.profile)
-        if model is not None and model.paper_mm == self.paper:
+        if model is not None and model.paper_mm <= self.paper:
             return model.dots
         return DEFAULT_DOTS[self.paper]
 

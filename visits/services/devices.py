@@ -109,6 +109,11 @@ def printer_settings_checked(
     paper = paper_mm or model.paper_mm
     if paper not in PAPER_WIDTHS_MM:
         raise InvalidInput("Ширина бумаги: 58 или 80 мм.", field="printer_paper_mm")
+    if paper > model.paper_mm:
+        raise InvalidInput(
+            f"Принтер {profile} печатает на бумаге шириной {model.paper_mm} мм.",
+            field="printer_paper_mm",
+        )
     if width_chars is None:
         width_chars = (
             model.chars_per_line

@@ -260,3 +260,13 @@ def test_print_ticket_raises_when_the_printer_fails() -> None:
     assert caught.value.reason_code == "paper_out"
     assert caught.value.message == "В принтере закончилась бумага"
     assert printer.jobs == []
+
+
+def test_a_raster_qr_never_exceeds_the_models_own_width() -> None:
+    # A 58 mm model told it has 80 mm paper still gets an image its 384 dots can print.
+    settings = PrinterSettings(
+        profile="POS-5890", paper_width_chars=32, paper_mm=80, native_qr=False
+    )
+
+    assert settings.paper_width_px == 384
+    assert GS_RASTER in render_ticket(make_layout(), settings)

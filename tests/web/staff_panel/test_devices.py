@@ -214,3 +214,12 @@ def test_a_file_printer_cannot_confirm_and_its_last_ticket_is_shown(
     png = client.get(f"/staff/devices/{device.id}/last-ticket.png")
     assert png.status_code == 200 and png.mimetype == "image/png"
     assert png.data.startswith(b"\x89PNG")
+
+
+def test_paper_wider_than_the_model_takes_is_refused(client: FlaskClient) -> None:
+    login_as(client, "admin")
+    response = _create_kiosk(
+        client, printer_profile="POS-5890", printer_paper_mm="80", printer_width_chars="32"
+    )
+    assert response.status_code == 422
+    assert "Принтер POS-5890 печатает на бумаге шириной 58 мм." in response.get_data(as_text=True)

@@ -99,6 +99,9 @@ class Office(_Strict):
     # Where visitors' phones open a ticket's page (its QR code, §31): required outside the
     # demo; `public_url_problem` names a missing or loopback address at start-up.
     public_base_url: str = ""
+    # §17: the department's satisfaction survey, linked from every final written message
+    # that has no visit of its own to rate (a cancellation, the history sent on request).
+    survey_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     slot_minutes: int = Field(default=15, ge=5, le=60)
     booking_horizon_working_days: int = Field(default=30, ge=1, le=120)
     checkin_opens_minutes_before: int = Field(default=60, ge=0, le=240)

@@ -30,7 +30,7 @@ class MessageText:
     call: str = ""
 
 
-def _phones(config: OfficeConfig) -> str:
+def phones_phrase(config: OfficeConfig) -> str:
     """§19, §28, §32: the lines' numbers always with their hours: "238-60-02 или 238-60-62 (пн–чт ...)"."""
     return f"{' или '.join(config.office.phones)} ({config.line_hours()})"
 
@@ -66,7 +66,7 @@ def booking_confirmation(
     ]
     if documents:
         lines.append(f"Возьмите с собой: {documents}.")
-    lines.append(f"Отменить запись можно по телефону {_phones(config)}.")
+    lines.append(f"Отменить запись можно по телефону {phones_phrase(config)}.")
     return MessageText(
         subject=f"Запись на приём {local_start:%d.%m.%Y} в {local_start:%H:%M}",
         body="\n".join(lines),
@@ -85,6 +85,12 @@ def _mid_sentence(item: str) -> str:
     return item[:1].lower() + item[1:]
 
 
+def survey_line(config: OfficeConfig) -> str:
+    """§17: a final written message carries the link to the satisfaction survey."""
+    url = config.office.survey_url
+    return f"\nОцените, пожалуйста, как мы с вами работали: {url}" if url else ""
+
+
 def booking_cancellation(
     *, config: OfficeConfig, client: Client, service: Service, local_start: datetime
 ) -> MessageText:
@@ -92,7 +98,7 @@ def booking_cancellation(
     body = (
         f"{client.address_name}, мы отменили вашу запись на приём "
         f"{date_with_weekday(local_start)} в {local_start:%H:%M}. Вопрос: {service.name}.\n"
-        f"Записаться снова можно по телефону {_phones(config)}."
+        f"Записаться снова можно по телефону {phones_phrase(config)}." + survey_line(config)
     )
     return MessageText(
         subject=f"Запись на {local_start:%d.%m.%Y} отменена",
@@ -122,7 +128,7 @@ def visit_final(
         f"{client.address_name}, спасибо за визит. "
         f"Вас {by_gender_of(staff, 'принял', 'приняла')} {staff.full_name}, талон {ticket_number}.\n"
         f"Оцените, пожалуйста, приём: {survey_url}\n"
-        f"Вопросы можно задать по телефону {_phones(config)}."
+        f"Вопросы можно задать по телефону {phones_phrase(config)}."
     )
     return MessageText(subject="Оцените визит в департамент", body=body)
 
@@ -154,7 +160,7 @@ def booking_reminder(
         f"{client.address_name}, {when} вас примет {staff.full_name}, {room.place}.\n"
         f"Адрес: {office.address}. Вход: {office.entrance}\n"
         f"Код записи: {code}. Покажите QR-код или введите код в терминале у входа.\n"
-        f"Если планы изменились, отмените запись по телефону {_phones(config)}."
+        f"Если планы изменились, отмените запись по телефону {phones_phrase(config)}."
     )
     return MessageText(
         subject=f"Приём {when}: {room.place}",
@@ -169,7 +175,7 @@ def history_export_ready(*, config: OfficeConfig, client: Client, pickup: str) -
     """§4: the client asked for the history; say where to get it."""
     body = (
         f"{client.address_name}, выписка из истории вашего взаимодействия с департаментом готова. "
-        f"{pickup}\nВопросы можно задать по телефону {_phones(config)}."
+        f"{pickup}\nВопросы можно задать по телефону {phones_phrase(config)}." + survey_line(config)
     )
     return MessageText(
         subject="Выписка из истории взаимодействия готова",

@@ -31,7 +31,7 @@ from visits.models import (
     Staff,
 )
 from visits.notify.outbox import message_queue
-from visits.notify.templates import MessageText
+from visits.notify.templates import MessageText, phones_phrase, survey_line
 from visits.phones import phone_display
 from visits.queries.history import history_entries, history_require_access
 from visits.services.history import audit_record, history_record
@@ -188,14 +188,16 @@ def history_send(
 
 
 def _message_text(document: HistoryDocument, calendar: WorkCalendar) -> MessageText:
-    office = calendar.config.office
+    config = calendar.config
+    office = config.office
+    survey = survey_line(config)
     lines = [_mask_phones(f"{row.at_local} — {row.label}. {row.summary}") for row in document.rows]
     head = (
         f"{document.client.address_name}, по вашей просьбе направляем историю вашего "
         f"взаимодействия с департаментом: событий {len(lines)}."
     )
     body_lines: list[str] = []
-    size = len(head)
+    size = len(head) + len(survey)
     # The newest events first fit the limit; the note says where to get the rest.
     for line in reversed(lines):
         if size + len(line) + 1 > _SEND_LIMIT:
@@ -206,7 +208,9 @@ def _message_text(document: HistoryDocument, calendar: WorkCalendar) -> MessageT
     if len(body_lines) < len(lines):
         parts.append(
             f"Показаны последние {len(body_lines)} событий из {len(lines)}. Всю историю "
-            f"документом выдадут в департаменте: {office.address}; телефон "
-            f"{' или '.join(office.phones)}."
+            f"документом можно получить в департаменте: {office.address}; телефон "
+            f"{phones_phrase(config)}."
         )
-    return MessageText(subject="История взаимодействия с департаментом", body="\n".join(parts))
+    # §17: the history sent on request is a final written message: the survey link.
+    body = "\n".join(parts) + survey
+    return MessageText(subject="История взаимодействия с департаментом", body=body)

@@ -11,6 +11,15 @@ from visits.calendar import WorkCalendar, utcnow
 from visits.models import Client, Device, DeviceKind, Service, Staff
 from visits.queries.slots import free_slots
 from visits.services.booking import booking_create
+from visits.services.calls import (
+    call_client_set,
+    call_close,
+    call_details_set,
+    call_handover,
+    call_open,
+    call_refer,
+    callback_promise,
+)
 from visits.services.clients import client_register
 from visits.services.devices import device_create
 from visits.services.staff import staff_set_password
@@ -70,8 +79,97 @@ def demo_seed(*, session: Session, calendar: WorkCalendar) -> dict[str, str]:
         )
         if code is not None:
             codes[client.full_name] = code
+    _demo_calls(session, calendar, clients=clients, staff=staff_by_login, now=now)
     _demo_devices(session, calendar)
     return codes
+
+
+def _demo_calls(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    clients: list[Client],
+    staff: dict[str, Staff],
+    now: datetime,
+) -> None:
+    """This morning's line (§18-27): one call answered, one handed over with a call-back
+    promised (it waits in «Звонки»), one anonymous caller sent to the tax service."""
+    operator, ivanova = staff["operator"], staff["ivanova"]
+    config = calendar.config
+
+    def call(client: Client | None, topic: str, note: str, *, minutes_ago: int) -> int:
+        opened = call_open(
+            session=session, staff=operator, now=now - timedelta(minutes=minutes_ago)
+        )
+        assert opened.id is not None
+        if client is not None:
+            call_client_set(session=session, call_id=opened.id, staff=operator, client_id=client.id)
+        call_details_set(
+            session=session,
+            config=config,
+            call_id=opened.id,
+            staff=operator,
+            topic=topic,
+            service_id=None,
+            note=note,
+        )
+        return opened.id
+
+    answered = call(clients[5], "hours", "Работаете ли в пятницу после обеда", minutes_ago=50)
+    call_close(
+        session=session,
+        calendar=calendar,
+        call_id=answered,
+        staff=operator,
+        outcome="answered",
+        now=now - timedelta(minutes=47),
+    )
+    handed = call(clients[7], "application", "Когда будет готов договор аренды", minutes_ago=35)
+    call_handover(
+        session=session,
+        call_id=handed,
+        staff=operator,
+        to_staff_id=ivanova.id or 0,
+        now=now - timedelta(minutes=33),
+    )
+    callback_promise(
+        session=session,
+        calendar=calendar,
+        call_id=handed,
+        staff=ivanova,
+        phone=clients[7].phone,
+        working_days=config.consultation.callback_working_days,
+        intervals=[],
+        question="Готов ли договор аренды и когда его подписать",
+        now=now - timedelta(minutes=30),
+    )
+    call_close(
+        session=session,
+        calendar=calendar,
+        call_id=handed,
+        staff=ivanova,
+        outcome="callback",
+        now=now - timedelta(minutes=29),
+    )
+    tax = next((i for i, e in enumerate(config.directory) if "налог" in e.topics.lower()), None)
+    if tax is not None:
+        referred = call(None, "other", "Земельный налог за прошлый год", minutes_ago=20)
+        call_refer(
+            session=session,
+            config=config,
+            call_id=referred,
+            staff=operator,
+            entry_index=tax,
+            send=False,
+        )
+        call_close(
+            session=session,
+            calendar=calendar,
+            call_id=referred,
+            staff=operator,
+            outcome="referred",
+            now=now - timedelta(minutes=17),
+        )
 
 
 def _demo_clients(session: Session) -> list[Client]:

@@ -10,6 +10,8 @@ from sqlmodel import Session, select
 
 from tests.factories import make_client, next_working_moment, service_by_code, staff_by_login
 from visits.calendar import WorkCalendar
+from visits.config import OfficeConfig
+from visits.demo import demo_seed
 from visits.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 from visits.models import (
     Call,
@@ -619,3 +621,14 @@ def test_colleague_sees_the_callers_history_and_the_export_holds_the_call(
     ).content.decode()
     assert '"kind": "line_call"' in exported and '"kind": "line_handover"' in exported
     assert "Звонок на консультационную линию" in exported
+
+
+def test_demo_morning_has_the_line_with_a_call_back_waiting(
+    session: Session, office_config: OfficeConfig
+) -> None:
+    demo_calendar = WorkCalendar(office_config, always_open=True)
+    demo_seed(session=session, calendar=demo_calendar)
+    calls = session.exec(select(Call)).all()
+    assert sorted(c.outcome or "" for c in calls) == ["answered", "callback", "referred"]
+    waiting = callbacks_list(session, staff=staff_by_login(session, "ivanova"))
+    assert [r.callback.done_at for r in waiting] == [None]

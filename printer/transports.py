@@ -51,11 +51,14 @@ class Transport(Protocol):
         """Ask the printer how it is, within the transport's timeout; never raise."""
 
 
-def transport_from_uri(uri: str, timeout: float = 2.0, *, confirm: bool = True) -> Transport:
+def transport_from_uri(
+    uri: str, timeout: float = 2.0, *, confirm: bool = True, clear_buffer: bool = True
+) -> Transport:
     """Build the transport a URI names: tcp://, usb://, serial://, file://, virtual://.
 
     `confirm=False` (or `?status=0` in the URI): the printer cannot answer status
-    requests; its jobs are sent and not confirmed.
+    requests; its jobs are sent and not confirmed. `clear_buffer=False` (or `?clear=0`):
+    the model does not know DLE DC4 8, so a fault's half job is not cleared.
     """
     if timeout <= 0:
         raise ValueError(f"printer timeout must be positive, got {timeout}")
@@ -72,7 +75,7 @@ def transport_from_uri(uri: str, timeout: float = 2.0, *, confirm: bool = True) 
                 parts.port or DEFAULT_TCP_PORT,
                 timeout=timeout,
                 confirm=confirm,
-                clear_buffer=_flag(query.get("clear", "1")),
+                clear_buffer=clear_buffer and _flag(query.get("clear", "1")),
             )
         if scheme == "usb":
             vendor, _, product = parts.netloc.partition(":")

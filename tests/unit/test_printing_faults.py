@@ -205,3 +205,17 @@ def test_a_claim_left_by_a_dead_process_is_taken_back_and_printed_once(
 
     assert session.exec(select(HistoryEntry).where(HistoryEntry.ticket_id == job.ticket_id)).all()
     assert STALE_MESSAGE
+
+
+def test_a_model_without_dle_dc4_is_not_sent_the_clear_command(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    with EmulatedPrinter() as printer:
+        result, _device = _checked_in(
+            session, calendar, printer.uri, printer_profile="POS-5890", printer_paper_mm=58
+        )
+        printer.paper_out_after(MID_TICKET)
+        outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+        assert outcome.status == "failed" and outcome.error == "В принтере закончилась бумага"
+        # Nothing was cleared: the half ticket still waits in the printer for its paper.
+        assert printer.torn == [] and printer.printed == []

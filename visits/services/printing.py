@@ -23,6 +23,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from printer import (
+    PROFILES,
     PrinterError,
     PrinterSettings,
     PrinterStatus,
@@ -69,7 +70,13 @@ TransportFor = Callable[[Device], Transport]
 def device_transport(device: Device) -> Transport:
     """The transport of a kiosk's printer URI (virtual://kiosk-<id> when none is set)."""
     uri = device.printer_uri or f"virtual://kiosk-{device.id}"
-    return transport_from_uri(uri, timeout=PRINT_TIMEOUT_SECONDS, confirm=device.printer_confirms)
+    model = PROFILES.get(device.printer_profile)
+    return transport_from_uri(
+        uri,
+        timeout=PRINT_TIMEOUT_SECONDS,
+        confirm=device.printer_confirms,
+        clear_buffer=model.clears_buffer if model else False,
+    )
 
 
 def device_printer_settings(device: Device) -> PrinterSettings:

@@ -44,7 +44,7 @@ class OutgoingMessage(SQLModel, table=True):
     body: str = Field(max_length=8000)
     # The channel's compact form: the SMS text, or the phone operator's task. Empty: the body.
     short_body: str = Field(default="", max_length=1000)
-    status: str = status_field(MessageStatus.QUEUED)
+    status: MessageStatus = status_field(MessageStatus.QUEUED)
     # When it should go (reminders are due later than they are queued).
     due_at: datetime = Field(index=True)
     attempts: int = 0

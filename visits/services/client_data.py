@@ -271,12 +271,12 @@ def client_consent_withdraw(*, session: Session, client_id: int, staff: Staff | 
             session.exec(
                 select(OutgoingMessage).where(
                     OutgoingMessage.client_id == client_id,
-                    OutgoingMessage.status == MessageStatus.QUEUED.value,
+                    OutgoingMessage.status == MessageStatus.QUEUED,
                 )
             ).all()
         )
         for message in waiting:
-            message.status = MessageStatus.SKIPPED.value
+            message.status = MessageStatus.SKIPPED
             message.skip_reason = "Клиент отозвал согласие на обработку данных"
             session.add(message)
         history_record(

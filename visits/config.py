@@ -106,8 +106,9 @@ class Office(_Strict):
     booking_horizon_working_days: int = Field(default=30, ge=1, le=120)
     checkin_opens_minutes_before: int = Field(default=60, ge=0, le=240)
     late_checkin_grace_minutes: int = Field(default=15, ge=0, le=60)
-    # §34.4: a call this many minutes after the booked time prompts an apology.
-    apology_after_minutes: int = Field(default=5, ge=0, le=60)
+    # §34.4: a call this many minutes or more after the booked time prompts an apology;
+    # any lateness is apologised for, so the default is the first minute.
+    apology_after_minutes: int = Field(default=1, ge=1, le=60)
     transferred_workday_hours_from: Weekday = "fri"
 
 

@@ -42,8 +42,13 @@ def apology_text(*, minutes: int, client: Client) -> str:
 
 
 def apology_due(ticket: Ticket, apology_after_minutes: int) -> bool:
-    """§34.4: a call more than `apology_after_minutes` late asks for an apology."""
-    return (ticket.late_start_minutes or 0) > apology_after_minutes
+    """§34.4: a call `apology_after_minutes` or more late asks for an apology.
+
+    The order: any lateness is unacceptable and is apologised for, so the setting
+    defaults to 1, the first whole minute.
+    """
+    late = ticket.late_start_minutes or 0
+    return late > 0 and late >= apology_after_minutes
 
 
 def no_show_allowed(ticket: Ticket, now: datetime) -> bool:

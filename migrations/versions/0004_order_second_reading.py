@@ -1,23 +1,28 @@
-"""order second reading
+"""order second reading: lateness measured again after a transfer (§34.4)
 
 Revision ID: 0004
 Revises: 0003
 """
+
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-import sqlmodel  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
 
-revision: str = '0004'
-down_revision: str | None = '0003'
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("transferred_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_column("transferred_at")

@@ -46,7 +46,10 @@ class Ticket(SQLModel, table=True):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     transfer_count: int = 0
-    # §34.4: minutes between the booked time and the call, when positive.
+    # §34.4: lateness is measured again after a transfer, from this moment.
+    transferred_at: datetime | None = None
+    # §34.4: minutes the current specialist's first call came late (after the booked time,
+    # a late check-in, or the transfer), when positive.
     late_start_minutes: int | None = None
     kiosk_device_id: int | None = Field(default=None, foreign_key="device.id")
 

@@ -20,7 +20,7 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.rules import ACTIVE, day_window
+from visits.rules import ACTIVE, apology_due, day_window
 
 # A device that has not been heard from for this long is shown as offline.
 DEVICE_OFFLINE_AFTER = timedelta(minutes=3)
@@ -194,7 +194,7 @@ def _late_starts(
             minutes=t.late_start_minutes or 0,
         )
         for t in tickets
-        if (t.late_start_minutes or 0) > apology_after
+        if apology_due(t, apology_after)
     ]
 
 

@@ -37,13 +37,21 @@ class CallResult:
     apology: str | None
 
 
-def lateness(*, booked_at: datetime, checked_in_at: datetime, called_at: datetime) -> int:
+def lateness(
+    *,
+    booked_at: datetime,
+    checked_in_at: datetime,
+    called_at: datetime,
+    transferred_at: datetime | None = None,
+) -> int:
     """Return the whole minutes the specialist started late (§34.4), 0 if on time.
 
     Counted from the booked time, or from the check-in when the visitor came
     later than booked: waiting for a late visitor is not the specialist's delay.
+    After a transfer it is counted again from the transfer, against the new
+    specialist: the visitor waits for them from that moment.
     """
-    reference = max(booked_at, checked_in_at)
+    reference = max(booked_at, checked_in_at, transferred_at or booked_at)
     minutes = int((called_at - reference).total_seconds() // 60)
     return max(minutes, 0)
 
@@ -108,7 +116,10 @@ def _call(
     if first_call:
         # §34.4: lateness is measured at the first call and kept per specialist.
         ticket.late_start_minutes = lateness(
-            booked_at=ticket.booked_at, checked_in_at=ticket.checked_in_at, called_at=now
+            booked_at=ticket.booked_at,
+            checked_in_at=ticket.checked_in_at,
+            called_at=now,
+            transferred_at=ticket.transferred_at,
         )
     session.add(ticket)
     room = room_of(session, ticket.room_id)

@@ -62,7 +62,7 @@ def ticket_transfer(
         reservations_release(session, ticket, now, move_back=False)
         assert target.room_id is not None
         room = room_of(session, target.room_id)
-        _ticket_hand_over(session, ticket, target, service, room)
+        _ticket_hand_over(session, ticket, target, service, room, now)
         client = ticket_client(session, ticket)
         ticket_event_record(
             session,
@@ -130,7 +130,7 @@ def _transfer_service(session: Session, target: Staff, service_id: int) -> Servi
 
 
 def _ticket_hand_over(
-    session: Session, ticket: Ticket, target: Staff, service: Service, room: Room
+    session: Session, ticket: Ticket, target: Staff, service: Service, room: Room, now: datetime
 ) -> None:
     """Put the ticket in the target's waiting list; its booked time keeps its priority (§23)."""
     ticket.staff_id = target.id or 0
@@ -142,4 +142,7 @@ def _ticket_hand_over(
     ticket.recall_count = 0
     ticket.started_at = None
     ticket.transfer_count += 1
+    # §34.4: the new specialist's punctuality is measured afresh, from the transfer.
+    ticket.transferred_at = now
+    ticket.late_start_minutes = None
     session.add(ticket)

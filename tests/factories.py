@@ -99,7 +99,7 @@ def make_ticket(session: Session, booking: Booking, **overrides: Any) -> Ticket:
         "booking_id": booking.id,
         "client_id": booking.client_id,
         "token": secrets.token_urlsafe(16),
-        "status": TicketStatus.WAITING.value,
+        "status": TicketStatus.WAITING,
         "service_id": booking.service_id,
         "staff_id": booking.staff_id,
         "room_id": booking.room_id,
@@ -108,7 +108,7 @@ def make_ticket(session: Session, booking: Booking, **overrides: Any) -> Ticket:
     }
     values.update(overrides)
     ticket = Ticket(**values)
-    booking.status = BookingStatus.CHECKED_IN.value
+    booking.status = BookingStatus.CHECKED_IN
     session.add(booking)
     session.add(ticket)
     session.commit()
@@ -228,7 +228,7 @@ def make_call_event(
         if room_number is not None:
             room = session.exec(select(Room).where(Room.number == room_number)).one()
             ticket.room_id = room.id or 0
-        ticket.status = TicketStatus.CALLED.value
+        ticket.status = TicketStatus.CALLED
         ticket.called_at = ticket.called_at or utcnow()
         session.add(ticket)
         event = push_emit(
@@ -252,7 +252,7 @@ def make_finished_ticket(
     wait_minutes: float = 10,
     service_minutes: float = 20,
     late_start_minutes: int | None = None,
-    status: str = TicketStatus.DONE.value,
+    status: str = TicketStatus.DONE,
 ) -> Ticket:
     """A ticket served on the n-th working day back (0 = today), with fixed times."""
     day = calendar.today()
@@ -274,7 +274,7 @@ def make_finished_ticket(
     )
     checked_in = starts_at - timedelta(minutes=5)
     called = checked_in + timedelta(minutes=wait_minutes)
-    done = status == TicketStatus.DONE.value
+    done = status == TicketStatus.DONE
     return make_ticket(
         session,
         booking,

@@ -396,7 +396,7 @@ def _scenario(browsers: Browsers, day: WholeDay, calendar: WorkCalendar) -> None
             )
         ).all()
     assert {r.channel for r in reminder_rows} == {"email", "sms"}
-    assert {r.status for r in reminder_rows} == {MessageStatus.QUEUED.value}
+    assert {r.status for r in reminder_rows} == {MessageStatus.QUEUED}
     due = reminder_rows[0].due_at
     assert due == booking_a.starts_at - timedelta(hours=2)
 
@@ -620,7 +620,7 @@ def _scenario(browsers: Browsers, day: WholeDay, calendar: WorkCalendar) -> None
         assert session.exec(
             select(OutgoingMessage).where(
                 col(OutgoingMessage.client_id) == client.id,
-                OutgoingMessage.status == MessageStatus.SENT.value,
+                OutgoingMessage.status == MessageStatus.SENT,
             )
         ).all()
 

@@ -208,7 +208,7 @@ def test_cancel_notice_without_a_queued_message_asks_to_tell_the_client_now(
         for row in booking_outbox(
             session=session, booking_id=booking.id or 0, kind=MessageKind.CANCELLATION
         ):
-            row.status = MessageStatus.SKIPPED.value
+            row.status = MessageStatus.SKIPPED
             session.add(row)
     notice = booking_cancel_notice(session=session, calendar=calendar, booking=cancelled)
     assert notice.endswith(

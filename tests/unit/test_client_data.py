@@ -179,7 +179,7 @@ def test_withdraw_consent_stops_messages(session: Session, calendar: WorkCalenda
     queued = session.exec(
         select(OutgoingMessage).where(
             OutgoingMessage.client_id == booking.client_id,
-            OutgoingMessage.status == MessageStatus.QUEUED.value,
+            OutgoingMessage.status == MessageStatus.QUEUED,
         )
     ).all()
     assert queued
@@ -192,7 +192,7 @@ def test_withdraw_consent_stops_messages(session: Session, calendar: WorkCalenda
             select(OutgoingMessage).where(OutgoingMessage.client_id == booking.client_id)
         )
     }
-    assert statuses == {MessageStatus.SKIPPED.value}
+    assert statuses == {MessageStatus.SKIPPED}
     entry = session.exec(
         select(HistoryEntry).where(
             HistoryEntry.client_id == booking.client_id,

@@ -62,7 +62,7 @@ def _seed(session: Session, now: datetime) -> dict[int, list[int]]:
                 room_id=person.room_id,
                 starts_at=booked_at,
                 ends_at=booked_at + timedelta(minutes=15),
-                status=BookingStatus.CHECKED_IN.value,
+                status=BookingStatus.CHECKED_IN,
             )
             session.add(booking)
             session.flush()
@@ -139,7 +139,7 @@ def test_twenty_concurrent_callers_never_get_the_same_ticket(
             session.exec(
                 update(Ticket)
                 .where(col(Ticket.id).in_([tid for _, tid in round_claims]))
-                .values(status=TicketStatus.DONE.value)
+                .values(status=TicketStatus.DONE)
             )
             session.commit()
 

@@ -71,7 +71,7 @@ def test_tablet_rating_saves_history_closes_prompt_and_alerts_the_head(
     assert rating.reasons == ["долго ждал(а)", "невежливо"]  # the order of the chips
     assert rating.staff_id == ticket.staff_id and rating.room_id == ticket.room_id
     session.refresh(prompt)
-    assert prompt.status == PromptStatus.ANSWERED.value
+    assert prompt.status == PromptStatus.ANSWERED
     (entry,) = _history(session, ticket, HistoryKind.RATED)  # §4
     assert entry.summary == (
         f"Талон {ticket.number}: оценка 2 из 5 (плохо). "
@@ -152,7 +152,7 @@ def test_expired_prompt_is_skipped_with_history(session: Session, calendar: Work
         )
     assert rating_prompts_expire(session=session, now=later) == 1
     session.refresh(prompt)
-    assert prompt.status == PromptStatus.SKIPPED.value
+    assert prompt.status == PromptStatus.SKIPPED
     assert len(_history(session, ticket, HistoryKind.RATING_SKIPPED)) == 1
     assert rating_prompts_expire(session=session, now=later) == 0
     # The ticket page and the message's link still accept the rating (§17).
@@ -169,7 +169,7 @@ def test_tablet_idle_skips_the_prompt(session: Session, calendar: WorkCalendar) 
 
 
 def test_a_visit_not_finished_cannot_be_rated(session: Session, calendar: WorkCalendar) -> None:
-    ticket = make_finished_ticket(session, calendar, status=TicketStatus.CALLED.value)
+    ticket = make_finished_ticket(session, calendar, status=TicketStatus.CALLED)
     with pytest.raises(RuleViolation, match="после окончания приёма"):
         rating_by_token(session=session, token=ticket.token, score=5, reasons=[])
     assert session.exec(select(Rating).where(col(Rating.ticket_id) == ticket.id)).first() is None

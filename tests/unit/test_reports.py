@@ -95,7 +95,7 @@ def test_report_on_fixed_tickets(session: Session, calendar: WorkCalendar) -> No
         late_start_minutes=12,
     )
     missed = make_finished_ticket(
-        session, calendar, days_ago=1, slot=5, status=TicketStatus.NO_SHOW.value
+        session, calendar, days_ago=1, slot=5, status=TicketStatus.NO_SHOW
     )
     for ticket, score in zip(tickets, (5, 4, 2, 1), strict=True):
         _rate(session, ticket.id or 0, score, comment="долго" if score == 1 else "")

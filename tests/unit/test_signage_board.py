@@ -106,7 +106,7 @@ def test_move_to_a_meeting_room_is_a_new_direction(
     assert call.phrase.endswith("пройдите в переговорную триста одиннадцать")
     # A transfer puts the ticket in another queue: the new direction stays for a while.
     with write_transaction(session):
-        ticket.status = TicketStatus.WAITING.value
+        ticket.status = TicketStatus.WAITING
         session.add(ticket)
     board = display_board(session, calendar, spot_key="f3-lift")
     assert [c.room_number for c in board.calls] == ["311"]
@@ -123,9 +123,9 @@ def test_finished_and_returned_tickets_leave_the_board(
     for ticket in (done, returned, serving):
         make_call_event(session, ticket)
     with write_transaction(session):
-        done.status = TicketStatus.DONE.value
-        returned.status = TicketStatus.WAITING.value
-        serving.status = TicketStatus.IN_SERVICE.value
+        done.status = TicketStatus.DONE
+        returned.status = TicketStatus.WAITING
+        serving.status = TicketStatus.IN_SERVICE
         session.add_all([done, returned, serving])
     board = display_board(session, calendar, spot_key="f2-stairs")
     assert [c.ticket_number for c in board.calls] == [serving.number]
@@ -137,7 +137,7 @@ def test_board_ignores_events_for_other_screens_and_older_days(
 ) -> None:
     ticket = _ticket(session, calendar)
     with write_transaction(session):
-        ticket.status = TicketStatus.CALLED.value
+        ticket.status = TicketStatus.CALLED
         push_emit(session, "ticket.called", [f"staff:{ticket.staff_id}"], ticket_id=ticket.id)
         old = push_emit(session, "ticket.called", ["displays"], ticket_id=ticket.id)
         old.at = utcnow() - timedelta(days=2)

@@ -219,7 +219,7 @@ def test_ticket_page_is_public_by_token_and_shows_no_surname(
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert "А-001" in html and "Ожидайте вызова" in html and "Петров " not in html
     assert "кабинет 305" in html.lower()
-    ticket.status = TicketStatus.CALLED.value
+    ticket.status = TicketStatus.CALLED
     session.add(ticket)
     session.commit()
     fragment = visitor.get(f"/t/{ticket.token}", headers={"HX-Request": "true"})
@@ -232,7 +232,7 @@ def test_ticket_page_offers_the_rating_after_the_visit(
 ) -> None:
     _post(client, "/kiosk/checkin/code", code=booking.code)
     ticket = session.exec(select(Ticket)).one()
-    ticket.status = TicketStatus.DONE.value
+    ticket.status = TicketStatus.DONE
     session.add(ticket)
     session.commit()
     html = client.get(f"/t/{ticket.token}").get_data(as_text=True)

@@ -98,7 +98,7 @@ def test_expired_prompt_is_refused_and_recorded_skipped(
     idle = client.get("/kiosk/tablet/current", headers=htmx_headers(client)).get_data(as_text=True)
     assert "tablet-idle" in idle
     session.refresh(prompt)
-    assert prompt.status == PromptStatus.SKIPPED.value
+    assert prompt.status == PromptStatus.SKIPPED
 
 
 def test_idle_timeout_posts_skip(
@@ -109,7 +109,7 @@ def test_idle_timeout_posts_skip(
     response = client.post(f"/kiosk/tablet/prompts/{prompt.id}/skip", headers=htmx_headers(client))
     assert "tablet-idle" in response.get_data(as_text=True)
     session.refresh(prompt)
-    assert prompt.status == PromptStatus.SKIPPED.value
+    assert prompt.status == PromptStatus.SKIPPED
 
 
 def test_tablet_needs_a_paired_tablet(client: FlaskClient) -> None:
@@ -153,7 +153,7 @@ def test_phone_form_rates_once_with_the_link_as_source(
 def test_phone_form_before_the_visit_ends_and_unknown_token(
     client: FlaskClient, session: Session, calendar: WorkCalendar
 ) -> None:
-    ticket = make_finished_ticket(session, calendar, status=TicketStatus.WAITING.value)
+    ticket = make_finished_ticket(session, calendar, status=TicketStatus.WAITING)
     html = client.get(f"/t/{ticket.token}/rating").get_data(as_text=True)
     assert "Оценить визит можно после окончания приёма." in html
     assert client.get("/t/no-such-token/rating").status_code == 404

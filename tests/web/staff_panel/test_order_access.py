@@ -98,7 +98,7 @@ def test_a_specialist_cannot_cancel(
     )
     assert refused.status_code == 403
     session.refresh(booking)
-    assert booking.status == BookingStatus.BOOKED.value
+    assert booking.status == BookingStatus.BOOKED
 
 
 def test_the_operator_cancels(
@@ -113,7 +113,7 @@ def test_the_operator_cancels(
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     session.refresh(booking)
-    assert booking.status == BookingStatus.CANCELLED.value
+    assert booking.status == BookingStatus.CANCELLED
 
 
 REGISTER = {

@@ -397,8 +397,10 @@ class UsbTransport:
         with self._opened() as device:
 
             def write(job: bytes) -> None:
+                # The opened pyusb device (escpos' public `device`), as _ask uses it: the
+                # bulk endpoint takes the whole job within the timeout, in milliseconds.
                 try:
-                    device._raw(job)
+                    device.device.write(self.out_ep, job, self._millis())
                 except Exception as exc:
                     raise _usb_error(exc) from exc
 
@@ -420,6 +422,9 @@ class UsbTransport:
                 return combine(*_ask_all(lambda command: self._ask(device, command, deadline)))
         except PrinterError as exc:
             return PrinterStatus(online=False, error=exc.message)
+
+    def _millis(self) -> int:
+        return max(1, int(self.timeout * 1000))  # pyusb counts milliseconds
 
     def _ask(self, device: Any, command: bytes, deadline: float) -> int | None:
         try:
@@ -444,7 +449,7 @@ class UsbTransport:
         device = Usb(
             self.vendor_id,
             self.product_id,
-            timeout=max(1, int(self.timeout * 1000)),  # pyusb counts milliseconds
+            timeout=self._millis(),
             in_ep=self.in_ep,
             out_ep=self.out_ep,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
@@ -350,3 +351,42 @@ def test_printer_error_rejects_unknown_codes() -> None:
     with pytest.raises(ValueError):
         PrinterError("jammed")  # type: ignore[arg-type]
     assert str(PrinterError("timeout")) == "Принтер не отвечает"
+
+
+class _FakePyUsbDevice:
+    """The opened pyusb device: bulk writes recorded, DLE EOT answered "all is well"."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[int, bytes, int]] = []
+
+    def write(self, endpoint: int, data: bytes, timeout: int) -> int:
+        self.writes.append((endpoint, bytes(data), timeout))
+        return len(data)
+
+    def read(self, endpoint: int, size: int, timeout: int) -> bytes:
+        return b"\x12"
+
+
+class _FakeEscposUsb:
+    """What escpos.printer.Usb offers publicly once opened: its `device`, nothing private."""
+
+    def __init__(self) -> None:
+        self.device = _FakePyUsbDevice()
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+def test_usb_job_goes_to_the_out_endpoint_through_the_public_device(
+    monkeypatch: pytest.MonkeyPatch, confirm: bool
+) -> None:
+    printer = _FakeEscposUsb()
+
+    @contextlib.contextmanager
+    def opened(_self: UsbTransport) -> Iterator[_FakeEscposUsb]:
+        yield printer
+
+    monkeypatch.setattr(UsbTransport, "_opened", opened)
+    transport = UsbTransport(0x04B8, 0x0E15, timeout=0.3, out_ep=0x02, confirm=confirm)
+    status = transport.send(b"ticket")
+    jobs = [write for write in printer.device.writes if write[1] == b"ticket"]
+    assert jobs == [(0x02, b"ticket", 300)]
+    assert status.confirmed is confirm

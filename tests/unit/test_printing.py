@@ -196,7 +196,10 @@ def test_failed_job_is_printed_once_when_the_printer_answers_again(
     session.refresh(device)
     assert device.printer_error == ""
     resolved = session.exec(select(PushEvent).where(PushEvent.kind == "printer.alert")).all()
-    assert [e.payload.get("resolved", False) for e in resolved] == [False, True]
+    # The paper events (out, then ok again) go with their own payload.
+    alerts = [e.payload for e in resolved if "paper" not in e.payload]
+    assert [a.get("resolved", False) for a in alerts] == [False, True]
+    assert [e.payload["paper"] for e in resolved if "paper" in e.payload] == ["out", "ok"]
 
 
 def test_administrator_reprints_todays_ticket(session: Session, calendar: WorkCalendar) -> None:

@@ -82,6 +82,8 @@ def test_paper_out_before_the_job_sends_nothing_and_prints_once_after_loading(
         outcome = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
         assert outcome.status == "failed" and outcome.error == "В принтере закончилась бумага"
         assert printer.printed == [] and printer.torn == []
+        session.refresh(device)
+        assert device.printer_paper == "out"
         later = _later(session, result)
         # Still no paper: the retry asks and leaves the job alone.
         assert print_jobs_retry(session=session, calendar=calendar, now=later) == 0
@@ -91,7 +93,7 @@ def test_paper_out_before_the_job_sends_nothing_and_prints_once_after_loading(
     assert len(printer.printed) == 1 and result.info.number in printer.printed[0].text
     assert _job(session, result).status == "done"
     session.refresh(device)
-    assert device.printer_error == ""
+    assert device.printer_error == "" and device.printer_paper == "ok"
     assert [a.get("resolved", False) for a in _alerts(session) if "paper" not in a] == [False, True]
 
 

@@ -163,6 +163,8 @@ def print_job_run(
         message = exc.message if isinstance(exc, PrinterError) else "Неверные настройки принтера"
         log.warning("print job %s on %r failed: %s", job_id, device.name, exc)
         _mark_failed(session, job_id, device.id or 0, message, now)
+        if isinstance(exc, PrinterError) and exc.reason_code == "paper_out":
+            _record_paper(session, device.id or 0, "out", now)
         return PrintOutcome(job_id, PrintJobStatus.FAILED, message, False, info.path)
     status = PrintJobStatus.DONE if printed.status.confirmed else PrintJobStatus.SENT
     _mark_done(session, job_id, device.id or 0, info, utcnow(), status, printed.data)

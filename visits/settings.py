@@ -108,6 +108,28 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="PRIYOM_PORT: `serve --port`")
     workers: int = Field(default=1, ge=1, description="PRIYOM_WORKERS: `serve --workers`")
     threads: int = Field(default=256, ge=1, description="PRIYOM_THREADS: `serve --threads`")
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=168,
+        description="PRIYOM_SESSION_HOURS: a staff login ends this long after it began, "
+        "however busy (a working day)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="PRIYOM_METRICS_TOKEN: /metrics answers a request with "
+        "`Authorization: Bearer <token>`",
+    )
+    metrics_allow: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description="PRIYOM_METRICS_ALLOW: addresses (comma-separated networks) that read "
+        "/metrics without the token",
+    )
+    limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='PRIYOM_LIMITS: JSON overriding limits, e.g. {"walkins_per_phone_per_day": 3} '
+        "(names in visits.services.ratelimit.Limits, deploy/README.md)",
+    )
     password: SecretStr | None = Field(
         default=None, description="PRIYOM_PASSWORD: `priyom create-staff` without asking"
     )

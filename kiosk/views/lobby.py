@@ -37,10 +37,12 @@ from visits.services.printing import (
     print_job_run,
     ticket_url,
 )
+from visits.services.ratelimit import kiosk_lookup_hit
 from visits.web.auth import current_device, device_required
 from visits.web.context import db, priyom
 from visits.web.htmx import hx_redirect, render
 from visits.web.qr import qr_svg
+from visits.web.security import limits
 
 PAGE = "kiosk/pages/checkin.html"
 # The on-screen keyboard for names (walk-ins): Russian letters in the ЙЦУКЕН order.
@@ -91,6 +93,7 @@ def phone_keypad() -> Any:
 def checkin_code() -> Any:
     code = request.form.get("code", "")
     try:
+        _lookup()
         result = ticket_checkin(
             session=db(), calendar=priyom().calendar, code=code, device_id=_device().id or 0
         )
@@ -107,6 +110,7 @@ def checkin_phone() -> Any:
     phone = request.form.get("phone", "")
     calendar = priyom().calendar
     try:
+        _lookup()
         matches = checkin_bookings_by_phone(
             session=db(), calendar=calendar, phone=phone, device_id=_device().id or 0
         )
@@ -130,6 +134,7 @@ def checkin_phone() -> Any:
 @device_required(DeviceKind.KIOSK)
 def checkin_choose() -> Any:
     try:
+        _lookup()
         result = checkin_by_phone(
             session=db(),
             calendar=priyom().calendar,
@@ -148,6 +153,7 @@ def checkin_choose() -> Any:
 @device_required(DeviceKind.KIOSK)
 def checkin_late() -> Any:
     try:
+        _lookup()
         result = checkin_late_rebook(
             session=db(),
             calendar=priyom().calendar,
@@ -195,6 +201,7 @@ def walkin_submit() -> Any:
             consent=form.get("consent") == "yes",
             device_id=_device().id or 0,
             submit_key=form.get("submit_key", ""),
+            limits=limits(),
         )
     except CheckinRefused as refused:
         return _refused(refused)
@@ -270,6 +277,11 @@ def virtual_printer_power() -> Any:
         abort(404)
     transport.fail_with("offline" if request.form.get("state") == "off" else None)
     return hx_redirect(url_for("kiosk.virtual_printer_page"))
+
+
+def _lookup() -> None:
+    """Count one look-up of this kiosk: codes, phones and choices together (Limits)."""
+    kiosk_lookup_hit(session=db(), device_id=_device().id or 0, limits=limits())
 
 
 def _ticket(result: CheckinResult) -> Response:

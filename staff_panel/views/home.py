@@ -5,8 +5,12 @@ from typing import Any
 from flask import redirect, url_for
 
 from staff_panel import bp
+from visits.calendar import utcnow
 from visits.models import Role
+from visits.queries.security import login_alerts_recent
 from visits.web.auth import current_staff, staff_required
+from visits.web.context import db
+from visits.web.htmx import render
 
 
 @bp.route("/")
@@ -29,3 +33,11 @@ def _endpoints() -> set[str]:
     from flask import current_app
 
     return set(current_app.view_functions)
+
+
+@bp.route("/alerts/security")
+@staff_required(Role.ADMINISTRATOR)
+def security_alerts() -> Any:
+    """Bursts of failed logins of the last day, under every administrator's header."""
+    partial = "staff_panel/partials/_security_alerts.html"
+    return render(partial, partial, alerts=login_alerts_recent(db(), now=utcnow()))

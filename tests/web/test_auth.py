@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import time_machine
 from flask.testing import FlaskClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.conftest import TEST_PASSWORD, csrf_of, htmx_headers, login_as
 from visits.calendar import utcnow
-from visits.models import Staff
+from visits.models import AuditEntry, Staff, StaffSession
 
 
 def test_login_page_and_success(client: FlaskClient) -> None:
@@ -20,24 +21,68 @@ def test_login_page_and_success(client: FlaskClient) -> None:
     assert client.get("/staff/").status_code in (200, 302)
 
 
-def test_wrong_password_message_and_lockout(client: FlaskClient, session: Session) -> None:
-    for _ in range(5):
-        response = client.post(
-            "/login", data={"login": "operator", "password": "wrong", "csrf_token": csrf_of(client)}
-        )
-        assert response.status_code == 401
-        assert "Неверный логин или пароль." in response.get_data(as_text=True)
+def _try(client: FlaskClient, login: str, password: str, address: str = "10.0.0.7") -> str:
     response = client.post(
         "/login",
-        data={"login": "operator", "password": TEST_PASSWORD, "csrf_token": csrf_of(client)},
+        data={"login": login, "password": password, "csrf_token": csrf_of(client)},
+        environ_base={"REMOTE_ADDR": address},
     )
     assert response.status_code == 401
-    assert "Вход заблокирован после 5 неудачных попыток" in response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
+def test_wrong_passwords_make_the_login_wait_and_never_lock_it(
+    client: FlaskClient, session: Session
+) -> None:
+    start = utcnow()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            assert "Неверный логин или пароль." in _try(client, "operator", "wrong")
+        # The sixth try, even with the right password, waits: the answer names the wait.
+        assert "Подождите 2 с" in _try(client, "operator", TEST_PASSWORD)
+        assert "Подождите 2 с" in _try(client, "operator", TEST_PASSWORD, address="10.0.0.8")
+    with time_machine.travel(start + timedelta(seconds=3), tick=False):
+        assert "Неверный логин или пароль." in _try(client, "operator", "wrong")
+        assert "Подождите 4 с" in _try(client, "operator", "wrong")
+    # The longest wait is a minute: the account is open again with no administrator.
+    with time_machine.travel(start + timedelta(seconds=70), tick=False):
+        login_as(client, "operator")
     staff = session.exec(select(Staff).where(Staff.login == "operator")).one()
     session.refresh(staff)
-    assert staff.locked_until is not None
-    with time_machine.travel(utcnow() + timedelta(minutes=16)):
-        login_as(client, "operator")
+    assert staff.locked_until is None
+
+
+def test_unknown_and_known_logins_get_the_same_answers(client: FlaskClient) -> None:
+    start = utcnow()
+    answers: dict[str, list[str]] = {"operator": [], "nobody-here": []}
+    with time_machine.travel(start, tick=False):
+        for login, seen in answers.items():
+            for _ in range(7):
+                page = _try(client, login, "wrong", address=f"10.1.0.{len(login)}")
+                seen.append(re.findall(r'id="login-error">([^<]*)<', page)[0])
+    assert answers["operator"] == answers["nobody-here"]
+    assert (
+        answers["operator"][-1]
+        == "Слишком много неудачных попыток входа. Подождите 2 с и попробуйте снова."
+    )
+
+
+def test_a_burst_of_failures_is_told_to_the_administrators(
+    client: FlaskClient, session: Session
+) -> None:
+    start = utcnow()
+    for i in range(20):
+        # Wrong passwords from one address, each with another login: no login waits, the address does.
+        with time_machine.travel(start + timedelta(seconds=i * 5), tick=False):
+            _try(client, f"guess{i}", "wrong", address="203.0.113.9")
+    alerts = session.exec(select(AuditEntry).where(AuditEntry.action == "login.burst")).all()
+    assert len(alerts) == 1 and "203.0.113.9" in alerts[0].details
+    login_as(client, "admin")
+    page = client.get("/staff/outbox").get_data(as_text=True)
+    assert 'hx-get="/staff/alerts/security"' in page
+    alert = client.get("/staff/alerts/security", headers={"HX-Request": "true"})
+    text = alert.get_data(as_text=True)
+    assert "Много неудачных попыток входа: 1 под логином «guess19», 20 с адреса 203.0.113.9" in text
 
 
 def test_post_without_csrf_is_refused(client: FlaskClient) -> None:
@@ -89,3 +134,17 @@ def test_login_sends_only_to_paths_on_this_site(client: FlaskClient) -> None:
         )
         assert response.status_code == 303, target
         assert response.headers["Location"] == expected
+
+
+def test_a_session_ends_a_working_day_after_the_login_however_busy(
+    client: FlaskClient, session: Session
+) -> None:
+    login_as(client, "operator")
+    assert client.get("/staff/desk").status_code == 200
+    row = session.exec(select(StaffSession).where(col(StaffSession.ended_at).is_(None))).one()
+    row.created_at = utcnow() - timedelta(hours=12, minutes=1)
+    row.last_seen_at = utcnow() - timedelta(minutes=5)  # used a moment ago
+    session.add(row)
+    session.commit()
+    response = client.get("/staff/desk")
+    assert response.status_code == 303 and "/login" in response.headers["Location"]

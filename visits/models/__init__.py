@@ -15,7 +15,7 @@ from visits.models.device import Device, DeviceKind
 from visits.models.history import HISTORY_LABELS, AuditEntry, HistoryEntry, HistoryKind
 from visits.models.message import CallTask, MessageKind, MessageStatus, OutgoingMessage
 from visits.models.office import Role, Room, RoomKind, Service, Staff, StaffService
-from visits.models.ops import PushEvent, RateLimitHit, SchedulerLease, StaffSession
+from visits.models.ops import PushEvent, RateLimitHit, SchedulerLease, StaffSession, Throttle
 from visits.models.rating import PromptStatus, Rating, RatingPrompt
 from visits.models.room import ColleagueInvite, RoomReservation
 from visits.models.ticket import (
@@ -70,6 +70,7 @@ __all__ = [
     "Staff",
     "StaffService",
     "StaffSession",
+    "Throttle",
     "Ticket",
     "TicketCounter",
     "TicketStatus",

@@ -32,6 +32,18 @@ class RateLimitHit(SQLModel, table=True):
     count: int = 0
 
 
+class Throttle(SQLModel, table=True):
+    """Failed attempts per key and the time of the last one: the wait grows with each failure.
+
+    Logins and pairing codes: unlike a lock, a wait anyone can cause stays short
+    (visits.services.ratelimit), and failures older than the key's memory are forgotten.
+    """
+
+    key: str = Field(primary_key=True, max_length=120)
+    failures: int = 0
+    last_at: datetime
+
+
 class SchedulerLease(SQLModel, table=True):
     """Who runs the scheduler now: one holder per deployment."""
 

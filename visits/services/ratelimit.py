@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from visits.calendar import utcnow
 from visits.db import is_sqlite, write_transaction
 from visits.errors import TooManyAttempts
-from visits.models import RateLimitHit
+from visits.models import RateLimitHit, Throttle
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +63,249 @@ def ratelimit_hit(
         log.warning("rate limit: %s refused (%d in window)", key, count)
         raise TooManyAttempts(message, code="rate_limited")
     return count
+
+
+# --- growing waits ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long a key waits after its failures: none for the first `free`, then doubling.
+
+    A wait, unlike a lock, is short and ends by itself, so a stranger who fails on
+    purpose with someone's login costs that person at most `longest`, never the day.
+    """
+
+    free: int
+    first: timedelta
+    longest: timedelta
+    # Failures older than this are forgotten: the count starts again.
+    forget: timedelta
+
+    def wait(self, failures: int) -> timedelta:
+        if failures < self.free:
+            return timedelta(0)
+        doublings = min(failures - self.free, 30)
+        return min(self.first * (2**doublings), self.longest)
+
+
+def throttle_key(kind: str, value: str) -> str:
+    """A key of bounded length for any value (a login may be 10 000 characters of anything)."""
+    digest = hashlib.sha256(value.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{kind}:{digest[:40]}"
+
+
+def throttle_check(
+    *,
+    session: Session,
+    key: str,
+    backoff: Backoff,
+    message: str,
+    now: datetime | None = None,
+) -> None:
+    """Raise TooManyAttempts while `key` still has to wait after its last failure.
+
+    `message` may name the wait with `{seconds}`; the same message for every key
+    of a kind, so the answer tells nothing about whether a login exists.
+    """
+    now = now or utcnow()
+    row = session.get(Throttle, key)
+    if row is None or now - row.last_at > backoff.forget:
+        return
+    remaining = row.last_at + backoff.wait(row.failures) - now
+    if remaining > timedelta(0):
+        seconds = max(1, math.ceil(remaining.total_seconds()))
+        log.warning("throttle: %s waits %d s after %d failures", key, seconds, row.failures)
+        raise TooManyAttempts(message.format(seconds=seconds), code="throttled")
+
+
+def throttle_fail(
+    *, session: Session, key: str, backoff: Backoff, now: datetime | None = None
+) -> int:
+    """Count one failure for `key` (one atomic upsert, so servers count together); return the count."""
+    now = now or utcnow()
+    table = Throttle.__table__  # type: ignore[attr-defined]
+    dialect = sqlite if is_sqlite(session) else postgresql
+    statement = (
+        dialect.insert(Throttle)
+        .values(key=key, failures=1, last_at=now)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "failures": case(
+                    (table.c.last_at < now - backoff.forget, 1), else_=table.c.failures + 1
+                ),
+                "last_at": now,
+            },
+        )
+        .returning(table.c.failures)
+    )
+    with write_transaction(session):
+        failures = int(session.execute(statement).scalar_one())
+    return failures
+
+
+def throttle_clear(*, session: Session, key: str) -> None:
+    """Forget a key's failures (a correct password)."""
+    with write_transaction(session):
+        session.execute(delete(Throttle).where(col(Throttle.key) == key))
+
+
+# --- the limits of a deployment ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit on a guessable thing, in one place (tuned with PRIYOM_LIMITS, deploy/README).
+
+    Counted in the database, so several servers count together.
+    """
+
+    # Logins: waits per login (whether it exists or not) and per address, never a lock.
+    login_free: int = 5
+    login_first_wait_seconds: int = 2
+    login_longest_wait_seconds: int = 60
+    login_address_free: int = 20
+    login_memory_minutes: int = 15
+    # This many failures of one login or address within the memory tell the administrators.
+    login_burst: int = 20
+    # Pairing codes: waits per address, and a cap on attempts from everywhere together.
+    pairing_address_free: int = 5
+    pairing_longest_wait_seconds: int = 300
+    pairing_attempts_per_10_min: int = 100
+    # A kiosk's look-ups (booking code, phone, choosing a booking, late code) together.
+    kiosk_lookups_per_10_min: int = 40
+    # Walk-in bookings made at one kiosk, and for one phone number, per office day.
+    walkins_per_kiosk_per_day: int = 60
+    walkins_per_phone_per_day: int = 2
+
+    @classmethod
+    def with_overrides(cls, overrides: Mapping[str, int] | None) -> Limits:
+        """The defaults with some values replaced; an unknown name or a value below 1 is an error."""
+        values = dict(overrides or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"неизвестные ограничения: {', '.join(unknown)}")
+        bad = sorted(k for k, v in values.items() if not isinstance(v, int) or v < 1)
+        if bad:
+            raise ValueError(f"ограничения должны быть целыми числами от 1: {', '.join(bad)}")
+        return cls(**values)
+
+    @property
+    def login_account(self) -> Backoff:
+        return Backoff(
+            free=self.login_free,
+            first=timedelta(seconds=self.login_first_wait_seconds),
+            longest=timedelta(seconds=self.login_longest_wait_seconds),
+            forget=timedelta(minutes=self.login_memory_minutes),
+        )
+
+    @property
+    def login_address(self) -> Backoff:
+        return Backoff(
+            free=self.login_address_free,
+            first=timedelta(seconds=self.login_first_wait_seconds),
+            longest=timedelta(seconds=self.login_longest_wait_seconds * 2),
+            forget=timedelta(minutes=self.login_memory_minutes),
+        )
+
+    @property
+    def pairing_address(self) -> Backoff:
+        return Backoff(
+            free=self.pairing_address_free,
+            first=timedelta(seconds=5),
+            longest=timedelta(seconds=self.pairing_longest_wait_seconds),
+            forget=timedelta(hours=1),
+        )
+
+
+DEFAULT_LIMITS = Limits()
+
+PAIRING_WAIT = "Слишком много неверных кодов привязки. Подождите {seconds} с и введите код снова."
+PAIRING_BUSY = (
+    "Сейчас слишком много попыток привязки. Подождите 10 минут или попросите администратора "
+    "выдать новый код."
+)
+KIOSK_LOOKUPS_REFUSED = (
+    "Слишком много поисков записи с этого терминала. Подождите несколько минут "
+    "или подойдите к администратору в зале приёма."
+)
+WALKINS_KIOSK_REFUSED = (
+    "С этого терминала сегодня записано много посетителей без записи. "
+    "Подойдите, пожалуйста, к администратору в зале приёма: он запишет вас."
+)
+WALKINS_PHONE_REFUSED = (
+    "На этот номер сегодня уже записаны посетители без записи. "
+    "Подойдите, пожалуйста, к администратору в зале приёма."
+)
+
+
+def pairing_attempt_check(
+    *, session: Session, address: str, limits: Limits = DEFAULT_LIMITS, now: datetime | None = None
+) -> None:
+    """Refuse a pairing attempt from an address that must wait, or when all are too many."""
+    throttle_check(
+        session=session,
+        key=throttle_key("pair-addr", address),
+        backoff=limits.pairing_address,
+        message=PAIRING_WAIT,
+        now=now,
+    )
+    ratelimit_hit(
+        session=session,
+        key="pair-all",
+        limit=limits.pairing_attempts_per_10_min,
+        window=timedelta(minutes=10),
+        message=PAIRING_BUSY,
+        now=now,
+    )
+
+
+def pairing_failed(
+    *, session: Session, address: str, limits: Limits = DEFAULT_LIMITS, now: datetime | None = None
+) -> None:
+    """Count a wrong pairing code against its address."""
+    throttle_fail(
+        session=session,
+        key=throttle_key("pair-addr", address),
+        backoff=limits.pairing_address,
+        now=now,
+    )
+
+
+def kiosk_lookup_hit(
+    *,
+    session: Session,
+    device_id: int,
+    limits: Limits = DEFAULT_LIMITS,
+    now: datetime | None = None,
+) -> None:
+    """Count one look-up of a kiosk (code, phone, choice, late code): all of them together."""
+    ratelimit_hit(
+        session=session,
+        key=f"kiosk-lookup:{device_id}",
+        limit=limits.kiosk_lookups_per_10_min,
+        window=timedelta(minutes=10),
+        message=KIOSK_LOOKUPS_REFUSED,
+        now=now,
+    )
+
+
+def walkin_kiosk_hit(
+    *,
+    session: Session,
+    device_id: int,
+    office_day: date,
+    limits: Limits = DEFAULT_LIMITS,
+) -> None:
+    """Count one walk-in at a kiosk in an office day; refuse over the day's cap."""
+    # Every hit of the day falls in one window, whatever the hour: the window is the day's.
+    ratelimit_hit(
+        session=session,
+        key=f"walkin-kiosk:{device_id}:{office_day.isoformat()}",
+        limit=limits.walkins_per_kiosk_per_day,
+        window=timedelta(days=1),
+        message=WALKINS_KIOSK_REFUSED,
+        now=datetime.combine(office_day, time(), tzinfo=UTC),
+    )

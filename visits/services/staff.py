@@ -1,4 +1,4 @@
-"""Staff accounts: passwords, login with lockout, sessions with idle expiry."""
+"""Staff accounts: passwords, login with growing waits, sessions with idle and absolute expiry."""
 
 from __future__ import annotations
 
@@ -14,14 +14,24 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
 from visits.db import write_transaction
-from visits.errors import InvalidInput, NotFound, TooManyAttempts
+from visits.errors import InvalidInput, NotFound
 from visits.models import Staff, StaffSession
+from visits.queries.security import LOGIN_BURST_ACTION
+from visits.services.history import audit_record
+from visits.services.ratelimit import (
+    DEFAULT_LIMITS,
+    Limits,
+    throttle_check,
+    throttle_clear,
+    throttle_fail,
+    throttle_key,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 IDLE_TIMEOUT = timedelta(minutes=30)
+# A working day: the default absolute lifetime of a login (PRIYOM_SESSION_HOURS).
+SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
@@ -58,41 +68,63 @@ class LoginResult:
     csrf_token: str
 
 
-def staff_login(*, session: Session, login: str, password: str) -> LoginResult:
-    """Check a password; five failures lock the account for 15 minutes."""
+LOGIN_WAIT = "Слишком много неудачных попыток входа. Подождите {seconds} с и попробуйте снова."
+
+
+def staff_login(
+    *,
+    session: Session,
+    login: str,
+    password: str,
+    address: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+) -> LoginResult:
+    """Check a password; failures make the login and the address wait, never lock the account.
+
+    The waits grow with each failure and end by themselves (Limits), so nobody can
+    shut a colleague out for long by typing wrong passwords with her login. Unknown
+    and known logins get the same answers and the same waits. A burst of failures
+    is written to the audit log for the administrators (login_alerts_recent).
+    """
     bad = InvalidInput("Неверный логин или пароль.", code="bad_credentials")
+    name = login.strip().lower()
+    account_key = throttle_key("login", name)
+    address_key = throttle_key("login-addr", address or "unknown")
+    for key, backoff in ((account_key, limits.login_account), (address_key, limits.login_address)):
+        throttle_check(session=session, key=key, backoff=backoff, message=LOGIN_WAIT)
+    staff = session.exec(select(Staff).where(Staff.login == name)).first()
+    stored = staff.password_hash if staff is not None and staff.active else None
+    # An unknown login is checked against a dummy hash: the same time as a known one.
+    if not _verify(stored or _DUMMY_HASH, password) or stored is None:
+        _login_failed(session, name, address, account_key, address_key, limits)
+        raise bad
+    assert staff is not None and staff.id is not None
+    throttle_clear(session=session, key=account_key)
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
     with write_transaction(session):
-        staff = session.exec(select(Staff).where(Staff.login == login.strip().lower())).first()
-        if staff is None or not staff.active or staff.password_hash is None:
-            _verify(_DUMMY_HASH, password)
-            log.info("login failed: unknown or inactive login")
-            raise bad
-        now = utcnow()
-        if staff.locked_until is not None and staff.locked_until > now:
-            minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
-            raise TooManyAttempts(
-                f"Вход заблокирован после {MAX_FAILED_LOGINS} неудачных попыток. "
-                f"Попробуйте через {minutes} мин. или обратитесь к администратору."
-            )
-        if not _verify(staff.password_hash, password):
-            staff.failed_logins += 1
-            if staff.failed_logins >= MAX_FAILED_LOGINS:
-                staff.locked_until = now + LOCKOUT
-                staff.failed_logins = 0
-                log.warning("login: account %s locked for 15 minutes", staff.login)
-            session.add(staff)
-            # Commit the counter, then refuse: the failure must be remembered.
-            session.commit()
-            raise bad
-        staff.failed_logins = 0
-        staff.locked_until = None
-        token = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(24)
-        assert staff.id is not None
         session.add(StaffSession(token_hash=token_hash(token), staff_id=staff.id, csrf_token=csrf))
-        session.add(staff)
     log.info("login: %s", staff.login)
     return LoginResult(staff=staff, session_token=token, csrf_token=csrf)
+
+
+def _login_failed(
+    session: Session, name: str, address: str, account_key: str, address_key: str, limits: Limits
+) -> None:
+    """Count the failure for the login and the address; tell the administrators of a burst."""
+    log.info("login failed from %s", address or "unknown address")
+    by_login = throttle_fail(session=session, key=account_key, backoff=limits.login_account)
+    by_address = throttle_fail(session=session, key=address_key, backoff=limits.login_address)
+    if limits.login_burst not in (by_login, by_address):
+        return  # told once per burst, when it reaches the threshold
+    shown = name[:32].encode("ascii", "replace").decode()
+    details = (
+        f"Много неудачных попыток входа: {by_login} под логином «{shown}», "
+        f"{by_address} с адреса {address[:45] or 'неизвестно'} за {limits.login_memory_minutes} мин."
+    )
+    with write_transaction(session):
+        audit_record(session, staff=None, action=LOGIN_BURST_ACTION, details=details)
+    log.warning("login burst: %s", details)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -102,8 +134,14 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def staff_session_resume(*, session: Session, token: str) -> tuple[Staff, StaffSession] | None:
-    """Return the staff and session for a cookie token, or None if ended or idle too long."""
+def staff_session_resume(
+    *, session: Session, token: str, lifetime: timedelta = SESSION_LIFETIME
+) -> tuple[Staff, StaffSession] | None:
+    """Return the staff and session for a cookie token, or None if ended, idle or too old.
+
+    `lifetime` is absolute: a session used all the time still ends a working day
+    after the login (a stolen cookie does not live for ever).
+    """
     row = session.exec(
         select(StaffSession).where(
             StaffSession.token_hash == token_hash(token), col(StaffSession.ended_at).is_(None)
@@ -112,7 +150,7 @@ def staff_session_resume(*, session: Session, token: str) -> tuple[Staff, StaffS
     if row is None:
         return None
     now = utcnow()
-    if now - row.last_seen_at > IDLE_TIMEOUT:
+    if now - row.last_seen_at > IDLE_TIMEOUT or now - row.created_at > lifetime:
         with write_transaction(session):
             row.ended_at = now
             session.add(row)

@@ -25,7 +25,12 @@ from visits.settings import Settings, settings_load
 from visits.web.auth import ROLE_LABELS, check_csrf, csrf_token, current_staff, refusal_audit
 from visits.web.context import Priyom
 from visits.web.htmx import is_fragment_request, render
-from visits.web.security import check_request_input, install_converters, security_headers
+from visits.web.security import (
+    check_request_input,
+    install_converters,
+    limits_install,
+    security_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +91,18 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=env.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=env.session_hours),
         PRIYOM_DEMO=is_demo,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        PRIYOM_METRICS_TOKEN=(
+            env.metrics_token.get_secret_value() if env.metrics_token is not None else ""
+        ),
+        PRIYOM_METRICS_ALLOW=env.metrics_allow,
+        PRIYOM_LIMITS=env.limits,
     )
     if settings:
         app.config.update(settings)
+    limits_install(app)
     app.extensions["priyom"] = Priyom(
         config=office,
         calendar=calendar,

@@ -16,10 +16,11 @@ from visits.errors import InvalidInput, PriyomError
 from visits.models import Device, DeviceKind, Role, Staff
 from visits.services.access import AccessRefused, access_refused_record
 from visits.services.devices import device_by_token, device_pair
+from visits.services.ratelimit import pairing_attempt_check, pairing_failed
 from visits.services.staff import staff_login, staff_logout, staff_session_resume
 from visits.web.context import db
 from visits.web.htmx import hx_redirect, render
-from visits.web.security import safe_next
+from visits.web.security import client_address, limits, safe_next, session_lifetime
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def current_staff() -> Staff | None:
         g.staff = None
         token = session.get("sid")
         if token:
-            found = staff_session_resume(session=db(), token=token)
+            found = staff_session_resume(session=db(), token=token, lifetime=session_lifetime())
             if found is None:
                 session.pop("sid", None)
             else:
@@ -166,6 +167,8 @@ def login() -> Any:
                 session=db(),
                 login=request.form.get("login", ""),
                 password=request.form.get("password", ""),
+                address=client_address(),
+                limits=limits(),
             )
         except PriyomError as exc:
             error = exc.message
@@ -194,9 +197,15 @@ def pair() -> Any:
     code = request.values.get("code", "")
     error = None
     if request.method == "POST" or (code and current_app.config.get("PRIYOM_DEMO")):
+        address = client_address()
         try:
+            pairing_attempt_check(session=db(), address=address, limits=limits())
             device, token = device_pair(session=db(), code=code)
         except InvalidInput as exc:
+            db().rollback()
+            pairing_failed(session=db(), address=address, limits=limits())
+            error = exc.message
+        except PriyomError as exc:
             error = exc.message
         else:
             target = {"kiosk": "/kiosk/", "display": "/signage/", "tablet": "/kiosk/tablet"}.get(

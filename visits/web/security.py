@@ -14,6 +14,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +23,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter, ValidationError
 
 from visits.errors import InvalidInput
+from visits.services.ratelimit import Limits
+from visits.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -228,3 +231,23 @@ def client_address() -> str:
 def install_converters(app: Flask) -> None:
     """Make every `<int:...>` in the app a bounded id (before any route is added)."""
     app.url_map.converters["int"] = BoundedIntConverter
+
+
+def limits_install(app: Flask) -> None:
+    """Build the deployment's limits from PRIYOM_LIMITS once; a wrong name stops start-up."""
+    try:
+        app.extensions["priyom_limits"] = Limits.with_overrides(app.config.get("PRIYOM_LIMITS"))
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"PRIYOM_LIMITS: {exc}") from None
+
+
+def limits() -> Limits:
+    """The limits of the current app (visits.services.ratelimit.Limits)."""
+    found: Limits = current_app.extensions["priyom_limits"]
+    return found
+
+
+def session_lifetime() -> timedelta:
+    """How long a staff login lives at most (PRIYOM_SESSION_HOURS, Flask's session lifetime)."""
+    lifetime: timedelta = current_app.permanent_session_lifetime
+    return lifetime

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from visits.calendar import WorkCalendar, utcnow
-from visits.errors import Conflict, InvalidInput
+from visits.errors import Conflict, InvalidInput, TooManyAttempts
 from visits.models import Booking, Client, Service
 from visits.phones import phone_is_mobile, phone_normalise
 from visits.services.booking import booking_create
@@ -20,6 +20,12 @@ from visits.services.checkin.common import (
 )
 from visits.services.checkin.ticket import checkin_booking
 from visits.services.clients import client_register
+from visits.services.ratelimit import (
+    DEFAULT_LIMITS,
+    WALKINS_PHONE_REFUSED,
+    Limits,
+    walkin_kiosk_hit,
+)
 
 # A slot taken by an operator meanwhile: take the next one, this many times at most.
 _SLOT_TRIES = 3
@@ -83,6 +89,7 @@ def walkin_book(
     device_id: int,
     submit_key: str,
     now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> WalkinResult:
     """Book the first free slot of today for a visitor without a booking, and check in."""
     now = now or utcnow()
@@ -96,6 +103,9 @@ def walkin_book(
             field="consent",
         )
     number = phone_normalise(phone, city_code=calendar.config.office.city_code)
+    if not (submit_key and _submitted(session, submit_key)):
+        # Caps per kiosk and per phone a day: made-up visitors cannot take a day's free time.
+        _walkin_caps(session, calendar, number, device_id, now, limits)
     client = _client_for_walkin(session, number, surname, first_name, patronymic)
     if client is None:
         client = client_register(
@@ -112,6 +122,40 @@ def walkin_book(
         )
     assert client.id is not None
     return walkin_book_today(session, calendar, service, client.id, device_id, submit_key, now)
+
+
+def _walkin_caps(
+    session: Session,
+    calendar: WorkCalendar,
+    number: str,
+    device_id: int,
+    now: datetime,
+    limits: Limits,
+) -> None:
+    """Refuse a walk-in over the kiosk's or the phone number's cap for the office day."""
+    today = calendar.to_local(now).date()
+    day_start = calendar.at(today, datetime.min.time())
+    booked = session.exec(
+        select(func.count())
+        .select_from(Booking)
+        .join(Client, col(Client.id) == col(Booking.client_id))
+        .where(
+            col(Client.phone) == number,
+            col(Booking.walk_in).is_(True),
+            col(Booking.starts_at) >= day_start,
+            col(Booking.starts_at) < day_start + timedelta(days=1),
+        )
+    ).one()
+    if booked >= limits.walkins_per_phone_per_day:
+        raise TooManyAttempts(WALKINS_PHONE_REFUSED, code="walkin_phone_cap")
+    walkin_kiosk_hit(session=session, device_id=device_id, office_day=today, limits=limits)
+
+
+def _submitted(session: Session, submit_key: str) -> bool:
+    """True if this press was already booked (a second tap is not a second walk-in)."""
+    return (
+        session.exec(select(Booking.id).where(Booking.submit_key == submit_key)).first() is not None
+    )
 
 
 def walkin_book_today(

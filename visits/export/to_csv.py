@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from visits.export.document import HistoryDocument
+from visits.export.spreadsheet import csv_text
 
 CSV_HEADER = (
     "Дата и время (Новосибирск)",
@@ -21,23 +19,20 @@ CSV_HEADER = (
 
 
 def render_csv(document: HistoryDocument) -> bytes:
-    """The document as semicolon-separated UTF-8 with a BOM."""
-    out = io.StringIO()
-    # Semicolons and a BOM: a Russian spreadsheet opens the file as it is.
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for row in document.rows:
-        writer.writerow(
-            (
-                row.at_local,
-                row.label,
-                row.kind,
-                row.actor,
-                row.channel_label,
-                row.summary,
-                row.message,
-                row.booking_id or "",
-                row.ticket_id or "",
-            )
+    """The document as semicolon-separated UTF-8 with a BOM, safe to open in a spreadsheet."""
+    rows = (
+        (
+            row.at_local,
+            row.label,
+            row.kind,
+            row.actor,
+            row.channel_label,
+            row.summary,
+            row.message,
+            row.booking_id or "",
+            row.ticket_id or "",
         )
-    return out.getvalue().encode("utf-8-sig")
+        for row in document.rows
+    )
+    # A BOM: a Russian spreadsheet reads the file as UTF-8.
+    return csv_text(CSV_HEADER, rows).encode("utf-8-sig")

@@ -23,7 +23,14 @@ from staff_panel.nav import nav_item
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
 from visits.models import CHANNEL_LABELS, Channel, Client, Role
 from visits.queries.clients import client_search
-from visits.queries.desk import DeskChoice, DeskStep, desk_pick, desk_step
+from visits.queries.desk import (
+    DeskChoice,
+    DeskStep,
+    desk_bookings_upcoming,
+    desk_pick,
+    desk_screen,
+    desk_step,
+)
 from visits.ru import WEEKDAYS_SHORT, date_short, date_with_weekday, plural
 from visits.services import booking, clients
 from visits.services.reminders import REMINDER_CHOICE_LABELS, reminder_choice, reminders_late
@@ -105,22 +112,18 @@ def _desk(choice: DeskChoice, **extra: Any) -> Context:
     client, error = None, None
     if choice.client_id is not None:
         try:
-            client = clients.client_open(
-                session=db(), client_id=choice.client_id, staff=current_staff()
-            )
+            staff = current_staff()
+            client = clients.client_open(session=db(), client_id=choice.client_id, staff=staff)
         except NotFound as exc:
             error = exc.message
-    step = desk_step(db(), priyom().calendar, choice)
-    if client is None:
-        step.choice, step.client = replace(step.choice, client_id=None), None
-    return _step(step, client_error=error, **_upcoming(client), **extra)
+    screen = desk_screen(db(), priyom().calendar, choice, client=client)
+    columns = {"client": screen.client, "upcoming": screen.upcoming, "client_error": error}
+    return _step(screen.step, **columns, **extra)
 
 
-def _upcoming(client: Client | None, **notes: str | None) -> Context:
-    """The client's upcoming bookings; `notes` are the list's error and notice."""
-    rows = (
-        clients.client_bookings_upcoming(session=db(), client_id=client.id or 0) if client else []
-    )
+def _upcoming(client: Client, **notes: str) -> Context:
+    """The client's upcoming bookings; `notes` are the list's error or notice."""
+    rows = desk_bookings_upcoming(db(), client.id or 0)
     return {"client": client, "upcoming": rows, **{f"bookings_{k}": v for k, v in notes.items()}}
 
 

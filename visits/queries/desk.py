@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from visits.calendar import WorkCalendar
+from visits.calendar import WorkCalendar, utcnow
 from visits.errors import Conflict, InvalidInput
-from visits.models import Client, Service
+from visits.models import Booking, BookingStatus, Client, Room, Service, Staff
 from visits.queries.slots import (
     Slot,
     Specialist,
@@ -184,6 +184,53 @@ def desk_step(
             _refused(step, exc)
     step.slots = _slots(session, calendar, step)
     return step
+
+
+@dataclass(frozen=True)
+class DeskBooking:
+    """One of the client's upcoming visits, as the list on the left names it."""
+
+    booking: Booking
+    service: Service
+    specialist: Staff
+    room: Room
+
+
+@dataclass
+class DeskScreen:
+    """The whole desk: the opened client with the upcoming visits (§32), and the step."""
+
+    step: DeskStep
+    client: Client | None
+    upcoming: list[DeskBooking]
+
+
+def desk_screen(
+    session: Session, calendar: WorkCalendar, choice: DeskChoice, *, client: Client | None
+) -> DeskScreen:
+    """Both columns for a choice; `client` is the card the operator opened (None: the search)."""
+    step = desk_step(session, calendar, replace(choice, client_id=client.id if client else None))
+    upcoming = desk_bookings_upcoming(session, client.id) if client and client.id else []
+    return DeskScreen(step=step, client=client, upcoming=upcoming)
+
+
+def desk_bookings_upcoming(
+    session: Session, client_id: int, *, now: datetime | None = None
+) -> list[DeskBooking]:
+    """The client's booked visits that have not ended yet, soonest first (§32: cancellable)."""
+    rows = session.exec(
+        select(Booking, Service, Staff, Room)
+        .join(Service, col(Service.id) == col(Booking.service_id))
+        .join(Staff, col(Staff.id) == col(Booking.staff_id))
+        .join(Room, col(Room.id) == col(Booking.room_id))
+        .where(
+            Booking.client_id == client_id,
+            Booking.status == BookingStatus.BOOKED,
+            Booking.ends_at > (now or utcnow()),
+        )
+        .order_by(col(Booking.starts_at))
+    ).all()
+    return [DeskBooking(b, s, st, r) for b, s, st, r in rows]
 
 
 def _refused(step: DeskStep, exc: InvalidInput | Conflict) -> DeskStep:

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import tempfile
 import threading
@@ -39,6 +40,7 @@ BUDGETS = [
     Budget("call next -> event at all 100 displays", "p95", 300, "ms"),
     Budget("free-slot search (60 specialists, 30 working days)", "p95", 50, "ms"),
     Budget("booking confirm", "p95", 100, "ms"),
+    Budget("call card step, 10 operators at once", "p95", 100, "ms"),
     Budget("ticket issue throughput (20 kiosks)", "value", 5, "check-ins/s", higher_is_better=True),
     Budget("server resident memory at peak, per process", "value", 200, "MB"),
     Budget("errors", "value", 1, "count"),
@@ -49,6 +51,10 @@ RESULTS = Path(__file__).with_name("results")
 CALL_INTERVAL = 0.1
 # Seconds between two requests of one phone operator (three operators on the line at speed).
 OPERATOR_INTERVAL = 0.5
+# Seconds between two steps of one consultation-line operator's call card (open, topic,
+# close): a call every 3 s for each of the ten, some twenty times a real line's pace.
+LINE_INTERVAL = 1.0
+_CALL_URL = re.compile(r"/staff/line/calls/(\d+)")
 
 
 def _free_port() -> int:
@@ -111,7 +117,11 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         print(
             f"[{backend}] {len(listeners)} push clients connected; logging in staff ...", flush=True
         )
-        operators = [StaffClient(server.url, login) for login in plan.operators]
+        # The booking desk's operators as before; the consultation line's ten on their own.
+        line = [StaffClient(server.url, lg) for lg in plan.operators if lg.startswith("line")]
+        operators = [
+            StaffClient(server.url, lg) for lg in plan.operators if not lg.startswith("line")
+        ]
         specialists = [StaffClient(server.url, login) for login in plan.specialists]
 
         # Operators search and book while 10 kiosks check visitors in: one run, all at once.
@@ -126,6 +136,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             target=_operators, args=(operators, plan, slot_keys, search, confirm, args.searches)
         )
         operator_thread.start()
+        cards = Series("call card step")
+        line_thread = threading.Thread(target=_line_calls, args=(line, cards, args.calls))
+        line_thread.start()
         # Ten kiosks, a visitor at each every 2 s: 5 check-ins a second, far above a real lobby.
         checkins(
             server.url,
@@ -137,6 +150,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             interval=2.0,
         )
         operator_thread.join()
+        line_thread.join()
 
         throughput = Series("throughput")
         checkins(server.url, plan.kiosk_tokens, codes[half:], printer, throughput, concurrency=20)
@@ -146,13 +160,14 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         calls = _call_round(specialists, displays, db, rounds=2)
         _finish_all(specialists, db)
 
-        errors = sum(s.errors for s in (search, confirm, checkin, throughput, calls))
+        errors = sum(s.errors for s in (search, confirm, checkin, throughput, calls, cards))
         results = {
             BUDGETS[0].name: checkin.summary(),
             BUDGETS[1].name: calls.summary(),
             BUDGETS[2].name: search.summary(),
             BUDGETS[3].name: confirm.summary(),
-            BUDGETS[4].name: {"value": round(issued / span, 1) if span else 0, "count": issued},
+            BUDGETS[4].name: cards.summary(),
+            BUDGETS[5].name: {"value": round(issued / span, 1) if span else 0, "count": issued},
         }
         errors += sum(listener.errors for listener in listeners)
     finally:
@@ -161,8 +176,8 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         memory.stop.set()
         server.stop()
         printer.close()
-    results[BUDGETS[5].name] = {"value": round(memory.peak, 1)}
-    results[BUDGETS[6].name] = {"value": errors}
+    results[BUDGETS[6].name] = {"value": round(memory.peak, 1)}
+    results[BUDGETS[7].name] = {"value": errors}
     if args.growth:
         results["growth"] = _growth(db, calendar)
     db.drop()
@@ -231,6 +246,51 @@ def _operators(
     booked_from = time.monotonic()
     run_parallel(len(operators), list(range(len(slot_keys))), one_booking)
     search.finished = confirm.finished = time.monotonic()
+
+
+def _line_calls(line: list[StaffClient], series: Series, calls: int) -> None:
+    """Ten operators take calls at once: open a card, set the topic, close it answered (§18-22).
+
+    Each step is timed on its own; an operator's steps come LINE_INTERVAL apart, the
+    operators staggered, so the ten cards are open at the same time.
+    """
+    series.started = time.monotonic()
+    began = time.monotonic()
+
+    def operator(op: StaffClient) -> None:
+        rank = line.index(op)
+        steps = 0
+
+        def step(path: str, data: dict[str, object] | None = None) -> Any:
+            nonlocal steps
+            due = began + steps * LINE_INTERVAL + rank * LINE_INTERVAL / len(line)
+            time.sleep(max(0.0, due - time.monotonic()))
+            steps += 1
+            started = time.monotonic()
+            response = op.post(path, data)
+            return response, (time.monotonic() - started) * 1000
+
+        for i in range(calls):
+            response, ms = step("/staff/line/calls")
+            found = _CALL_URL.search(response.headers.get("HX-Redirect", ""))
+            if response.status_code != 204 or not found:
+                series.error(f"call open {response.status_code}: {gist(response.text)}")
+                continue
+            series.add(ms)
+            card = f"/staff/line/calls/{found.group(1)}"
+            response, ms = step(f"{card}/details", {"topic": "hours", "note": f"Вопрос {i}"})
+            if response.status_code != 200 or "Сохранено." not in response.text:
+                series.error(f"call topic {response.status_code}: {gist(response.text)}")
+                continue
+            series.add(ms)
+            response, ms = step(f"{card}/close", {"outcome": "answered"})
+            if response.status_code != 200 or "Завершён" not in response.text:
+                series.error(f"call close {response.status_code}: {gist(response.text)}")
+                continue
+            series.add(ms)
+
+    run_parallel(len(line), line, operator)  # type: ignore[arg-type]
+    series.finished = time.monotonic()
 
 
 def _call_round(
@@ -462,6 +522,7 @@ def main() -> int:
     parser.add_argument("--displays", type=int, default=100)
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--bookings-confirmed", type=int, default=100)
+    parser.add_argument("--calls", type=int, default=20, help="call cards per line operator")
     parser.add_argument("--no-growth", dest="growth", action="store_false")
     args = parser.parse_args()
     all_results: dict[str, dict[str, Any]] = {}

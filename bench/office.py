@@ -11,6 +11,8 @@ import tomli_w
 from visits.config import DEMO_CONFIG_PATH
 
 SPECIALISTS = 60
+# Phone operators on the consultation line (§18-27), each with a call card open at once.
+LINE_OPERATORS = 10
 SURNAMES = [
     "Абрамов",
     "Борисов",
@@ -71,6 +73,19 @@ def large_office(target: Path) -> Path:
                 "roles": ["specialist"],
                 # Everyone also gives consultations: the slot search covers all 60 specialists.
                 "services": sorted({"consultation", services[i % len(services)]}),
+            }
+        )
+    for i in range(LINE_OPERATORS):
+        first, patronymic = NAMES[i % len(NAMES)]
+        config["staff"].append(
+            {
+                "login": f"line{i + 1:02d}",
+                "surname": SURNAMES[-1 - i % len(SURNAMES)],
+                "first_name": first,
+                "patronymic": patronymic,
+                "position": "Оператор консультационной линии",
+                "unit": "Консультационная линия",
+                "roles": ["operator"],
             }
         )
     target.write_text(tomli_w.dumps(config), encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, make_response, send_file
+from flask.typing import ResponseReturnValue
 
 from signage import bp
 from visits.models import DeviceKind
@@ -31,7 +32,7 @@ from visits.web.sse import HEARTBEAT_SECONDS, sse_response
 
 @bp.route("/")
 @device_required(DeviceKind.DISPLAY)
-def board() -> Any:
+def board() -> ResponseReturnValue:
     device = current_device(DeviceKind.DISPLAY)
     assert device is not None
     calendar = priyom().calendar

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, Response, request, url_for
+from flask.typing import ResponseReturnValue
 
 from kiosk import bp
 from visits.errors import PriyomError
@@ -114,7 +114,7 @@ def _tablet_screen(
     view: RatingView | None = None,
     prompt: RatingPrompt | None = None,
     status: int = 200,
-) -> Any:
+) -> Response:
     """The page, or the #tablet-screen fragment, in whatever state it is."""
     device = _device()
     if view is None and prompt is None:
@@ -144,21 +144,21 @@ def _tablet_screen(
 
 @bp.route("/tablet")
 @device_required(DeviceKind.TABLET)
-def tablet() -> Any:
+def tablet() -> ResponseReturnValue:
     """Idle screen of the room's tablet, or the open prompt if there is one."""
     return _tablet_screen()
 
 
 @bp.route("/tablet/current")
 @device_required(DeviceKind.TABLET)
-def tablet_current() -> Any:
+def tablet_current() -> ResponseReturnValue:
     """What the tablet shows now: asked for on a push, by the fallback poll, and on idle."""
     return _tablet_screen()
 
 
 @bp.route("/tablet/events")
 @device_required(DeviceKind.TABLET)
-def tablet_events() -> Any:
+def tablet_events() -> ResponseReturnValue:
     """The room's push stream: "rating.prompt" when its specialist finishes a visit."""
     topics = [f"room:{_device().room_id}"]
     # The stream opens its own short sessions; the request's session is not held open.
@@ -166,7 +166,7 @@ def tablet_events() -> Any:
     return sse_response(topics, priyom().session_factory)
 
 
-def _tablet_refused(exc: PriyomError, prompt_id: int) -> Any:
+def _tablet_refused(exc: PriyomError, prompt_id: int) -> Response:
     prompt = db().get(RatingPrompt, prompt_id)
     ticket = db().get(Ticket, prompt.ticket_id) if prompt is not None else None
     view = RatingView(
@@ -181,7 +181,7 @@ def _tablet_refused(exc: PriyomError, prompt_id: int) -> Any:
 
 @bp.route("/tablet/prompts/<int:prompt_id>")
 @device_required(DeviceKind.TABLET)
-def tablet_prompt(prompt_id: int) -> Any:
+def tablet_prompt(prompt_id: int) -> ResponseReturnValue:
     """Step 1 (faces) or, with ?score=, step 2 (reasons and comment)."""
     try:
         prompt, ticket = rating_prompt_for_tablet(
@@ -194,7 +194,7 @@ def tablet_prompt(prompt_id: int) -> Any:
 
 @bp.route("/tablet/prompts/<int:prompt_id>/rating", methods=["POST"])
 @device_required(DeviceKind.TABLET)
-def tablet_rate(prompt_id: int) -> Any:
+def tablet_rate(prompt_id: int) -> ResponseReturnValue:
     score, reasons, comment = _form_input()
     try:
         rating = rating_from_tablet(
@@ -216,7 +216,7 @@ def tablet_rate(prompt_id: int) -> Any:
 
 @bp.route("/tablet/prompts/<int:prompt_id>/skip", methods=["POST"])
 @device_required(DeviceKind.TABLET)
-def tablet_skip(prompt_id: int) -> Any:
+def tablet_skip(prompt_id: int) -> ResponseReturnValue:
     """30 s without a touch: the prompt is recorded as skipped, the tablet goes idle."""
     # Rated or closed meanwhile: idle is the right screen either way.
     with suppress(PriyomError):
@@ -258,7 +258,7 @@ def _phone_view(ticket: Ticket, score: int | None) -> RatingView:
     return view
 
 
-def _phone_render(view: RatingView, status: int = 200) -> Any:
+def _phone_render(view: RatingView, status: int = 200) -> Response:
     return render(
         "kiosk/pages/tablet_phone.html",
         "kiosk/partials/_rating_form.html",
@@ -269,7 +269,7 @@ def _phone_render(view: RatingView, status: int = 200) -> Any:
 
 
 @rating_bp.route("/t/<token>/rating", methods=["GET", "POST"])
-def form(token: str) -> Any:
+def form(token: str) -> ResponseReturnValue:
     """The rating form of one ticket; include it in the ticket page with hx-get (see _rating_form.html)."""
     ticket = rating_ticket_by_token(session=db(), token=token)
     if request.method == "GET":

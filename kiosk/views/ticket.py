@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from flask.typing import ResponseReturnValue
 
 from kiosk import public_bp
 from visits.queries.ticket_page import ticket_page
@@ -11,7 +11,7 @@ from visits.web.htmx import render
 
 
 @public_bp.route("/t/<token>")
-def ticket(token: str) -> Any:
+def ticket(token: str) -> ResponseReturnValue:
     """Open to anyone with the QR of the ticket: the token is unguessable, no surname shown."""
     info = ticket_page(db(), priyom().calendar, token=token)
     response = render("kiosk/pages/ticket.html", "kiosk/partials/_ticket_status.html", info=info)

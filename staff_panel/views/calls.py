@@ -9,9 +9,11 @@ Call-backs are closed in «Звонки» (/staff/calls), next to the operators'
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, request, url_for
+from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
@@ -139,12 +141,14 @@ def _card_context(call_id: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _card(call_id: int, *, status: int = 200, **extra: Any) -> Any:
+def _card(call_id: int, *, status: int = 200, **extra: Any) -> Response:
     """The card: the fragment for htmx, the whole page otherwise."""
     return render(PAGE_CARD, P_CARD, status=status, **_card_context(call_id, **extra))
 
 
-def _after(call_id: int, action: Any, section: str, *, notice: str = "") -> Any:
+def _after(
+    call_id: int, action: Callable[[], object], section: str, *, notice: str = ""
+) -> Response:
     """Run a service call; the card comes back with its notice or the refusal in `section`."""
     try:
         action()
@@ -163,7 +167,7 @@ def _after(call_id: int, action: Any, section: str, *, notice: str = "") -> Any:
 
 @bp.route("/line")
 @staff_required(*LINE_ROLES)
-def line() -> Any:
+def line() -> ResponseReturnValue:
     """The line's desk: the calls this staff member holds now, and today's closed ones."""
     desk = line_desk(db(), config=priyom().config, staff=_me())
     return render(PAGE_LINE, P_LINE, desk=desk, **_common())
@@ -171,7 +175,7 @@ def line() -> Any:
 
 @bp.route("/line/calls", methods=["POST"])
 @staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
-def call_new() -> Any:
+def call_new() -> ResponseReturnValue:
     """The phone rings: a new card, its time counted from now (§18)."""
     call = call_open(session=db(), staff=_me())
     return hx_redirect(url_for("staff_panel.call", call_id=call.id))
@@ -179,14 +183,14 @@ def call_new() -> Any:
 
 @bp.route("/line/calls/<int:call_id>")
 @staff_required(*LINE_ROLES)
-def call(call_id: int) -> Any:
+def call(call_id: int) -> ResponseReturnValue:
     """One call card."""
     return _card(call_id)
 
 
 @bp.route("/line/calls/<int:call_id>/search")
 @staff_required(*LINE_ROLES)
-def call_search(call_id: int) -> Any:
+def call_search(call_id: int) -> ResponseReturnValue:
     """Find the caller by phone or surname, as the booking desk does."""
     query = request.args.get("q", "")
     if not is_fragment_request():
@@ -203,7 +207,7 @@ def call_search(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/client", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def call_client(call_id: int) -> Any:
+def call_client(call_id: int) -> ResponseReturnValue:
     """The caller is this client, or stays anonymous (client empty)."""
     client_id = _id(request.form.get("client"))
     if request.form.get("client") and client_id is None:
@@ -218,7 +222,7 @@ def call_client(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/register", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def call_register(call_id: int) -> Any:
+def call_register(call_id: int) -> ResponseReturnValue:
     """Register the caller (§3: channels and consent) and name them on the card."""
     form = request.form
 
@@ -243,7 +247,7 @@ def call_register(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/details", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def call_details(call_id: int) -> Any:
+def call_details(call_id: int) -> ResponseReturnValue:
     """§21: the topic, the service and a short note."""
     form = request.form
     service_raw = form.get("service", "")
@@ -268,7 +272,7 @@ def call_details(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/handover", methods=["GET", "POST"])
 @staff_required(*LINE_ROLES)
-def call_handover_view(call_id: int) -> Any:
+def call_handover_view(call_id: int) -> ResponseReturnValue:
     """§23: GET shows the sentence to say first; POST switches the call."""
     to_id = _id(request.values.get("to"))
     if request.method == "GET":
@@ -299,7 +303,7 @@ def call_handover_view(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/callback", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def call_callback(call_id: int) -> Any:
+def call_callback(call_id: int) -> ResponseReturnValue:
     """§24: the phone to call back, the deadline told, the caller's convenient times."""
     form = request.form
     days = _id(form.get("working_days"))
@@ -331,7 +335,7 @@ def call_callback(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/directory")
 @staff_required(*LINE_ROLES)
-def call_directory(call_id: int) -> Any:
+def call_directory(call_id: int) -> ResponseReturnValue:
     """§26: the directory of other bodies, searched by topic."""
     if not is_fragment_request():
         return hx_redirect(url_for("staff_panel.call", call_id=call_id))
@@ -340,7 +344,7 @@ def call_directory(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/refer", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def call_refer_view(call_id: int) -> Any:
+def call_refer_view(call_id: int) -> ResponseReturnValue:
     """§26: record the body whose contacts the caller got; send them if asked."""
     entry = request.form.get("entry", "")
     if not entry.isdigit():
@@ -363,7 +367,7 @@ def call_refer_view(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/crisis")
 @staff_required(*LINE_ROLES)
-def call_crisis(call_id: int) -> Any:
+def call_crisis(call_id: int) -> ResponseReturnValue:
     """§27: the order's phrases with the caller's first name and patronymic."""
     ctx = _card_context(call_id)
     ctx["phrases"] = crisis_phrases(ctx["card"].client)
@@ -374,7 +378,7 @@ def call_crisis(call_id: int) -> Any:
 
 @bp.route("/line/calls/<int:call_id>/close", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def call_close_view(call_id: int) -> Any:
+def call_close_view(call_id: int) -> ResponseReturnValue:
     """End the call with its outcome (§27: a non-business call after the warning)."""
     form = request.form
     return _after(
@@ -394,7 +398,7 @@ def call_close_view(call_id: int) -> Any:
 
 @bp.route("/line/incoming")
 @staff_required()
-def line_incoming() -> Any:
+def line_incoming() -> ResponseReturnValue:
     """The strip every staff page loads: calls handed over to me (§23), and F2 for operators."""
     me = _me()
     rows = calls_incoming(db(), config=priyom().config, staff=me)
@@ -406,7 +410,7 @@ def line_incoming() -> Any:
 
 @bp.route("/calls/callbacks/<int:callback_id>/done", methods=["POST"])
 @staff_required(*LINE_ROLES)
-def callback_done(callback_id: int) -> Any:
+def callback_done(callback_id: int) -> ResponseReturnValue:
     """§24.4: the caller was called back; the row comes back closed with the answer."""
     try:
         callback_close(

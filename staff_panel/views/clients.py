@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, make_response, request, url_for
+from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
@@ -57,7 +58,7 @@ def _common() -> dict[str, Any]:
 
 @bp.route("/clients")
 @staff_required(*ROLES)
-def clients() -> Any:
+def clients() -> ResponseReturnValue:
     """Find a client by phone or surname; a specialist sees the clients booked to them."""
     me = _me()
     query = request.args.get("q", "")
@@ -88,7 +89,7 @@ def _filter_from_request() -> tuple[HistoryFilter, str | None]:
 
 @bp.route("/clients/<int:client_id>")
 @staff_required(*ROLES)
-def client_card(client_id: int) -> Any:
+def client_card(client_id: int) -> ResponseReturnValue:
     """The client card with the history timeline; htmx filter requests get the timeline only."""
     chosen, filter_error = _filter_from_request()
     history = history_view(
@@ -134,7 +135,7 @@ def client_export(client_id: int) -> Response:
 
 @bp.route("/clients/<int:client_id>/send", methods=["POST"])
 @staff_required(*ROLES)
-def client_send(client_id: int) -> Any:
+def client_send(client_id: int) -> ResponseReturnValue:
     """Send the history by the client's channel; answer with a notice in the export panel."""
     error = None
     sent: list[str] = []
@@ -158,7 +159,7 @@ def client_send(client_id: int) -> Any:
 
 @bp.route("/clients/<int:client_id>/data")
 @staff_required(*ROLES)
-def client_data(client_id: int) -> Any:
+def client_data(client_id: int) -> ResponseReturnValue:
     """The data block, or its edit form with ?edit=1."""
     client = history_require_access(db(), staff=_me(), client_id=client_id)
     partial = (
@@ -171,7 +172,7 @@ def client_data(client_id: int) -> Any:
 
 @bp.route("/clients/<int:client_id>/data", methods=["POST"])
 @staff_required(*ROLES)
-def client_data_save(client_id: int) -> Any:
+def client_data_save(client_id: int) -> ResponseReturnValue:
     """Correct the client's data at their request (history: CLIENT_UPDATED)."""
     form = request.form
     try:
@@ -209,7 +210,7 @@ def client_data_save(client_id: int) -> Any:
 
 @bp.route("/clients/<int:client_id>/consent-withdraw", methods=["POST"])
 @staff_required(*ROLES)
-def client_consent(client_id: int) -> Any:
+def client_consent(client_id: int) -> ResponseReturnValue:
     """Record the client's withdrawal of consent: no more messages (§4)."""
     client = client_consent_withdraw(session=db(), client_id=client_id, staff=_me())
     return render(
@@ -222,7 +223,7 @@ def client_consent(client_id: int) -> Any:
 
 @bp.route("/clients/<int:client_id>/merge")
 @staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
-def client_merge_candidates(client_id: int) -> Any:
+def client_merge_candidates(client_id: int) -> ResponseReturnValue:
     """Search for the duplicate record to merge into this one."""
     query = request.args.get("q", "")
     found = [
@@ -240,7 +241,7 @@ def client_merge_candidates(client_id: int) -> Any:
 
 @bp.route("/clients/<int:client_id>/merge", methods=["POST"])
 @staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
-def client_merge_post(client_id: int) -> Any:
+def client_merge_post(client_id: int) -> ResponseReturnValue:
     """Merge the chosen duplicate into this client; the card reloads with the joined history."""
     raw = request.form.get("other_id", "")
     if not raw.isdigit():

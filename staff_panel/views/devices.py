@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, request
+from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
@@ -34,7 +35,7 @@ PAPER_WIDTHS = (80, 58)
 CHARS_PER_LINE = (48, 42, 32)
 
 
-def _list(**extra: Any) -> Any:
+def _list(**extra: Any) -> Response:
     calendar = priyom().calendar
     return render(
         PAGE,
@@ -90,7 +91,7 @@ def _int(name: str) -> int | None:
 
 @bp.route("/devices")
 @staff_required(Role.ADMINISTRATOR)
-def devices() -> Any:
+def devices() -> ResponseReturnValue:
     calendar = priyom().calendar
     return render(
         PAGE,
@@ -103,13 +104,13 @@ def devices() -> Any:
 
 @bp.route("/devices/list")
 @staff_required(Role.ADMINISTRATOR)
-def devices_list() -> Any:
+def devices_list() -> ResponseReturnValue:
     return _list()
 
 
 @bp.route("/devices", methods=["POST"])
 @staff_required(Role.ADMINISTRATOR)
-def devices_create() -> Any:
+def devices_create() -> ResponseReturnValue:
     form = request.form
     kind = form.get("kind", "")
     try:
@@ -140,7 +141,7 @@ def devices_create() -> Any:
 
 @bp.route("/devices/printer-fields")
 @staff_required(Role.ADMINISTRATOR)
-def devices_printer_fields() -> Any:
+def devices_printer_fields() -> ResponseReturnValue:
     """The printer fields filled from the chosen model: paper, columns, QR, status answers."""
     return render(
         PAGE, "staff_panel/partials/_devices_printer.html", page_context=_page_context, **_form()
@@ -149,7 +150,7 @@ def devices_printer_fields() -> Any:
 
 @bp.route("/devices/<int:device_id>/last-ticket.png")
 @staff_required(Role.ADMINISTRATOR)
-def devices_last_ticket(device_id: int) -> Any:
+def devices_last_ticket(device_id: int) -> ResponseReturnValue:
     """The last ticket sent to a kiosk's printer, drawn from the bytes it got."""
     png = device_last_print_png(session=db(), device_id=device_id)
     if png is None:
@@ -159,21 +160,21 @@ def devices_last_ticket(device_id: int) -> Any:
 
 @bp.route("/devices/<int:device_id>/code", methods=["POST"])
 @staff_required(Role.ADMINISTRATOR)
-def devices_new_code(device_id: int) -> Any:
+def devices_new_code(device_id: int) -> ResponseReturnValue:
     code = device_new_pairing_code(session=db(), device_id=device_id)
     return _list(code_for=device_id, code=code)
 
 
 @bp.route("/devices/<int:device_id>/check", methods=["POST"])
 @staff_required(Role.ADMINISTRATOR)
-def devices_check(device_id: int) -> Any:
+def devices_check(device_id: int) -> ResponseReturnValue:
     status = device_printer_check(session=db(), device_id=device_id)
     return _list(checked=device_id, printer_status=status)
 
 
 @bp.route("/devices/tickets/<int:ticket_id>/reprint", methods=["POST"])
 @staff_required(Role.ADMINISTRATOR)
-def devices_reprint(ticket_id: int) -> Any:
+def devices_reprint(ticket_id: int) -> ResponseReturnValue:
     staff = current_staff()
     assert staff is not None
     try:
@@ -204,7 +205,7 @@ def devices_reprint(ticket_id: int) -> Any:
 
 @bp.route("/devices/alert")
 @staff_required()
-def devices_alert() -> Any:
+def devices_alert() -> ResponseReturnValue:
     """The printer alert every staff panel shows under its header (empty when all is well)."""
     return render(
         "staff_panel/partials/_devices_alert.html",

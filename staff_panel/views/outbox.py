@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from staff_panel import bp
@@ -48,7 +47,7 @@ nav_item(
 
 @bp.route("/outbox")
 @staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
-def outbox() -> Any:
+def outbox() -> ResponseReturnValue:
     """Every outgoing message with its state; ?status= filters."""
     status = request.args.get("status", "")
     if status not in STATUS_LABELS:
@@ -67,7 +66,7 @@ def outbox() -> Any:
 
 @bp.route("/calls")
 @staff_required(Role.OPERATOR, Role.SPECIALIST, Role.ADMINISTRATOR)
-def calls() -> Any:
+def calls() -> ResponseReturnValue:
     """Whom to call and why: promised call-backs (§24) and the operators' tasks, open first."""
     staff = current_staff()
     assert staff is not None
@@ -87,7 +86,7 @@ def calls() -> Any:
 
 @bp.route("/calls/<int:task_id>/done", methods=["POST"])
 @staff_required(Role.OPERATOR, Role.ADMINISTRATOR)
-def call_done(task_id: int) -> Any:
+def call_done(task_id: int) -> ResponseReturnValue:
     """The operator called: the row comes back closed (swapped outerHTML)."""
     staff = current_staff()
     assert staff is not None

@@ -11,10 +11,10 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, abort, request, url_for
+from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
@@ -368,7 +368,7 @@ def _report(scope: ReportScope, filters: ReportFilter) -> Report:
 
 @bp.route("/reports")
 @staff_required(Role.ADMINISTRATOR, Role.SPECIALIST)
-def reports() -> Any:
+def reports() -> ResponseReturnValue:
     staff, scope = _me()
     filters = _filters(scope)
     report = _report(scope, filters)
@@ -420,7 +420,7 @@ def reports_csv(name: str) -> Response:
 
 @bp.route("/reports/alerts")
 @staff_required(Role.ADMINISTRATOR, Role.SPECIALIST)
-def reports_alerts() -> Any:
+def reports_alerts() -> ResponseReturnValue:
     """Ratings of 1-2 of the last week: refreshed on the "rating.low" push."""
     staff, scope = _me()
     return render(
@@ -433,7 +433,7 @@ def reports_alerts() -> Any:
 
 @bp.route("/reports/tickets/<int:ticket_id>")
 @staff_required(Role.ADMINISTRATOR)
-def reports_ticket(ticket_id: int) -> Any:
+def reports_ticket(ticket_id: int) -> ResponseReturnValue:
     """The ticket and client behind a rating: administrators only, audited."""
     staff, _scope = _me()
     rating_ticket_open(session=db(), staff=staff, ticket_id=ticket_id)

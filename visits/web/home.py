@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, redirect, url_for
+from flask.typing import ResponseReturnValue
 
 from visits.models import Device, DeviceKind
 from visits.queries.devices import devices_active
@@ -16,13 +15,13 @@ bp = Blueprint("home", __name__)
 
 
 @bp.route("/")
-def index() -> Any:
+def index() -> ResponseReturnValue:
     devices = devices_active(db()) if priyom().demo else []
     return render("web/index.html", devices=devices, demo=priyom().demo)
 
 
 @bp.route("/demo/open/<int:device_id>")
-def demo_open_device(device_id: int) -> Any:
+def demo_open_device(device_id: int) -> ResponseReturnValue:
     """Demo only: pair this browser as a demo device in one click."""
     if not priyom().demo:
         abort(404)

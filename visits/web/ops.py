@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from visits.migrate import migrate_is_current
@@ -20,13 +21,13 @@ bp = Blueprint("ops", __name__)
 
 
 @bp.route("/healthz")
-def healthz() -> Any:
+def healthz() -> ResponseReturnValue:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
 @bp.route("/readyz")
-def readyz() -> Any:
+def readyz() -> ResponseReturnValue:
     """Readiness: database reachable, schema current, scheduler alive."""
     checks: dict[str, Any] = {}
     try:

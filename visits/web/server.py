@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 
 from visits.config import OfficeConfig
 from visits.settings import Settings
+
+if TYPE_CHECKING:
+    # gunicorn ships no type hints: what we use of its application class, typed.
+    class BaseApplication:
+        cfg: Any
+
+        def __init__(self) -> None: ...
+        def run(self) -> None: ...
+
+else:
+    from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger(__name__)
 

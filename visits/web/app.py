@@ -39,10 +39,13 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr in one readable line per event (level: PRIYOM_LOG_LEVEL)."""
+    # force: python-escpos calls logging.basicConfig() on import, which would
+    # otherwise make this call a no-op and drop our INFO lines.
     logging.basicConfig(
         level=level,
         format=LOG_FORMAT,
         datefmt="%Y-%m-%d %H:%M:%S",
+        force=True,
     )
 
 

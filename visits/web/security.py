@@ -172,8 +172,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-# Staff pages show personal data: no copy may stay in a browser's or proxy's cache.
-NO_STORE_PREFIXES = ("/staff", "/login")
+# A file handed out (a history export opened for printing) is a document of its own:
+# its styles are inside it, and it may run nothing at all.
+DOCUMENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+)
+# Staff pages show personal data, kiosk screens and ticket pages a visitor's name:
+# no copy may stay in a browser's or proxy's cache (static files may).
+NO_STORE_PREFIXES = ("/staff", "/login", "/kiosk", "/t/", "/device")
 
 
 def security_headers(response: Response) -> Response:
@@ -182,11 +188,13 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
+    if "Content-Disposition" in headers:
+        headers.setdefault("Content-Security-Policy", DOCUMENT_SECURITY_POLICY)
     headers.setdefault(
         "Content-Security-Policy",
         current_app.config.get("PRIYOM_CSP", CONTENT_SECURITY_POLICY),
     )
-    if request.path.startswith(NO_STORE_PREFIXES) and not request.path.startswith("/staff/static"):
+    if request.path.startswith(NO_STORE_PREFIXES) and "/static/" not in request.path:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response

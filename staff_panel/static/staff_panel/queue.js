@@ -8,5 +8,10 @@
       "прошлые визиты, оценки, сообщения и заметки о клиенте (§34.4).</p>";
   }
   document.body.addEventListener("today-side-clear", clearSide);
+  // «Закрыть» in the side panel (no on*= handlers: the CSP allows scripts from files only).
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (target && target.closest("[data-clear-side]")) clearSide();
+  });
   window.priyomQueue = { clearSide: clearSide };
 })();

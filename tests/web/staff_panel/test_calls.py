@@ -37,7 +37,7 @@ def test_line_page_shows_the_numbers_with_their_hours_and_the_new_call_key(
     # Every staff page loads the strip that carries the F2 key and the handed-over calls.
     assert "/staff/line/incoming" in page
     strip = client.get("/staff/line/incoming", headers=htmx_headers(client)).get_data(True)
-    assert "keydown[key=='F2'] from:body" in strip
+    assert 'hx-trigger="priyom-f2 from:body"' in strip  # priyom.js sends it on F2
 
 
 def test_specialist_cannot_open_a_call(client: FlaskClient) -> None:

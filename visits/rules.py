@@ -51,6 +51,28 @@ def apology_due(ticket: Ticket, apology_after_minutes: int) -> bool:
     return late > 0 and late >= apology_after_minutes
 
 
+def room_move_announced(ticket: Ticket) -> bool:
+    """§35.2, §35.4: whether a move to or from a meeting room is shown on the displays and messaged.
+
+    A visitor already with the specialist is escorted there in person, so that third
+    parties form no impression: no display, no voice, no message. Only a visitor who was
+    called and has not come in yet is directed by the displays.
+    """
+    return ticket.status == TicketStatus.CALLED
+
+
+# §35.2: what the specialist offers a visitor in a tense conversation, in the order's words.
+COMFORT_REMINDER = (
+    "проводите посетителя в переговорную сами;",
+    "предложите снять верхнюю одежду;",
+    "предложите сесть за стол;",
+    "предложите чай, кофе или воду;",
+    "дайте высказаться, не перебивайте;",
+    "если ошибся департамент, извинитесь и скажите, что и когда будет сделано;",
+    "при необходимости пригласите коллегу, который ведёт этот вопрос.",
+)
+
+
 def no_show_allowed(ticket: Ticket, now: datetime) -> bool:
     """No-show only after two recalls or five minutes after the call."""
     if ticket.status != TicketStatus.CALLED or ticket.called_at is None:

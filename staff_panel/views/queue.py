@@ -20,9 +20,11 @@ from visits.queries.today import (
     today_board,
     transfer_choices,
 )
+from visits.rules import COMFORT_REMINDER
 from visits.services.access import booking_card_require
 from visits.services.meeting_rooms import (
     RESERVE_MINUTES,
+    ROOM_RESERVED_NOTICE,
     colleague_invite,
     colleague_invite_seen,
     room_release,
@@ -243,9 +245,7 @@ def today_rooms(ticket_id: int) -> Response:
         except PriyomError as exc:
             db().rollback()
             return _rooms(ticket_id, error=exc.message, status=exc.status)
-        return _rooms(
-            ticket_id, notice="Переговорная занята за вами. Табло показывает посетителю дорогу."
-        )
+        return _rooms(ticket_id, notice=ROOM_RESERVED_NOTICE)
     board = today_board(db(), priyom().calendar, _me())
     if not any(r.ticket and r.ticket.id == ticket_id for r in board.rows):
         abort(404)  # the form is for a ticket on her own list only
@@ -266,6 +266,7 @@ def _rooms(
         rooms=meeting_rooms_now(db()),
         minutes_choices=RESERVE_MINUTES,
         colleagues=colleagues(db(), staff),
+        comfort=COMFORT_REMINDER,
         error=error,
         notice=notice,
     )

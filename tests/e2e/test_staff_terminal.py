@@ -119,7 +119,7 @@ def test_check_in_call_transfer_meeting_room_finish(
     expect(smirnov.locator(".current-number")).to_have_text(number)
     smirnov.locator(".current").get_by_role("button", name="Перейти в переговорную").click()
     rooms = smirnov.locator("#today-side")
-    expect(rooms).to_contain_text("предложите посетителю сесть и воду")
+    expect(rooms).to_contain_text("предложите чай, кофе или воду")
     rooms.get_by_role("button", name="Занять 311 на 30 минут").click()
     expect(rooms).to_contain_text("Переговорная занята за вами.")
     expect(smirnov.locator(".reservation")).to_contain_text("Разговор в переговорной 311")
@@ -130,7 +130,8 @@ def test_check_in_call_transfer_meeting_room_finish(
     _shot(smirnov, "4-meeting-room")
     # The invited colleague sees the notice in her own panel, without a reload.
     invite = ivanova.locator(".invite")
-    expect(invite).to_contain_text("Алексей Викторович Смирнов ждёт вас: переговорная 311, 3 этаж")
+    expect(invite).to_contain_text("Алексей Викторович Смирнов пригласил вас на разговор.")
+    expect(invite).to_contain_text("Ждёт вас: переговорная 311, 3 этаж")
     _shot(ivanova, "5-invite")
     invite.get_by_role("button", name="Понятно").click()
     expect(ivanova.locator(".invite")).to_have_count(0)

@@ -552,7 +552,7 @@ def _scenario(browsers: Browsers, day: WholeDay, calendar: WorkCalendar) -> None
     expect(display.locator(".sg-call").first.locator(".sg-room")).to_have_text("кабинет 301")
     smirnov.locator(".current").get_by_role("button", name="Перейти в переговорную").click()
     rooms = smirnov.locator("#today-side")
-    expect(rooms).to_contain_text("предложите посетителю сесть и воду")
+    expect(rooms).to_contain_text("предложите чай, кофе или воду")
     check(smirnov, "terminal: meeting rooms")
     _shot(smirnov, "meeting-rooms")
     rooms.get_by_role("button", name="Занять 311 на 30 минут").click()

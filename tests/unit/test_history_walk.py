@@ -20,8 +20,7 @@ EXPECTED = [
     K.MESSAGE_QUEUED,  # room change
     K.CALLED,
     K.SERVICE_STARTED,
-    K.MEETING_ROOM,  # §35
-    K.MESSAGE_QUEUED,  # room change
+    K.MEETING_ROOM,  # §35: during the visit, no message (§35.4)
     K.COLLEAGUE_INVITED,  # §35.3
     K.SERVED,
     K.MESSAGE_QUEUED,  # final message with the survey link (§17)

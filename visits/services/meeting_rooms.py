@@ -29,13 +29,20 @@ from visits.models import (
 )
 from visits.notify.outbox import room_change_queue
 from visits.push import push_emit
-from visits.rules import ACTIVE
+from visits.ru import by_gender_of
+from visits.rules import ACTIVE, room_move_announced
 from visits.services.history import audit_record, ticket_event_record
 from visits.services.queue import STATUS_PHRASES, ticket_locked
 
 log = logging.getLogger(__name__)
 
 RESERVE_MINUTES = (15, 30, 60)
+# §35.4: what the specialist reads after taking a room; the move itself is discreet.
+ROOM_RESERVED_NOTICE = (
+    "Переговорная занята за вами. Проводите посетителя туда сами: табло, голосовое "
+    "объявление и сообщения о переходе не сообщают. Посетителя, который ещё не вошёл "
+    "в кабинет, табло направит в переговорную."
+)
 
 
 def _locked_room(session: Session, room_id: int) -> Room:
@@ -157,7 +164,11 @@ def _reservation_announce(
     reservation: RoomReservation,
     minutes: int,
 ) -> None:
-    """Record the move (§4), message the client and tell the screens concerned."""
+    """Record the move (§4) and tell the screens concerned; the displays only when allowed.
+
+    §35.4: a move during the visit is announced nowhere and messaged to nobody
+    (`room_move_announced`); the specialist's and the administrator's panels still refresh.
+    """
     client = session.get(Client, ticket.client_id)
     assert client is not None
     summary = (
@@ -173,14 +184,21 @@ def _reservation_announce(
         action="room.reserve",
         data={"reservation_id": reservation.id, "minutes": minutes},
     )
-    room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
+    announced = room_move_announced(ticket)
+    if announced:
+        room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
     push_emit(
         session,
         "ticket.moved",
-        ["displays", f"staff:{ticket.staff_id}", "admin"],
+        _move_topics(ticket, announced),
         ticket_id=ticket.id,
         room_id=room.id,
     )
+
+
+def _move_topics(ticket: Ticket, announced: bool) -> list[str]:
+    """The panels always; the hallway displays (chime, voice) only for an announced move."""
+    return (["displays"] if announced else []) + [f"staff:{ticket.staff_id}", "admin"]
 
 
 def room_release(
@@ -229,7 +247,7 @@ def room_release(
                 push_emit(
                     session,
                     "ticket.moved",
-                    ["displays", f"staff:{ticket.staff_id}", "admin"],
+                    _move_topics(ticket, room_move_announced(ticket)),
                     ticket_id=ticket.id,
                     room_id=ticket.room_id,
                 )
@@ -274,7 +292,8 @@ def colleague_invite(
         )
         session.add(invite)
         session.flush()
-        summary = f"Талон {ticket.number}: {room.place_to} приглашён(а) {colleague.full_name}" + (
+        invited = by_gender_of(colleague, "приглашён", "приглашена")
+        summary = f"Талон {ticket.number}: {room.place_to} {invited} {colleague.full_name}" + (
             f". {message}" if message else "."
         )
         ticket_event_record(

@@ -203,7 +203,7 @@ def test_meeting_room_reserve_invite_release(
     _post(client, "/staff/today/call-next")
     panel = client.get(f"/staff/today/tickets/{ticket.id}/rooms", headers=htmx_headers(client))
     text = panel.get_data(as_text=True)
-    assert "предложите посетителю сесть и воду" in text and "311" in text and "Свободна" in text
+    assert "предложите чай, кофе или воду" in text and "311" in text and "Свободна" in text
     response = client.post(
         f"/staff/today/tickets/{ticket.id}/rooms",
         data={"room": str(room.id), "minutes": "30"},

@@ -86,7 +86,7 @@ class Backoff:
         if failures < self.free:
             return timedelta(0)
         doublings = min(failures - self.free, 30)
-        return min(self.first * (2**doublings), self.longest)
+        return min(self.first * (1 << doublings), self.longest)
 
 
 def throttle_key(kind: str, value: str) -> str:

@@ -92,30 +92,17 @@ def _demo_calls(
     staff: dict[str, Staff],
     now: datetime,
 ) -> None:
-    """This morning's line (§18-27): one call answered, one handed over with a call-back
-    promised (it waits in «Звонки»), one anonymous caller sent to the tax service."""
-    operator, ivanova = staff["operator"], staff["ivanova"]
-    config = calendar.config
-
-    def call(client: Client | None, topic: str, note: str, *, minutes_ago: int) -> int:
-        opened = call_open(
-            session=session, staff=operator, now=now - timedelta(minutes=minutes_ago)
-        )
-        assert opened.id is not None
-        if client is not None:
-            call_client_set(session=session, call_id=opened.id, staff=operator, client_id=client.id)
-        call_details_set(
-            session=session,
-            config=config,
-            call_id=opened.id,
-            staff=operator,
-            topic=topic,
-            service_id=None,
-            note=note,
-        )
-        return opened.id
-
-    answered = call(clients[5], "hours", "Работаете ли в пятницу после обеда", minutes_ago=50)
+    """Record this morning's consultation line (§18-27): answered, handed over, referred."""
+    operator = staff["operator"]
+    answered = _demo_call_open(
+        session,
+        calendar,
+        operator=operator,
+        client=clients[5],
+        topic="hours",
+        note="Работаете ли в пятницу после обеда",
+        at=now - timedelta(minutes=50),
+    )
     call_close(
         session=session,
         calendar=calendar,
@@ -124,7 +111,56 @@ def _demo_calls(
         outcome="answered",
         now=now - timedelta(minutes=47),
     )
-    handed = call(clients[7], "application", "Когда будет готов договор аренды", minutes_ago=35)
+    _demo_call_handed_over(session, calendar, client=clients[7], staff=staff, now=now)
+    _demo_call_referred(session, calendar, operator=operator, now=now)
+
+
+def _demo_call_open(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    operator: Staff,
+    client: Client | None,
+    topic: str,
+    note: str,
+    at: datetime,
+) -> int:
+    """Open a call taken by the operator at `at`, with its client and question; return its id."""
+    opened = call_open(session=session, staff=operator, now=at)
+    assert opened.id is not None
+    if client is not None:
+        call_client_set(session=session, call_id=opened.id, staff=operator, client_id=client.id)
+    call_details_set(
+        session=session,
+        config=calendar.config,
+        call_id=opened.id,
+        staff=operator,
+        topic=topic,
+        service_id=None,
+        note=note,
+    )
+    return opened.id
+
+
+def _demo_call_handed_over(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    client: Client,
+    staff: dict[str, Staff],
+    now: datetime,
+) -> None:
+    """Hand a call over to a specialist, who promises a call-back (it waits in «Звонки»)."""
+    operator, ivanova = staff["operator"], staff["ivanova"]
+    handed = _demo_call_open(
+        session,
+        calendar,
+        operator=operator,
+        client=client,
+        topic="application",
+        note="Когда будет готов договор аренды",
+        at=now - timedelta(minutes=35),
+    )
     call_handover(
         session=session,
         call_id=handed,
@@ -137,8 +173,8 @@ def _demo_calls(
         calendar=calendar,
         call_id=handed,
         staff=ivanova,
-        phone=clients[7].phone,
-        working_days=config.consultation.callback_working_days,
+        phone=client.phone,
+        working_days=calendar.config.consultation.callback_working_days,
         intervals=[],
         question="Готов ли договор аренды и когда его подписать",
         now=now - timedelta(minutes=30),
@@ -151,25 +187,41 @@ def _demo_calls(
         outcome="callback",
         now=now - timedelta(minutes=29),
     )
+
+
+def _demo_call_referred(
+    session: Session, calendar: WorkCalendar, *, operator: Staff, now: datetime
+) -> None:
+    """Send an anonymous caller to the tax service from the directory (§26), if it is there."""
+    config = calendar.config
     tax = next((i for i, e in enumerate(config.directory) if "налог" in e.topics.lower()), None)
-    if tax is not None:
-        referred = call(None, "other", "Земельный налог за прошлый год", minutes_ago=20)
-        call_refer(
-            session=session,
-            config=config,
-            call_id=referred,
-            staff=operator,
-            entry_index=tax,
-            send=False,
-        )
-        call_close(
-            session=session,
-            calendar=calendar,
-            call_id=referred,
-            staff=operator,
-            outcome="referred",
-            now=now - timedelta(minutes=17),
-        )
+    if tax is None:
+        return
+    referred = _demo_call_open(
+        session,
+        calendar,
+        operator=operator,
+        client=None,
+        topic="other",
+        note="Земельный налог за прошлый год",
+        at=now - timedelta(minutes=20),
+    )
+    call_refer(
+        session=session,
+        config=config,
+        call_id=referred,
+        staff=operator,
+        entry_index=tax,
+        send=False,
+    )
+    call_close(
+        session=session,
+        calendar=calendar,
+        call_id=referred,
+        staff=operator,
+        outcome="referred",
+        now=now - timedelta(minutes=17),
+    )
 
 
 def _demo_clients(session: Session) -> list[Client]:

@@ -298,7 +298,12 @@ def table(report: Report, name: str) -> tuple[list[str], list[list[str]]]:
     if name == "by_service":
         return ["Услуга", *RATING_HEAD], _group_rows(report.by_service)
     if name == "by_room":
-        return ["Кабинет", *RATING_HEAD], _group_rows(report.by_room)
+        # §36: a visit counts under the specialist's room; a meeting room is its own column.
+        rows = [
+            [*row, ", ".join(f"{label}: {n}" for label, n in g.meeting_rooms) or "—"]
+            for row, g in zip(_group_rows(report.by_room), report.by_room, strict=True)
+        ]
+        return ["Кабинет специалиста", *RATING_HEAD, "Из них в переговорной"], rows
     if name == "by_day":
         head = ["День", "Талонов", "Принято", "Не подошли", "Оценок", "Средняя", "Доля 1–2"]
         head.append("Ожидание, медиана мин")

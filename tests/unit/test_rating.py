@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tests.factories import make_device, make_finished_ticket, staff_by_login
+from tests.factories import (
+    make_booking,
+    make_device,
+    make_finished_ticket,
+    make_ticket,
+    next_working_moment,
+    staff_by_login,
+)
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import write_transaction
 from visits.errors import Conflict, Forbidden, InvalidInput, RuleViolation
@@ -20,9 +27,14 @@ from visits.models import (
     PushEvent,
     Rating,
     RatingPrompt,
+    Room,
+    RoomReservation,
+    Staff,
     Ticket,
     TicketStatus,
 )
+from visits.services.meeting_rooms import room_reserve
+from visits.services.queue import ticket_call_next, ticket_finish
 from visits.services.rating import (
     PROMPT_TTL,
     RatingSource,
@@ -32,6 +44,7 @@ from visits.services.rating import (
     rating_prompt_open,
     rating_prompt_skip,
     rating_prompts_expire,
+    rating_room_of,
 )
 
 
@@ -173,3 +186,76 @@ def test_a_visit_not_finished_cannot_be_rated(session: Session, calendar: WorkCa
     with pytest.raises(RuleViolation, match="после окончания приёма"):
         rating_by_token(session=session, token=ticket.token, score=5, reasons=[])
     assert session.exec(select(Rating).where(col(Rating.ticket_id) == ticket.id)).first() is None
+
+
+def test_a_visit_ended_in_a_meeting_room_is_rated_on_the_specialists_tablet(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """§36, §35.4: the meeting room has no tablet; the visitor walks out past room 305."""
+    day = next_working_moment(calendar, hour=10, minute=0)
+    ivanova = staff_by_login(session, "ivanova")
+    booking = make_booking(session, calendar, starts_at=day, staff_login="ivanova")
+    make_ticket(session, booking, checked_in_at=day - timedelta(minutes=5))
+    ticket = ticket_call_next(session=session, calendar=calendar, staff=ivanova, now=day).ticket
+    meeting = session.exec(select(Room).where(Room.number == "311")).one()
+    room_reserve(
+        session=session,
+        calendar=calendar,
+        staff=ivanova,
+        ticket_id=ticket.id,
+        room_id=meeting.id,
+        minutes=30,
+        now=day,
+    )
+    ticket_finish(
+        session=session,
+        calendar=calendar,
+        staff=ivanova,
+        ticket_id=ticket.id or 0,
+        now=day + timedelta(minutes=20),
+    )
+    session.refresh(ticket)
+    assert ticket.room_id == meeting.id  # the conversation ended in the meeting room
+    prompt = session.exec(select(RatingPrompt).where(RatingPrompt.ticket_id == ticket.id)).one()
+    assert prompt.room_id == ivanova.room_id
+    event = session.exec(select(PushEvent).where(PushEvent.kind == "rating.prompt")).one()
+    assert event.topics == [f"room:{ivanova.room_id}"]
+
+    in_meeting_room, _token = make_device(session, DeviceKind.TABLET, room_number="311")
+    assert rating_prompt_current(session=session, device=in_meeting_room) is None
+    own, _token = make_device(session, DeviceKind.TABLET, room_number="305")
+    # (The prompt stays open for its minutes from the real clock's finish.)
+    found = rating_prompt_current(session=session, device=own)
+    assert found is not None and found[0].id == prompt.id
+    rating = rating_from_tablet(
+        session=session, device=own, prompt_id=prompt.id or 0, score=5, reasons=[]
+    )
+    # Reports count it under the specialist's room, not the meeting room.
+    assert rating.room_id == ivanova.room_id
+    (entry,) = _history(session, ticket, HistoryKind.RATED)
+    assert entry.actor == "Планшет в кабинете 305"
+
+
+def test_a_specialist_without_a_room_is_rated_where_the_visit_was_before_the_move(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    ticket = make_finished_ticket(session, calendar)
+    staff = session.get(Staff, ticket.staff_id)
+    assert staff is not None
+    own_room = staff.room_id
+    meeting = session.exec(select(Room).where(Room.number == "311")).one()
+    with write_transaction(session):
+        staff.room_id = None
+        ticket.room_id = meeting.id or 0
+        session.add_all([staff, ticket])
+        session.add(
+            RoomReservation(
+                room_id=meeting.id or 0,
+                ticket_id=ticket.id,
+                staff_id=staff.id or 0,
+                starts_at=utcnow(),
+                ends_at=utcnow() + timedelta(minutes=15),
+                from_room_id=own_room,
+            )
+        )
+    assert rating_room_of(session, ticket) == own_room

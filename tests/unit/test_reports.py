@@ -170,3 +170,47 @@ def test_low_rating_alerts_reach_the_unit_head_only(
         now=utcnow() + timedelta(days=8),
     )
     assert later == []
+
+
+def test_ratings_by_room_count_the_specialists_room_and_name_the_meeting_room(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """§36, §35.4: a visit rated after a meeting room counts under room 305, with 311 beside."""
+    from sqlmodel import select
+
+    from visits.models import Room, RoomReservation
+    from visits.services.rating import rating_by_token
+
+    plain = make_finished_ticket(session, calendar, days_ago=1, slot=0)
+    moved = make_finished_ticket(session, calendar, days_ago=1, slot=1)
+    meeting = session.exec(select(Room).where(Room.number == "311")).one()
+    own_room = moved.room_id
+    moved.room_id = meeting.id or 0
+    session.add(moved)
+    session.add(
+        RoomReservation(
+            room_id=meeting.id or 0,
+            ticket_id=moved.id,
+            staff_id=moved.staff_id,
+            starts_at=moved.finished_at or utcnow(),
+            ends_at=(moved.finished_at or utcnow()) + timedelta(minutes=30),
+            from_room_id=own_room,
+        )
+    )
+    session.commit()
+    for ticket, score in ((plain, 5), (moved, 3)):
+        rating_by_token(session=session, token=ticket.token, score=score, reasons=[])
+
+    scope = report_scope_for(staff_by_login(session, "admin"))
+    assert scope is not None
+    day = plain.office_day
+    report = report_build(
+        session=session,
+        calendar=calendar,
+        scope=scope,
+        filters=ReportFilter(date_from=day, date_to=day),
+    )
+    (room,) = report.by_room
+    assert room.label == "кабинет 305, 3 этаж"
+    assert room.stats.count == 2
+    assert room.meeting_rooms == (("переговорная 311, 3 этаж", 1),)

@@ -14,9 +14,9 @@ Who sees what is decided once, in report_scope_for():
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from visits.models import (
     Rating,
     Role,
     Room,
+    RoomReservation,
     Service,
     Staff,
     Ticket,
@@ -185,6 +186,8 @@ class RatingGroup:
     key: str
     label: str
     stats: RatingStats
+    # By room: the meeting rooms (§35.4) some of these visits moved to, with how many.
+    meeting_rooms: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,31 @@ def _group(items: Iterable[tuple[Hashable, int]], label: Callable[[Any], str]) -
         scores[key].append(score)
     groups = [RatingGroup(str(k), label(k), rating_stats(v)) for k, v in scores.items()]
     return sorted(groups, key=lambda g: g.label)
+
+
+def report_by_room(
+    session: Session, rated: Sequence[tuple[Rating, Ticket]], labels: _Labels
+) -> list[RatingGroup]:
+    """Ratings by the specialist's room (§36); the meeting rooms the visits moved to beside."""
+    ticket_ids = [t.id for _r, t in rated]
+    moved: dict[int, set[int]] = defaultdict(set)
+    if ticket_ids:
+        rows = session.exec(
+            select(RoomReservation.ticket_id, RoomReservation.room_id).where(
+                col(RoomReservation.ticket_id).in_(ticket_ids)
+            )
+        ).all()
+        for ticket_id, room_id in rows:
+            if ticket_id is not None:
+                moved[ticket_id].add(room_id)
+    meeting: dict[int, Counter[str]] = defaultdict(Counter)
+    for r, t in rated:
+        for room_id in moved.get(t.id or 0, ()):
+            meeting[r.room_id][labels.room_label(room_id)] += 1
+    return [
+        replace(group, meeting_rooms=tuple(sorted(meeting[int(group.key)].items())))
+        for group in _group(((r.room_id, r.score) for r, _t in rated), labels.room_label)
+    ]
 
 
 def _late_row(label: str, tickets: Sequence[Ticket]) -> LateRow:
@@ -463,7 +491,7 @@ def report_build(
         ratings=rating_stats(r.score for r, _t in rated),
         by_staff=_group(((r.staff_id, r.score) for r, _t in rated), labels.staff_label),
         by_service=_group(((r.service_id, r.score) for r, _t in rated), labels.service_label),
-        by_room=_group(((r.room_id, r.score) for r, _t in rated), labels.room_label),
+        by_room=report_by_room(session, rated, labels),
         by_day=report_by_day(tickets, rated),
         wait=duration_stats(waits),
         service_time=duration_stats(_service_minutes(tickets)),

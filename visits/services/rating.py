@@ -1,7 +1,8 @@
 """Ratings of a visit (§36): the tablet prompt and the one rating per ticket.
 
-A finished visit opens a prompt on the tablet of the ticket's room. The
-visitor rates there, or later from the ticket's own page on the phone, or
+A finished visit opens a prompt on the tablet of the specialist's own room,
+the door the visitor walks out past, also when the conversation ended in a
+meeting room (§35.4), which has no tablet. The visitor rates there, or later from the ticket's own page on the phone, or
 from the link in the final message (§17): whichever comes first wins, the
 unique constraint on Rating.ticket_id stands behind the check. An unanswered
 prompt is closed as skipped. A score of 1-2 alerts the unit head at once.
@@ -28,6 +29,8 @@ from visits.models import (
     RatingPrompt,
     Role,
     Room,
+    RoomKind,
+    RoomReservation,
     Staff,
     Ticket,
     TicketStatus,
@@ -80,20 +83,46 @@ def rating_reasons_for(score: int) -> tuple[str, ...]:
     return REASONS_LOW + REASONS_HIGH
 
 
+def rating_room_of(session: Session, ticket: Ticket) -> int:
+    """The room a visit is rated and reported under: the specialist's own room (§36).
+
+    A visit moved to a meeting room (§35.4) still belongs to the specialist's room: the
+    meeting room has no tablet, and the visitor leaves past the specialist's door. A
+    specialist without a room of her own: the room the ticket was in before the move.
+    """
+    staff = session.get(Staff, ticket.staff_id)
+    if staff is not None and staff.room_id is not None:
+        return staff.room_id
+    room = session.get(Room, ticket.room_id)
+    if room is not None and room.kind == RoomKind.MEETING:
+        before = session.exec(
+            select(RoomReservation.from_room_id)
+            .where(
+                RoomReservation.ticket_id == ticket.id,
+                col(RoomReservation.from_room_id).is_not(None),
+            )
+            .order_by(col(RoomReservation.id))
+        ).first()
+        if before is not None:
+            return before
+    return ticket.room_id
+
+
 def rating_prompt_open(session: Session, *, ticket: Ticket) -> RatingPrompt:
-    """Offer a rating on the tablet of the ticket's room, inside the caller's transaction."""
+    """Offer a rating on the tablet of the specialist's room, inside the caller's transaction."""
     assert ticket.id is not None
     prompt = session.exec(select(RatingPrompt).where(RatingPrompt.ticket_id == ticket.id)).first()
     if prompt is None:
+        room_id = rating_room_of(session, ticket)
         prompt = RatingPrompt(
-            ticket_id=ticket.id, room_id=ticket.room_id, expires_at=utcnow() + PROMPT_TTL
+            ticket_id=ticket.id, room_id=room_id, expires_at=utcnow() + PROMPT_TTL
         )
         session.add(prompt)
         session.flush()
         push_emit(
             session,
             "rating.prompt",
-            [f"room:{ticket.room_id}"],
+            [f"room:{room_id}"],
             ticket_id=ticket.id,
             prompt_id=prompt.id,
         )
@@ -175,7 +204,7 @@ def rating_prompt_for_tablet(
     prompt = session.get(RatingPrompt, prompt_id)
     if prompt is None:
         raise NotFound("Такого приглашения к оценке нет.")
-    # A tablet only sees tickets finished in its own room.
+    # A tablet only sees the visits of its own room's specialist.
     if prompt.room_id != room_id:
         raise Forbidden(WRONG_ROOM, code="wrong_room")
     if session.exec(select(Rating.id).where(Rating.ticket_id == prompt.ticket_id)).first():
@@ -277,6 +306,7 @@ def _rating_create(
     assert ticket.id is not None
     if rating_of_ticket(session=session, ticket_id=ticket.id) is not None:
         raise Conflict(ALREADY_RATED, code="already_rated")
+    room_id = prompt.room_id if prompt is not None else rating_room_of(session, ticket)
     rating = Rating(
         ticket_id=ticket.id,
         score=score,
@@ -286,7 +316,8 @@ def _rating_create(
         device_id=device.id if device else None,
         staff_id=ticket.staff_id,
         service_id=ticket.service_id,
-        room_id=ticket.room_id,
+        # §36: reports count the visit under the specialist's room, not a meeting room.
+        room_id=room_id,
         created_at=now,
     )
     session.add(rating)
@@ -298,7 +329,7 @@ def _rating_create(
         client_id=ticket.client_id,
         kind=HistoryKind.RATED,
         summary=_summary(ticket, score, reasons, comment),
-        actor=_rating_actor(session, ticket, source),
+        actor=_rating_actor(session, rating, source),
         ticket_id=ticket.id,
         booking_id=ticket.booking_id,
         data={"score": score, "reasons": reasons, "comment": comment, "source": source.value},
@@ -323,11 +354,11 @@ def _prompt_close(
         session.add(prompt)
 
 
-def _rating_actor(session: Session, ticket: Ticket, source: RatingSource) -> str:
+def _rating_actor(session: Session, rating: Rating, source: RatingSource) -> str:
     """Name where the rating came from; a tablet by its room's number."""
     actor = SOURCE_ACTORS[source]
     if source == RatingSource.TABLET:
-        room = session.get(Room, ticket.room_id)
+        room = session.get(Room, rating.room_id)
         actor = f"{actor} {room.number}" if room else actor
     return actor
 
@@ -357,7 +388,7 @@ def rating_from_tablet(
     comment: str = "",
     now: datetime | None = None,
 ) -> Rating:
-    """Rate a visit on the tablet of the room where it was finished (§36)."""
+    """Rate a visit on the tablet of the specialist's room (§36)."""
     moment = now or utcnow()
     clean_reasons, text = _clean(score, reasons, comment)
     try:

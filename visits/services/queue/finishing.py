@@ -109,7 +109,8 @@ def ticket_finish(
             f"Специалист {staff.full_name}, приём длился {minutes_phrase(served_minutes)}.",
             action="ticket.finish",
         )
-        # §36: the tablet of the room where the visit ended offers the rating.
+        # §36: the tablet of the specialist's own room offers the rating, wherever the
+        # conversation ended (a meeting room has no tablet).
         rating_prompt_open(session, ticket=ticket)
         reservations_release(session, ticket, now, move_back=False)
         _final_message_queue(session, calendar, ticket, client, staff)

@@ -188,7 +188,7 @@ def walk_visit(session: Session, calendar: WorkCalendar) -> tuple[Client, Ticket
     step(lambda: ticket_call_next(session=session, calendar=calendar, staff=smirnov))
     step(lambda: ticket_start(session=session, staff=smirnov, ticket_id=ticket_id))
     meeting = session.exec(select(Room).where(Room.number == "311")).one()
-    reservation = step(
+    step(
         lambda: room_reserve(
             session=session,
             calendar=calendar,
@@ -202,7 +202,7 @@ def walk_visit(session: Session, calendar: WorkCalendar) -> tuple[Client, Ticket
         lambda: colleague_invite(
             session=session,
             staff=smirnov,
-            reservation_id=reservation.id or 0,
+            ticket_id=ticket_id,
             to_staff_id=ivanova.id or 0,
         )
     )

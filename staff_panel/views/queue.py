@@ -265,7 +265,6 @@ def _rooms(
         ticket_id=ticket_id,
         rooms=meeting_rooms_now(db()),
         minutes_choices=RESERVE_MINUTES,
-        colleagues=colleagues(db(), staff),
         comfort=COMFORT_REMINDER,
         error=error,
         notice=notice,
@@ -287,27 +286,47 @@ def today_release(reservation_id: int) -> Response:
     )
 
 
-@bp.route("/today/reservations/<int:reservation_id>/invite", methods=["POST"])
+@bp.route("/today/tickets/<int:ticket_id>/invite", methods=["GET", "POST"])
 @staff_required(Role.SPECIALIST)
-def today_invite(reservation_id: int) -> Response:
-    ticket_id = request.args.get("ticket", "0")
+def today_invite(ticket_id: int) -> Response:
+    """§35.3: invite a colleague into the conversation, in the room or the meeting room."""
+    if request.method == "GET":
+        return _invite_form(ticket_id)
     try:
         invite = colleague_invite(
             session=db(),
             staff=_me(),
-            reservation_id=reservation_id,
+            ticket_id=ticket_id,
             to_staff_id=_int("to_staff"),
             message=request.form.get("message", ""),
         )
     except PriyomError as exc:
         db().rollback()
-        return _rooms(
-            int(ticket_id) if ticket_id.isdigit() else 0, error=exc.message, status=exc.status
-        )
+        return _invite_form(ticket_id, error=exc.message, status=exc.status)
     colleague = db().get(Staff, invite.to_staff_id)
-    return _rooms(
-        invite.ticket_id,
-        notice=f"Приглашение отправлено: {colleague.full_name if colleague else ''}.",
+    return _invite_form(
+        ticket_id, notice=f"Приглашение отправлено: {colleague.full_name if colleague else ''}."
+    )
+
+
+def _invite_form(
+    ticket_id: int, *, error: str | None = None, notice: str | None = None, status: int = 200
+) -> Response:
+    staff = _me()
+    board = today_board(db(), priyom().calendar, staff)
+    row = next((r for r in board.rows if r.ticket and r.ticket.id == ticket_id), None)
+    if row is None or row.ticket is None:
+        abort(404)  # the form is for a ticket on her own list only
+    return render(
+        PAGE,
+        "staff_panel/partials/_today_invite.html",
+        status=status,
+        board=board,
+        row=row,
+        groups=colleagues(db(), staff, service_id=row.ticket.service_id),
+        form=request.form,
+        error=error,
+        notice=notice,
     )
 
 

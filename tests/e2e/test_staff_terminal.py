@@ -123,10 +123,13 @@ def test_check_in_call_transfer_meeting_room_finish(
     rooms.get_by_role("button", name="Занять 311 на 30 минут").click()
     expect(rooms).to_contain_text("Переговорная занята за вами.")
     expect(smirnov.locator(".reservation")).to_contain_text("Разговор в переговорной 311")
-    rooms.get_by_label("Пригласить коллегу (§35.3)").select_option(str(ivanova_id))
-    rooms.get_by_placeholder("Коротко: в чём вопрос").fill("Спор о границах участка")
-    rooms.get_by_role("button", name="Пригласить").click()
-    expect(rooms).to_contain_text("Приглашение отправлено: Мария Петровна Иванова.")
+    # Inviting a colleague is its own action (§35.3), here from the meeting room's card.
+    rooms.get_by_role("button", name="Пригласить коллегу").click()
+    invite_form = smirnov.locator("#today-side")
+    invite_form.get_by_label("Коллега (§35.3)").select_option(str(ivanova_id))
+    invite_form.get_by_label("Коротко: в чём вопрос").fill("Спор о границах участка")
+    invite_form.get_by_role("button", name="Пригласить").click()
+    expect(invite_form).to_contain_text("Приглашение отправлено: Мария Петровна Иванова.")
     _shot(smirnov, "4-meeting-room")
     # The invited colleague sees the notice in her own panel, without a reload.
     invite = ivanova.locator(".invite")

@@ -170,7 +170,7 @@ def test_invite_reaches_the_colleagues_panel(
     invite = colleague_invite(
         session=session,
         staff=ivanova,
-        reservation_id=reservation.id,
+        ticket_id=ticket.id,
         to_staff_id=smirnov.id,
         message="Спор о границах участка",
     )

@@ -256,15 +256,40 @@ def transfer_choices(session: Session, staff: Staff) -> list[TransferChoice]:
     return result
 
 
-def colleagues(session: Session, staff: Staff) -> list[Staff]:
-    """Active colleagues who can be invited into a meeting room (§35.3)."""
-    return list(
-        session.exec(
-            select(Staff)
-            .where(col(Staff.active).is_(True), Staff.id != staff.id)
-            .order_by(Staff.surname, Staff.first_name)
-        ).all()
+@dataclass(frozen=True)
+class ColleagueGroup:
+    label: str
+    staff: list[Staff]
+
+
+def colleagues(session: Session, staff: Staff, *, service_id: int) -> list[ColleagueGroup]:
+    """§35.3: colleagues to invite into a conversation, the most useful first.
+
+    First those who handle the ticket's service (they know the subject), then the
+    rest of the specialist's unit (the unit head among them), then everyone else.
+    """
+    everyone = session.exec(
+        select(Staff)
+        .where(col(Staff.active).is_(True), Staff.id != staff.id)
+        .order_by(Staff.surname, Staff.first_name)
+    ).all()
+    handling = set(
+        session.exec(select(StaffService.staff_id).where(StaffService.service_id == service_id))
     )
+    groups: dict[str, list[Staff]] = {"service": [], "unit": [], "other": []}
+    for person in everyone:
+        if person.id in handling:
+            groups["service"].append(person)
+        elif staff.unit and person.unit == staff.unit:
+            groups["unit"].append(person)
+        else:
+            groups["other"].append(person)
+    labels = {
+        "service": "Ведут этот вопрос",
+        "unit": f"Ваш отдел: {staff.unit}" if staff.unit else "Ваш отдел",
+        "other": "Другие сотрудники",
+    }
+    return [ColleagueGroup(labels[key], people) for key, people in groups.items() if people]
 
 
 @dataclass

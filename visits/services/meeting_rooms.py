@@ -25,7 +25,6 @@ from visits.models import (
     RoomReservation,
     Staff,
     Ticket,
-    TicketStatus,
 )
 from visits.notify.outbox import room_change_queue
 from visits.push import push_emit
@@ -259,32 +258,32 @@ def colleague_invite(
     *,
     session: Session,
     staff: Staff,
-    reservation_id: int,
+    ticket_id: int,
     to_staff_id: int,
     message: str = "",
 ) -> ColleagueInvite:
-    """§35.3: invite a colleague into the meeting room; they see a notice in their panel."""
+    """§35.3: invite a colleague into the conversation, in the room or in the meeting room.
+
+    Its own action: no meeting room is needed. The colleague is invited to where the
+    visitor is now (the ticket's room: the specialist's own, or the meeting room it
+    moved to), and sees a notice in their panel.
+    """
     message = (message or "").strip()[:500]
     with write_transaction(session):
-        reservation = session.get(RoomReservation, reservation_id)
-        if reservation is None or reservation.released_at is not None:
-            raise Conflict("Переговорная уже освобождена. Список обновлён.", code="released")
-        if reservation.staff_id != staff.id:
-            raise Forbidden("Пригласить коллегу может тот, кто занял переговорную.")
+        ticket = ticket_locked(session, ticket_id)
+        if ticket.staff_id != staff.id:
+            raise Forbidden("Пригласить коллегу может специалист, который ведёт приём.")
+        if ticket.status not in ACTIVE:
+            raise Conflict("Приём по этому талону уже закончен. Список обновлён.", code="done")
         colleague = session.get(Staff, to_staff_id)
         if colleague is None or not colleague.active or colleague.id == staff.id:
             raise InvalidInput("Выберите коллегу из списка.", field="to_staff")
-        ticket = session.get(Ticket, reservation.ticket_id) if reservation.ticket_id else None
-        if ticket is None or ticket.status not in (
-            TicketStatus.CALLED,
-            TicketStatus.IN_SERVICE,
-        ):
-            raise Conflict("Приём по этому талону уже закончен. Список обновлён.", code="done")
-        room = session.get(Room, reservation.room_id)
+        room = session.get(Room, ticket.room_id)
         assert room is not None and ticket.id is not None
+        reservation = _active_reservation(session, ticket.id, utcnow())
         invite = ColleagueInvite(
             ticket_id=ticket.id,
-            reservation_id=reservation.id,
+            reservation_id=reservation.id if reservation else None,
             room_id=room.id or 0,
             from_staff_id=staff.id or 0,
             to_staff_id=colleague.id or 0,

@@ -215,7 +215,7 @@ def test_meeting_room_reserve_invite_release(
     reservation = session.exec(select(RoomReservation)).one()
     status, body = _post(
         client,
-        f"/staff/today/reservations/{reservation.id}/invite?ticket={ticket.id}",
+        f"/staff/today/tickets/{ticket.id}/invite",
         to_staff=str(smirnov.id),
         message="Нужна ваша помощь",
     )

@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         description="PRIYOM_METRICS_ALLOW: addresses (comma-separated networks) that read "
         "/metrics without the token",
     )
+    proxies: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="PRIYOM_PROXIES: how many proxies (nginx) stand in front; their "
+        "X-Forwarded-For names the client's address for the limits and /metrics",
+    )
     limits: dict[str, int] = Field(
         default_factory=dict,
         description='PRIYOM_LIMITS: JSON overriding limits, e.g. {"walkins_per_phone_per_day": 3} '

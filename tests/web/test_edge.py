@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_of, htmx_headers, login_as
@@ -55,3 +60,94 @@ def test_device_fragments_answer_a_plain_request_with_the_page(client: FlaskClie
     assert 'id="devices-form"' in listing.get_data(as_text=True)
     fragment = client.get("/staff/devices/list", headers=htmx_headers(client))
     assert 'id="devices-form"' not in fragment.get_data(as_text=True)
+
+
+def test_staff_pages_are_not_stored_and_carry_the_content_security_policy(
+    client: FlaskClient,
+) -> None:
+    login_as(client, "admin")
+    page = client.get("/staff/desk")
+    assert page.headers["Cache-Control"] == "no-store"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe" not in policy
+    assert "frame-ancestors 'none'" in policy
+    static = client.get("/static/web/priyom.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()
+
+
+TEMPLATE_ROOTS = (
+    "visits/web/templates",
+    "kiosk/templates",
+    "signage/templates",
+    "staff_panel/templates",
+)
+# What the policy forbids in our own markup: inline script and handlers, inline styles,
+# javascript: links, and htmx trigger filters (they are compiled with eval).
+FORBIDDEN = {
+    "inline script": re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),
+    "on*= handler": re.compile(r"\son[a-z]+\s*=", re.I),
+    "<style>": re.compile(r"<style", re.I),
+    "style= attribute": re.compile(r"\sstyle\s*=", re.I),
+    "javascript: link": re.compile(r"javascript:", re.I),
+    "htmx filter": re.compile(r"hx-trigger=\"[^\"]*\["),
+    "hx-on": re.compile(r"hx-on"),
+}
+
+
+def test_no_template_needs_inline_script_or_style() -> None:
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{path.relative_to(root)}: {what}"
+        for folder in TEMPLATE_ROOTS
+        for path in sorted((root / folder).rglob("*.html"))
+        for what, pattern in FORBIDDEN.items()
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
+def _app(session_factory: Any, office_config: Any, tmp_path: Path, **env: Any) -> Flask:
+    from visits.settings import Settings
+    from visits.web import create_app
+
+    return create_app(
+        config=office_config,
+        session_factory=session_factory,
+        demo=False,
+        settings={"TESTING": True},
+        environment=Settings(var_dir=tmp_path, **env),
+    )
+
+
+def test_metrics_need_the_token_or_an_allowed_address(
+    session_factory: Any, office_config: Any, tmp_path: Path
+) -> None:
+    app = _app(
+        session_factory,
+        office_config,
+        tmp_path,
+        metrics_token="s3cret-token",
+        metrics_allow="10.20.0.0/16",
+        proxies=1,
+    )
+    client = app.test_client()
+    outside = {"REMOTE_ADDR": "10.0.0.2"}  # nginx; the client is named in X-Forwarded-For
+    assert client.get("/metrics", environ_base=outside).status_code == 403
+    stranger = {"X-Forwarded-For": "203.0.113.5"}
+    assert client.get("/metrics", environ_base=outside, headers=stranger).status_code == 403
+    monitor = {"X-Forwarded-For": "10.20.3.4"}
+    assert client.get("/metrics", environ_base=outside, headers=monitor).status_code == 200
+    token = {"Authorization": "Bearer s3cret-token", **stranger}
+    assert client.get("/metrics", environ_base=outside, headers=token).status_code == 200
+    wrong = {"Authorization": "Bearer guess", **stranger}
+    assert client.get("/metrics", environ_base=outside, headers=wrong).status_code == 403
+
+
+def test_without_a_proxy_forwarded_addresses_are_not_believed(
+    session_factory: Any, office_config: Any, tmp_path: Path
+) -> None:
+    client = _app(session_factory, office_config, tmp_path).test_client()
+    spoofed = {"X-Forwarded-For": "127.0.0.1"}
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.5"}, headers=spoofed)
+    assert response.status_code == 403

@@ -13,6 +13,7 @@ from htmx_flask import Htmx
 from sqlalchemy import Engine
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig, load_config
@@ -29,6 +30,7 @@ from visits.web.security import (
     check_request_input,
     install_converters,
     limits_install,
+    metrics_guard,
     security_headers,
 )
 
@@ -106,6 +108,12 @@ def create_app(
     if settings:
         app.config.update(settings)
     limits_install(app)
+    if env.proxies:
+        # Behind nginx every request comes from nginx: the limits per address and the
+        # /metrics allow-list need the client's own address from X-Forwarded-For.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=env.proxies, x_proto=env.proxies, x_host=env.proxies
+        )
     app.extensions["priyom"] = Priyom(
         config=office,
         calendar=calendar,
@@ -173,6 +181,7 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _edge() -> None:
         check_request_input()
+        metrics_guard()
         check_csrf()
 
     @app.teardown_request

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -201,6 +201,13 @@ def security_headers(response: Response) -> Response:
 
 
 # --- /metrics -----------------------------------------------------------------
+
+
+def metrics_guard() -> None:
+    """Refuse /metrics to anyone without the token and outside the allow-list."""
+    if request.endpoint == "ops.metrics" and not metrics_allowed():
+        log.warning("metrics refused to %s", request.remote_addr)
+        abort(403)
 
 
 def metrics_allowed() -> bool:

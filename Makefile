@@ -4,17 +4,31 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PRIYOM := $(VENV)/bin/priyom
 PORT ?= 8000
+# Exact versions that installed and passed together: `make venv` installs within them.
+LOCK := requirements.lock
 export PRIYOM_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres lint bench venv browser screenshots clean schema
+.PHONY: run test test-sqlite test-postgres lint bench venv lock browser screenshots clean schema
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -c $(LOCK) -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed
+
+## Refresh requirements.lock: the newest versions pyproject.toml allows, resolved in a clean venv
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp" build' EXIT; \
+	python3 -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install -q --upgrade pip; \
+	"$$tmp/venv/bin/pip" install -q '.[dev,usb,serial]'; \
+	{ echo "# Made by \`make lock\` from pyproject.toml (dev, usb and serial extras included);"; \
+	  echo "# \`make venv\` installs with it as constraints. Do not edit by hand."; \
+	  "$$tmp/venv/bin/pip" freeze --all --exclude-editable | grep -Eiv '^(priyom|pip|setuptools|wheel)[ =@]'; \
+	} > $(LOCK)
+	@echo "$(LOCK): $$(grep -vc '^#' $(LOCK)) packages"
 
 # Chromium for the browser tests comes from Debian (Playwright cannot download its own here).
 browser:

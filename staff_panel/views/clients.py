@@ -122,6 +122,7 @@ def client_export(client_id: int) -> Response:
         staff=_me(),
         client_id=client_id,
         fmt=request.form.get("format", ""),
+        pdf_font=priyom().settings.pdf_font,
     )
     response = make_response(exported.content)
     response.headers["Content-Type"] = exported.media_type

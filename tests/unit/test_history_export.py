@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -15,6 +16,7 @@ from visits.errors import Forbidden, InvalidInput, RuleViolation
 from visits.export import ExportFormat, export_render
 from visits.export.document import HistoryDocument
 from visits.export.to_json import history_schema
+from visits.export.to_pdf import pdf_font_path
 from visits.models import AuditEntry, HistoryEntry, HistoryKind, MessageKind, OutgoingMessage
 from visits.services.client_data import client_consent_withdraw, client_update
 from visits.services.history_export import history_export, history_send
@@ -81,6 +83,7 @@ def test_renderers_need_no_session_and_cover_every_format(session: Session) -> N
         generated_at_local="01.12.2026 10:00",
         generated_by="Оператор",
         rows=[],
+        time_zone_label="омское",
     )
     starts = {
         ExportFormat.PDF: b"%PDF",
@@ -90,7 +93,18 @@ def test_renderers_need_no_session_and_cover_every_format(session: Session) -> N
     }
     for fmt in ExportFormat:
         assert export_render(empty, fmt).startswith(starts[fmt]), fmt
-    assert "Событий нет." in export_render(empty, ExportFormat.HTML).decode()
+    html = export_render(empty, ExportFormat.HTML).decode()
+    assert "Событий нет." in html
+    # The time zone is named as the office file names it ([office] time_zone_label).
+    assert "Время — омское." in html
+
+
+def test_pdf_font_is_the_setting_when_it_is_a_file(tmp_path: Path) -> None:
+    shipped = pdf_font_path()
+    chosen = tmp_path / "font.ttf"
+    chosen.write_bytes(shipped.read_bytes())
+    assert pdf_font_path(chosen) == chosen
+    assert pdf_font_path(tmp_path / "missing.ttf") == shipped
 
 
 def test_schema_lists_every_history_kind() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 
 from visits.export.document import HistoryDocument
 from visits.export.to_csv import render_csv
@@ -45,6 +46,10 @@ RENDERERS: dict[ExportFormat, Callable[[HistoryDocument], bytes]] = {
 }
 
 
-def export_render(document: HistoryDocument, fmt: ExportFormat) -> bytes:
-    """The document as a file in the chosen format."""
+def export_render(
+    document: HistoryDocument, fmt: ExportFormat, *, pdf_font: Path | None = None
+) -> bytes:
+    """The document as a file in the chosen format (PDF in `pdf_font`, PRIYOM_PDF_FONT)."""
+    if fmt is ExportFormat.PDF:
+        return render_pdf(document, font=pdf_font)
     return RENDERERS[fmt](document)

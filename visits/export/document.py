@@ -35,6 +35,8 @@ class HistoryDocument:
     generated_at_local: str
     generated_by: str
     rows: list[HistoryRow]
+    # [office] time_zone_label: the times are the office's («Время новосибирское»).
+    time_zone_label: str
 
     @property
     def channels(self) -> str:

@@ -41,7 +41,7 @@ _HTML = """<!doctype html>
   <dt>Выдано</dt><dd>{{ d.generated_at_local }}, {{ d.generated_by }}</dd>
   <dt>Событий</dt><dd>{{ d.rows|length }}</dd>
 </dl>
-<p class="muted">Время — новосибирское. Тексты событий и сообщений приведены так, как они были
+<p class="muted">Время — {{ d.time_zone_label }}. Тексты событий и сообщений приведены так, как они были
 записаны в момент события. История хранится пять лет (§4 порядка).</p>
 <table>
   <thead><tr><th>Когда</th><th>Событие</th><th>Кто</th><th>Подробности</th></tr></thead>

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fpdf import FPDF
@@ -18,10 +17,9 @@ FONT_PATHS = (
 )
 
 
-def pdf_font_path() -> Path:
-    """The Cyrillic TTF for PDFs: $PRIYOM_PDF_FONT, the shipped DejaVu Sans, or Debian's."""
-    override = os.environ.get("PRIYOM_PDF_FONT")
-    candidates = (Path(override), *FONT_PATHS) if override else FONT_PATHS
+def pdf_font_path(override: Path | None = None) -> Path:
+    """The Cyrillic TTF for PDFs: `override` (PRIYOM_PDF_FONT), the shipped DejaVu Sans, or Debian's."""
+    candidates = (override, *FONT_PATHS) if override else FONT_PATHS
     for path in candidates:
         if path.is_file():
             return path
@@ -38,12 +36,12 @@ class _HistoryPdf(FPDF):
         self.cell(0, 5, f"Страница {self.page_no()} из {{nb}}", align="C")
 
 
-def render_pdf(document: HistoryDocument) -> bytes:
-    """The document as PDF bytes."""
+def render_pdf(document: HistoryDocument, *, font: Path | None = None) -> bytes:
+    """The document as PDF bytes, in `font` when given and readable."""
     pdf = _HistoryPdf(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_font("DejaVu", fname=str(pdf_font_path()))
+    pdf.add_font("DejaVu", fname=str(pdf_font_path(font)))
     pdf.set_title(f"История взаимодействия — {document.client.full_name}")
     pdf.set_author(document.office)
     pdf.set_creator("Приём")
@@ -64,7 +62,7 @@ def render_pdf(document: HistoryDocument) -> bytes:
         line(f"Электронная почта: {client.email}")
     line(f"Способ связи: {document.channels}")
     line(f"Выдано: {document.generated_at_local}, {document.generated_by}")
-    line(f"Событий: {len(document.rows)}. Время новосибирское.", gray=90)
+    line(f"Событий: {len(document.rows)}. Время {document.time_zone_label}.", gray=90)
     pdf.ln(3)
     if not document.rows:
         line("Событий нет.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -74,6 +75,7 @@ def _document(
         generated_at_local=calendar.local_now().strftime("%d.%m.%Y %H:%M"),
         generated_by=staff.full_name,
         rows=[history_row(e, calendar) for e in entries],
+        time_zone_label=calendar.config.office.time_zone_label,
     )
 
 
@@ -84,6 +86,7 @@ def history_export(
     staff: Staff,
     client_id: int,
     fmt: str,
+    pdf_font: Path | None = None,
 ) -> ExportedHistory:
     """Produce the client's whole history as a file and record the export (§4)."""
     try:
@@ -92,7 +95,7 @@ def history_export(
         raise InvalidInput("Выберите формат: PDF, HTML, JSON или CSV.", field="format") from None
     client = history_require_access(session, staff=staff, client_id=client_id)
     document = _document(session, calendar, staff, client)
-    content = export_render(document, chosen)
+    content = export_render(document, chosen, pdf_font=pdf_font)
     with write_transaction(session):
         _record_export(
             session,

@@ -41,6 +41,17 @@ def apology_text(*, minutes: int, client: Client) -> str:
     return f"{first} Извинитесь перед посетителем за задержку."
 
 
+def department_apology_text(*, client: Client, reason: str) -> str:
+    """§35.5: the apology prompt when the department's work is at fault, by name (§34.3)."""
+    name = address_name_instrumental(client.first_name, client.patronymic)
+    whom = name or "посетителем"
+    opening = f"{client.address_name}, я" if client.patronymic else "Я"
+    return (
+        f"Ошибка департамента: {reason}. Извинитесь перед {whom}: «{opening} приношу Вам "
+        "извинения за ошибку департамента» и скажите, что и когда будет сделано."
+    )
+
+
 def apology_due(ticket: Ticket, apology_after_minutes: int) -> bool:
     """§34.4: a call `apology_after_minutes` or more late asks for an apology.
 

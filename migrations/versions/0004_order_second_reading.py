@@ -1,4 +1,4 @@
-"""order second reading: lateness measured again after a transfer (§34.4)
+"""order second reading: lateness measured again after a transfer (§34.4), the department's fault (§35.5)
 
 Revision ID: 0004
 Revises: 0003
@@ -21,8 +21,18 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("transferred_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column(
+                "department_fault", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True
+            )
+        )
+        batch_op.add_column(
+            sa.Column("department_fault_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_column("department_fault_at")
+        batch_op.drop_column("department_fault")
         batch_op.drop_column("transferred_at")

@@ -22,6 +22,7 @@ from visits.queries.today import (
 )
 from visits.rules import COMFORT_REMINDER
 from visits.services.access import booking_card_require
+from visits.services.department_fault import ticket_department_fault
 from visits.services.meeting_rooms import (
     RESERVE_MINUTES,
     ROOM_RESERVED_NOTICE,
@@ -327,6 +328,40 @@ def _invite_form(
         form=request.form,
         error=error,
         notice=notice,
+    )
+
+
+@bp.route("/today/tickets/<int:ticket_id>/fault", methods=["GET", "POST"])
+@staff_required(Role.SPECIALIST)
+def today_fault(ticket_id: int) -> Response:
+    """§35.5: mark the department's fault with a short reason; the board prompts the apology."""
+    if request.method == "GET":
+        return _fault_form(ticket_id)
+    try:
+        ticket_department_fault(
+            session=db(), staff=_me(), ticket_id=ticket_id, reason=request.form.get("reason", "")
+        )
+    except PriyomError as exc:
+        db().rollback()
+        response = _fault_form(ticket_id, error=exc.message, status=exc.status)
+        response.headers["HX-Retarget"] = "#today-side"
+        return response
+    return _with_trigger(_board(notice="Ошибка департамента отмечена. Извинитесь перед клиентом."))
+
+
+def _fault_form(ticket_id: int, *, error: str | None = None, status: int = 200) -> Response:
+    board = today_board(db(), priyom().calendar, _me())
+    row = next((r for r in board.rows if r.ticket and r.ticket.id == ticket_id), None)
+    if row is None:
+        abort(404)
+    return render(
+        PAGE,
+        "staff_panel/partials/_today_fault.html",
+        status=status,
+        board=board,
+        row=row,
+        form=request.form,
+        error=error,
     )
 
 

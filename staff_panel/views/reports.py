@@ -56,6 +56,7 @@ TABLES = {
     "service_time": "Длительность приёма",
     "late": "Опоздания с началом приёма (§34.4)",
     "comments": "Комментарии",
+    "faults": "Ошибки департамента (§35.5)",
     "calls": "Консультационная линия (§18-27)",
     "calls_by_day": "Звонки по дням и темам",
 }
@@ -340,6 +341,16 @@ def table(report: Report, name: str) -> tuple[list[str], list[list[str]]]:
         ]
     if name in ("calls", "calls_by_day"):
         return _calls_table(report, name)
+    if name == "faults":
+        head = ["День", "В чём ошибка"]
+        head += ["Специалист"] if scope.show_names else []
+        head += ["Талон"] if scope.show_tickets else []
+        return head, [
+            [f"{f.day:%d.%m.%Y}", f.reason]
+            + ([f.staff_label or ""] if scope.show_names else [])
+            + ([f.ticket_number or ""] if scope.show_tickets else [])
+            for f in report.faults
+        ]
     if name == "comments":
         head = ["День", "Оценка", "Причины", "Комментарий"]
         if scope.show_names:
@@ -378,7 +389,7 @@ def reports() -> ResponseReturnValue:
     filters = _filters(scope)
     report = _report(scope, filters)
     query = _query(filters)
-    names = ["by_staff", "by_service", "by_room", "by_day", "late", "comments"]
+    names = ["by_staff", "by_service", "by_room", "by_day", "late", "faults", "comments"]
     names += ["calls", "calls_by_day"]
     if not scope.show_names:
         names.remove("by_staff")

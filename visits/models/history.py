@@ -45,6 +45,7 @@ class HistoryKind(StrEnum):
     RATED = "rated"
     RATING_SKIPPED = "rating_skipped"
     NOTE_ADDED = "note_added"
+    DEPARTMENT_FAULT = "department_fault"  # §35.5
     HISTORY_EXPORTED = "history_exported"
 
 
@@ -82,6 +83,7 @@ HISTORY_LABELS: dict[str, str] = {
     HistoryKind.RATED: "Оценка визита",
     HistoryKind.RATING_SKIPPED: "Оценка не поставлена",
     HistoryKind.NOTE_ADDED: "Заметка специалиста",
+    HistoryKind.DEPARTMENT_FAULT: "Ошибка департамента, извинения",
     HistoryKind.HISTORY_EXPORTED: "Выдача истории взаимодействия",
 }
 

@@ -51,6 +51,9 @@ class Ticket(SQLModel, table=True):
     # §34.4: minutes the current specialist's first call came late (after the booked time,
     # a late check-in, or the transfer), when positive.
     late_start_minutes: int | None = None
+    # §35.5: the specialist's mark that the department's work is at fault, with a short reason.
+    department_fault: str | None = Field(default=None, max_length=300)
+    department_fault_at: datetime | None = None
     kiosk_device_id: int | None = Field(default=None, foreign_key="device.id")
 
 

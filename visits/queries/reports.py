@@ -223,6 +223,16 @@ class CommentRow:
 
 
 @dataclass(frozen=True)
+class FaultRow:
+    """§35.5: a visit where the specialist marked the department's fault."""
+
+    day: date
+    reason: str
+    staff_label: str | None
+    ticket_number: str | None
+
+
+@dataclass(frozen=True)
 class NoShowStats:
     due: int
     missed: int
@@ -248,6 +258,7 @@ class Report:
     late_total: LateRow
     comments: list[CommentRow]
     units: list[str] = field(default_factory=list)
+    faults: list[FaultRow] = field(default_factory=list)
     # The consultation line (§18-27): calls by day and topic, hand-overs, call-backs.
     calls: CallsReport | None = None
 
@@ -450,6 +461,24 @@ def report_late(tickets: Sequence[Ticket], labels: _Labels) -> list[LateRow]:
     return sorted(rows, key=lambda row: row.label)
 
 
+def report_faults(tickets: Sequence[Ticket], scope: ReportScope, labels: _Labels) -> list[FaultRow]:
+    """§35.5: the department's faults marked in the period, newest first, as far as the scope shows."""
+    marked = sorted(
+        (t for t in tickets if t.department_fault),
+        key=lambda t: t.department_fault_at or t.checked_in_at,
+        reverse=True,
+    )
+    return [
+        FaultRow(
+            day=t.office_day,
+            reason=t.department_fault or "",
+            staff_label=labels.staff_label(t.staff_id) if scope.show_names else None,
+            ticket_number=t.number if scope.show_tickets else None,
+        )
+        for t in marked
+    ]
+
+
 def report_comments(
     rated: Sequence[tuple[Rating, Ticket]], scope: ReportScope, labels: _Labels
 ) -> list[CommentRow]:
@@ -506,6 +535,7 @@ def report_build(
         late_total=_late_row("Всего", tickets),
         comments=report_comments(rated, scope, labels),
         units=sorted(units),
+        faults=report_faults(tickets, scope, labels),
         calls=calls_report(
             session,
             calendar=calendar,

@@ -31,6 +31,7 @@ from visits.rules import (
     apology_due,
     apology_text,
     day_window,
+    department_apology_text,
     no_show_allowed,
 )
 
@@ -65,6 +66,8 @@ class TodayBoard:
     rows: list[TodayRow]
     active: TodayRow | None = None
     apology: str | None = None
+    # §35.5: the apology when the specialist marked the department's fault.
+    fault_apology: str | None = None
     no_show_allowed: bool = False
     no_show_hint: str = ""
     reservation: RoomReservation | None = None
@@ -189,6 +192,10 @@ def _describe_active(
     if apology_due(ticket, calendar.config.office.apology_after_minutes):
         board.apology = apology_text(
             minutes=ticket.late_start_minutes or 0, client=board.active.client
+        )
+    if ticket.department_fault:
+        board.fault_apology = department_apology_text(
+            client=board.active.client, reason=ticket.department_fault
         )
     board.no_show_allowed = no_show_allowed(ticket, now)
     if ticket.status == TicketStatus.CALLED and not board.no_show_allowed:

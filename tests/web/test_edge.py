@@ -151,3 +151,17 @@ def test_without_a_proxy_forwarded_addresses_are_not_believed(
     spoofed = {"X-Forwarded-For": "127.0.0.1"}
     response = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.5"}, headers=spoofed)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_far_dates_in_the_history_filter_are_refused_with_a_message(
+    client: FlaskClient, session: Any, calendar: Any, day: str
+) -> None:
+    from tests.factories import make_client
+
+    visitor = make_client(session)
+    login_as(client, "admin")
+    for name in ("date_from", "date_to"):
+        response = client.get(f"/staff/clients/{visitor.id}", query_string={name: day})
+        assert response.status_code == 422
+        assert "Укажите дату с 01.01.2000 по 31.12.2099." in response.get_data(as_text=True)

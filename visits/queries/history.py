@@ -145,14 +145,25 @@ class HistoryFilter:
         return "; ".join(parts) or "вся история"
 
 
+# The history's dates a filter may name: the system's first year to far beyond §4's five.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
 def _date(raw: str | None, field_name: str) -> date | None:
     value = (raw or "").strip()
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput("Дата должна быть вида 2026-12-15.", field=field_name) from None
+    # Far dates (0001-01-01, 9999-12-31) overflow the conversion to the office's time zone.
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput(
+            f"Укажите дату с {EARLIEST_DAY:%d.%m.%Y} по {LATEST_DAY:%d.%m.%Y}.", field=field_name
+        )
+    return day
 
 
 @dataclass

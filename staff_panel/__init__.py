@@ -13,4 +13,11 @@ def _nav() -> dict[str, object]:
     return {"staff_nav": lambda: nav_for(current_staff())}
 
 
+@bp.context_processor
+def _template_helpers() -> dict[str, object]:
+    from staff_panel.templating import staff_template_helpers
+
+    return staff_template_helpers()
+
+
 from staff_panel import views  # noqa: E402,F401  (routes register on import)

@@ -40,6 +40,19 @@ class Conflict(PriyomError):
     status = 409
 
 
+# The desk's re-check of a picked time and booking_create refuse a taken time in the same words.
+SLOT_TAKEN = "Это время только что заняли. Выберите другое."
+
+
+class SlotTaken(Conflict):
+    """The picked time was booked by someone else meanwhile (§29: choose another)."""
+
+    code = "slot_taken"
+
+    def __init__(self) -> None:
+        super().__init__(SLOT_TAKEN, field="slot")
+
+
 class RuleViolation(PriyomError):
     """A rule of the department's order refuses the action (§23 and others)."""
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from visits.calendar import WorkCalendar
-from visits.models import Client, Ticket, TicketStatus
+from visits.calendar import WorkCalendar, utcnow
+from visits.errors import InvalidInput
+from visits.models import Client, MessageKind, Ticket, TicketStatus
 from visits.ru import address_name_instrumental, minutes_phrase
 
 # §23: at most two hand-overs to other colleagues within one contact.
@@ -102,3 +103,51 @@ def shift_years(moment: datetime, years: int) -> datetime:
 def retention_until(last_event_at: datetime) -> datetime:
     """When data whose newest event is `last_event_at` may be purged (§4)."""
     return shift_years(last_event_at, RETENTION_YEARS)
+
+
+# §30: "за сутки и (или) за два часа до наступления времени, на которое он записан".
+REMINDER_LEAD = {
+    MessageKind.REMINDER_DAY: timedelta(days=1),
+    MessageKind.REMINDER_TWO_HOURS: timedelta(hours=2),
+}
+# §30: what the operator offers on the phone: (a day before, two hours before), and its label.
+REMINDER_CHOICES: dict[str, tuple[bool, bool]] = {
+    "both": (True, True),
+    "day": (True, False),
+    "two_hours": (False, True),
+    "none": (False, False),
+}
+REMINDER_CHOICE_LABELS = {
+    "both": "За день и за 2 часа",
+    "day": "За день",
+    "two_hours": "За 2 часа",
+    "none": "Без напоминаний",
+}
+REMINDER_NOT_CHOSEN = "Спросите клиента о напоминаниях и отметьте вариант."
+
+
+def reminder_too_late(choice: str, starts_at: datetime, *, now: datetime | None = None) -> str:
+    """§30: why a reminder choice can no longer reach the client in time ("" if it can)."""
+    day_before, two_hours = REMINDER_CHOICES[choice]
+    left = starts_at - (now or utcnow())
+    if day_before and left < REMINDER_LEAD[MessageKind.REMINDER_DAY]:
+        return "До приёма меньше суток: напоминание за день не успеет прийти."
+    if two_hours and left < REMINDER_LEAD[MessageKind.REMINDER_TWO_HOURS]:
+        return "До приёма меньше двух часов: напоминание за 2 часа не успеет прийти."
+    return ""
+
+
+def reminders_late(starts_at: datetime, *, now: datetime | None = None) -> dict[str, str]:
+    """§30: for each choice, why it cannot reach the client in time ("" where it can)."""
+    return {choice: reminder_too_late(choice, starts_at, now=now) for choice in REMINDER_CHOICES}
+
+
+def reminder_choice(
+    raw: str, *, starts_at: datetime, now: datetime | None = None
+) -> tuple[bool, bool]:
+    """§30: the operator's reminder choice as (a day before, two hours before); refuse one too late."""
+    if raw not in REMINDER_CHOICES:
+        raise InvalidInput(REMINDER_NOT_CHOSEN, field="reminders")
+    if late := reminder_too_late(raw, starts_at, now=now):
+        raise InvalidInput(late, field="reminders")
+    return REMINDER_CHOICES[raw]

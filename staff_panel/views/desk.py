@@ -11,17 +11,17 @@ gets the whole page; a change posted without htmx is answered with a redirect.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Response, request, url_for
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
+from staff_panel.templating import desk_url
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
-from visits.models import CHANNEL_LABELS, Channel, Client, Role
+from visits.models import Client, Role
 from visits.queries.clients import client_search
 from visits.queries.desk import (
     DeskChoice,
@@ -31,9 +31,8 @@ from visits.queries.desk import (
     desk_screen,
     desk_step,
 )
-from visits.ru import WEEKDAYS_SHORT, date_short, date_with_weekday, plural
+from visits.rules import reminder_choice
 from visits.services import booking, clients
-from visits.services.reminders import REMINDER_CHOICE_LABELS, reminder_choice, reminders_late
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
 from visits.web.htmx import fragment_or_redirect, render
@@ -50,7 +49,6 @@ P_CLIENT_FORM = "staff_panel/partials/_desk_client_form.html"
 P_RESULTS = "staff_panel/partials/_desk_search_results.html"
 P_BOOKINGS = "staff_panel/partials/_desk_bookings.html"
 P_CANCEL = "staff_panel/partials/_desk_cancel.html"
-CHANNEL_CHOICES = [(c.value, CHANNEL_LABELS[c]) for c in Channel]
 CHOOSE_CLIENT = "Выберите клиента: найдите его слева или зарегистрируйте."
 # Events for HX-Trigger (ASCII: header values must be latin-1).
 BOOKINGS_CHANGED = "deskBookingsChanged"  # a booking made: the client's list reloads
@@ -59,52 +57,15 @@ Context = dict[str, Any]
 REGISTER_FIELDS = ("surname", "first_name", "patronymic", "phone", "email")
 
 
-@dataclass(frozen=True)
-class DeskState:
-    """The choice with its addresses, for the templates' links and hidden inputs."""
-
-    choice: DeskChoice
-
-    @property
-    def staff_id(self) -> int | None:
-        return self.choice.staff_id
-
-    def params(self, **changes: object) -> dict[str, str]:
-        return self.choice.params(**changes)
-
-    def url(self, endpoint: str = "staff_panel.desk", **changes: object) -> str:
-        query = urlencode(self.params(**changes))
-        return url_for(endpoint) + (f"?{query}" if query else "")
-
-
 def _choice(**changes: Any) -> DeskChoice:
     return replace(DeskChoice.parse(request.values), **changes)
 
 
-def _common(choice: DeskChoice, **extra: Any) -> Context:
-    calendar = priyom().calendar
-    return {
-        "state": DeskState(choice),
-        "phone_display": clients.phone_display,
-        "channel_label": lambda c: CHANNEL_LABELS.get(Channel(c), c) if c else "",
-        "channel_choices": CHANNEL_CHOICES,
-        "date_short": date_short,
-        "date_with_weekday": date_with_weekday,
-        "weekdays_short": WEEKDAYS_SHORT,
-        "plural": plural,
-        "local": calendar.to_local,
-        "today": calendar.today(),
-        **extra,
-    }
-
-
 def _step(step: DeskStep, **extra: Any) -> Context:
-    """The right column; a picked time brings the §30 reminder choices."""
-    late = reminders_late(step.confirm.starts_at) if step.confirm else {}
+    """The right column: the slot picker, or the confirmation with its §30 reminder choices."""
     template = P_CONFIRM if step.confirm else P_SLOTS
-    reminders = {"reminder_labels": REMINDER_CHOICE_LABELS, "reminder_late": late}
-    extra = {"client": step.client, **reminders, **extra}
-    return _common(step.choice, step=step, step_template=template, **extra)
+    extra = {"client": step.client, **extra}
+    return {"state": step.choice, "step": step, "step_template": template, **extra}
 
 
 def _desk(choice: DeskChoice, **extra: Any) -> Context:
@@ -121,10 +82,11 @@ def _desk(choice: DeskChoice, **extra: Any) -> Context:
     return _step(screen.step, **columns, **extra)
 
 
-def _upcoming(client: Client, **notes: str) -> Context:
+def _upcoming(choice: DeskChoice, client: Client, **notes: str) -> Context:
     """The client's upcoming bookings; `notes` are the list's error or notice."""
     rows = desk_bookings_upcoming(db(), client.id or 0)
-    return {"client": client, "upcoming": rows, **{f"bookings_{k}": v for k, v in notes.items()}}
+    notes = {f"bookings_{k}": v for k, v in notes.items()}
+    return {"state": choice, "client": client, "upcoming": rows, **notes}
 
 
 def _page() -> Context:
@@ -136,7 +98,7 @@ def _page() -> Context:
 def desk() -> Response:
     """The whole desk: the client on the left, the booking steps on the right."""
     ctx = _desk(_choice())
-    return render(PAGE, P_DESK, push_url=ctx["state"].url(), **ctx)
+    return render(PAGE, P_DESK, push_url=desk_url(ctx["state"]), **ctx)
 
 
 @bp.route("/desk/step", endpoint="desk_step")
@@ -149,7 +111,7 @@ def desk_step_route() -> Response:
 def _render_step(step: DeskStep, *, confirm_error: str | None = None) -> Response:
     """The right column; a refused booking's form comes back with why, at the same address."""
     ctx = _step(step, confirm_error=confirm_error)
-    status, address = (422, None) if confirm_error else (step.status, ctx["state"].url())
+    status, address = (422, None) if confirm_error else (step.status, desk_url(step.choice))
     return render(
         PAGE, ctx["step_template"], status=status, page_context=_page, push_url=address, **ctx
     )
@@ -161,7 +123,7 @@ def desk_search() -> Response:
     """Live search by phone or surname (htmx, debounced by the input)."""
     query = request.args.get("q", "")
     results = client_search(session=db(), query=query)
-    ctx = _common(_choice(), results=results, query=query.strip())
+    ctx: Context = {"state": _choice(), "results": results, "query": query.strip()}
     return render(PAGE, P_RESULTS, page_context=_page, **ctx)
 
 
@@ -177,7 +139,7 @@ def desk_client_new() -> Response:
 
 
 def _client_form(form: Mapping[str, str], errors: Mapping[str, str], *, status: int) -> Response:
-    ctx = _common(_choice(), form=form, errors=errors)
+    ctx: Context = {"state": _choice(), "form": form, "errors": errors}
     page = partial(_desk, _choice(), client_template=P_CLIENT_FORM)
     return render(PAGE, P_CLIENT_FORM, status=status, page_context=page, **ctx)
 
@@ -198,18 +160,13 @@ def desk_client_create() -> Response:
             staff=current_staff(),
             city_code=priyom().config.office.city_code,
         )
+    except clients.ClientInvalid as exc:
+        return _client_form(form, exc.errors, status=exc.status)
     except (InvalidInput, Conflict) as exc:
-        errors = (
-            exc.errors
-            if isinstance(exc, clients.ClientInvalid)
-            else {exc.field or "form": exc.message}
-        )
-        return _client_form(form, errors, status=exc.status)
+        return _client_form(form, {exc.field or "form": exc.message}, status=exc.status)
     choice = _choice(client_id=client.id)
-    address, ctx = (
-        DeskState(choice).url(),
-        partial(_desk, choice, client_notice="Клиент зарегистрирован."),
-    )
+    ctx = partial(_desk, choice, client_notice="Клиент зарегистрирован.")
+    address = desk_url(choice)
     return fragment_or_redirect(P_DESK, address, ctx, push_url=address, retarget="#desk")
 
 
@@ -222,9 +179,8 @@ def desk_bookings(client_id: int) -> Response:
 
 
 def _bookings(choice: DeskChoice, client: Client, *, status: int = 200, **notes: str) -> Response:
-    ctx = _common(choice, **_upcoming(client, **notes))
-    page = partial(_desk, choice)
-    return render(PAGE, P_BOOKINGS, status=status, page_context=page, **ctx)
+    ctx = _upcoming(choice, client, **notes)
+    return render(PAGE, P_BOOKINGS, status=status, page_context=partial(_desk, choice), **ctx)
 
 
 @bp.route("/desk/bookings", methods=["POST"])
@@ -276,12 +232,10 @@ def _client_missing(client_id: int) -> bool:
 
 def _back_to_slots(choice: DeskChoice, exc: PriyomError) -> Response:
     """The slot picker again, with why the booking was refused (a bad service is dropped)."""
-    choice = replace(
-        choice, slot="", service_id=None if exc.field == "service" else choice.service_id
-    )
-    return _render_step(
-        desk_step(db(), priyom().calendar, choice, error=exc.message, status=exc.status)
-    )
+    service_id = None if exc.field == "service" else choice.service_id
+    choice = replace(choice, slot="", service_id=service_id)
+    calendar = priyom().calendar
+    return _render_step(desk_step(db(), calendar, choice, error=exc.message, status=exc.status))
 
 
 def _confirm_again(choice: DeskChoice, message: str) -> Response:
@@ -297,7 +251,7 @@ def _done(booking_id: int, *, created: bool) -> Context:
     choice = DeskChoice(client_id=made.client_id, service_id=made.service_id)
     qr = qr_data_uri(made.qr_payload)
     extra = {"receipt": receipt, "booking": made, "created": created, "client": receipt.client}
-    return _common(choice, qr=qr, step_template=P_DONE, **extra)
+    return {"state": choice, "qr": qr, "step_template": P_DONE, **extra}
 
 
 @bp.route("/desk/bookings/<int:booking_id>")
@@ -305,7 +259,7 @@ def _done(booking_id: int, *, created: bool) -> Context:
 def desk_booking(booking_id: int) -> Response:
     """A booking's confirmation, to read it to the caller again or print it."""
     ctx = _done(booking_id, created=False)
-    return render(PAGE, P_DONE, page_context=partial(_desk, ctx["state"].choice), **ctx)
+    return render(PAGE, P_DONE, page_context=partial(_desk, ctx["state"]), **ctx)
 
 
 @bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -329,16 +283,16 @@ def desk_cancel(booking_id: int) -> Response:
     except PriyomError as exc:
         return _bookings(choice, client, status=exc.status, error=exc.message)
     notice = booking.booking_cancel_notice(session=session, calendar=calendar, booking=made)
-    ctx = partial(_common, choice, **_upcoming(client, notice=notice))
-    address, trigger = DeskState(choice).url(), {SLOTS_CHANGED: True}
-    return fragment_or_redirect(P_BOOKINGS, address, ctx, trigger=trigger)
+    ctx = partial(_upcoming, choice, client, notice=notice)
+    trigger = {SLOTS_CHANGED: True}
+    return fragment_or_redirect(P_BOOKINGS, desk_url(choice), ctx, trigger=trigger)
 
 
 def _cancel_ask(choice: DeskChoice, client: Client, booking_id: int) -> Response:
     """The question in place of the booking's row; a booking no longer cancellable: why not."""
-    upcoming = _upcoming(client)["upcoming"]
+    upcoming = _upcoming(choice, client)["upcoming"]
     item = next((u for u in upcoming if u.booking.id == booking_id), None)
     if item is None:
         return _bookings(choice, client, error="Эту запись уже нельзя отменить.")
-    ctx = _common(choice, item=item)
+    ctx: Context = {"state": choice, "item": item}
     return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), **ctx)

@@ -18,7 +18,7 @@ from tests.factories import (
 )
 from visits.calendar import WorkCalendar
 from visits.db import make_sessionmaker, write_transaction
-from visits.errors import Conflict, InvalidInput
+from visits.errors import SLOT_TAKEN, Conflict, InvalidInput
 from visits.models import (
     BookingStatus,
     HistoryEntry,
@@ -30,7 +30,6 @@ from visits.models import (
 from visits.queries.slots import free_slots
 from visits.ru import date_short
 from visits.services.booking import (
-    SLOT_TAKEN,
     booking_cancel,
     booking_cancel_notice,
     booking_create,

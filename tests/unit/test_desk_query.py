@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from tests.factories import make_booking, make_client, service_by_code, staff_by_login
 from visits.calendar import WorkCalendar
-from visits.queries.desk import SLOT_TAKEN, DeskChoice, desk_screen, desk_step
+from visits.errors import SLOT_TAKEN
+from visits.queries.desk import DeskChoice, desk_screen, desk_step
 from visits.queries.slots import Slot
 
 NSK = ZoneInfo("Asia/Novosibirsk")

@@ -33,13 +33,9 @@ from visits.notify.channels import Channels, Envelope
 from visits.notify.outbox import message_queue
 from visits.notify.sender import outbox_send_due
 from visits.notify.templates import MessageText
+from visits.rules import reminder_choice, reminders_late
 from visits.services.booking import booking_cancel
-from visits.services.reminders import (
-    TOO_LATE_TO_REMIND,
-    reminder_choice,
-    reminder_send_at,
-    reminders_late,
-)
+from visits.services.reminders import TOO_LATE_TO_REMIND, reminder_send_at
 
 TZ = ZoneInfo("Asia/Novosibirsk")
 DAY, TWO_HOURS = MessageKind.REMINDER_DAY, MessageKind.REMINDER_TWO_HOURS

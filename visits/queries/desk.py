@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
-from visits.errors import Conflict, InvalidInput
+from visits.errors import Conflict, InvalidInput, SlotTaken
 from visits.models import Booking, BookingStatus, Client, Room, Service, Staff
 from visits.queries.slots import (
     Slot,
@@ -33,11 +33,10 @@ from visits.queries.slots import (
     slot_key_parse,
 )
 from visits.ru import date_with_weekday
+from visits.rules import REMINDER_CHOICE_LABELS, reminders_late
 
 log = logging.getLogger(__name__)
 
-# The desk re-checks a picked time with the same words booking_create refuses it with.
-SLOT_TAKEN = "Это время только что заняли. Выберите другое."
 UNKNOWN_SLOT = "Такого времени нет в расписании. Выберите время из списка."
 
 
@@ -131,6 +130,19 @@ class DeskConfirm:
     end: datetime
     date_text: str
     submit_key: str  # one per form: a double post gives one booking
+    # §30: each reminder choice with why it can no longer reach the client ("" where it can).
+    reminders_late: dict[str, str]
+
+    @property
+    def reminder_options(self) -> list[tuple[str, str, str]]:
+        """(choice, label, why it is too late or "") for each §30 reminder choice."""
+        return [(c, label, self.reminders_late[c]) for c, label in REMINDER_CHOICE_LABELS.items()]
+
+    @property
+    def reminders_hint(self) -> str:
+        """Why the reminders can no longer all arrive: the later one's reason first ("" if they can)."""
+        late = self.reminders_late
+        return (late["two_hours"] or late["day"]) if late["day"] else ""
 
 
 @dataclass
@@ -279,7 +291,7 @@ def _confirm(session: Session, calendar: WorkCalendar, service: Service, key: st
         days=1,
     )
     if not any(s.starts_at == starts_at for s in still_free):
-        raise Conflict(SLOT_TAKEN, code="slot_taken", field="slot")
+        raise SlotTaken()
     return DeskConfirm(
         picked=specialist,
         starts_at=starts_at,
@@ -287,6 +299,7 @@ def _confirm(session: Session, calendar: WorkCalendar, service: Service, key: st
         end=calendar.to_local(starts_at + timedelta(minutes=service.duration_minutes)),
         date_text=date_with_weekday(local),
         submit_key=secrets.token_urlsafe(18),
+        reminders_late=reminders_late(starts_at),
     )
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
-from visits.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from visits.errors import Conflict, InvalidInput, NotFound, RuleViolation, SlotTaken
 from visits.models import (
     CHANNEL_LABELS,
     Booking,
@@ -32,7 +32,6 @@ from visits.models import (
 from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText, booking_cancellation, booking_confirmation
 from visits.push import push_emit
-from visits.queries.desk import SLOT_TAKEN
 from visits.queries.slots import Specialist, cells_of, service_specialists, slot_is_bookable
 from visits.ru import date_short
 from visits.services.clients import phone_display
@@ -134,7 +133,7 @@ def booking_create(
         if earlier := _booking_of_submit_key(session, submit_key):
             return _confirmation(session, calendar, earlier, created=False)
         log.info("booking refused: slot %s of staff %s taken meanwhile", starts_at, staff_id)
-        raise Conflict(SLOT_TAKEN, code="slot_taken", field="slot") from exc
+        raise SlotTaken() from exc
     log.info(
         "booking %s created: client=%s staff=%s at %s", booking.code, client_id, staff_id, starts_at
     )

@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
 from visits.config import Messaging, OfficeConfig
-from visits.errors import InvalidInput
 from visits.models import (
     CHANNEL_LABELS,
     Booking,
@@ -33,59 +32,15 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import booking_reminder
+from visits.rules import REMINDER_LEAD
 from visits.services.history import history_record
 
 log = logging.getLogger(__name__)
 
 REMINDER_KINDS = (MessageKind.REMINDER_DAY, MessageKind.REMINDER_TWO_HOURS)
-# §30: "за сутки и (или) за два часа до наступления времени, на которое он записан".
-REMINDER_LEAD = {
-    MessageKind.REMINDER_DAY: timedelta(days=1),
-    MessageKind.REMINDER_TWO_HOURS: timedelta(hours=2),
-}
+# The operator's choice of reminders and whether it can still arrive (§30) are pure rules:
+# visits.rules (reminder_choice, reminders_late), which the desk query reads too.
 TOO_LATE_TO_REMIND = "Запись сделана позже срока напоминания: клиент получил подтверждение"
-
-# §30: what the operator offers on the phone: (a day before, two hours before), and its label.
-REMINDER_CHOICES: dict[str, tuple[bool, bool]] = {
-    "both": (True, True),
-    "day": (True, False),
-    "two_hours": (False, True),
-    "none": (False, False),
-}
-REMINDER_CHOICE_LABELS = {
-    "both": "За день и за 2 часа",
-    "day": "За день",
-    "two_hours": "За 2 часа",
-    "none": "Без напоминаний",
-}
-REMINDER_NOT_CHOSEN = "Спросите клиента о напоминаниях и отметьте вариант."
-
-
-def reminder_too_late(choice: str, starts_at: datetime, *, now: datetime | None = None) -> str:
-    """§30: why a reminder choice can no longer reach the client in time ("" if it can)."""
-    day_before, two_hours = REMINDER_CHOICES[choice]
-    left = starts_at - (now or utcnow())
-    if day_before and left < REMINDER_LEAD[MessageKind.REMINDER_DAY]:
-        return "До приёма меньше суток: напоминание за день не успеет прийти."
-    if two_hours and left < REMINDER_LEAD[MessageKind.REMINDER_TWO_HOURS]:
-        return "До приёма меньше двух часов: напоминание за 2 часа не успеет прийти."
-    return ""
-
-
-def reminders_late(starts_at: datetime, *, now: datetime | None = None) -> dict[str, str]:
-    """§30: for each choice, why it cannot reach the client in time ("" where it can)."""
-    return {choice: reminder_too_late(choice, starts_at, now=now) for choice in REMINDER_CHOICES}
-
-
-def reminder_choice(
-    raw: str, *, starts_at: datetime, now: datetime | None = None
-) -> tuple[bool, bool]:
-    """The operator's reminder choice as (a day before, two hours before); refuse one too late."""
-    if raw not in REMINDER_CHOICES:
-        raise InvalidInput(REMINDER_NOT_CHOSEN, field="reminders")
-    if late := reminder_too_late(raw, starts_at, now=now):
-        raise InvalidInput(late, field="reminders")
-    return REMINDER_CHOICES[raw]
 
 
 def window_of(settings: Messaging, *, allow_early: bool) -> tuple[time, time]:

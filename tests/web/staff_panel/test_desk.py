@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from tests.conftest import csrf_of, htmx_headers, login_as
 from tests.factories import make_booking, make_client, service_by_code, staff_by_login
 from visits.calendar import WorkCalendar
+from visits.errors import SLOT_TAKEN
 from visits.models import (
     AuditEntry,
     Booking,
@@ -29,7 +30,6 @@ from visits.models import (
     SlotHold,
 )
 from visits.queries.slots import Slot
-from visits.services.booking import SLOT_TAKEN
 
 NSK = ZoneInfo("Asia/Novosibirsk")
 NOW = datetime(2026, 12, 29, 11, 5, tzinfo=NSK)

@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from flask import abort, request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from kiosk import bp
@@ -71,26 +72,26 @@ def _message(exc: PriyomError, **context: Any) -> Response:
 
 @bp.route("/")
 @device_required(DeviceKind.KIOSK)
-def start() -> Any:
+def start() -> ResponseReturnValue:
     offers = walkin_offers(db(), priyom().calendar)
     return _screen("start", has_walkin=bool(offers))
 
 
 @bp.route("/checkin/code")
 @device_required(DeviceKind.KIOSK)
-def code_keypad() -> Any:
+def code_keypad() -> ResponseReturnValue:
     return _screen("code", alphabet=CODE_ALPHABET, code_length=CODE_LENGTH)
 
 
 @bp.route("/checkin/phone")
 @device_required(DeviceKind.KIOSK)
-def phone_keypad() -> Any:
+def phone_keypad() -> ResponseReturnValue:
     return _screen("phone")
 
 
 @bp.route("/checkin/code", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def checkin_code() -> Any:
+def checkin_code() -> ResponseReturnValue:
     code = request.form.get("code", "")
     try:
         _lookup()
@@ -106,7 +107,7 @@ def checkin_code() -> Any:
 
 @bp.route("/checkin/phone", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def checkin_phone() -> Any:
+def checkin_phone() -> ResponseReturnValue:
     phone = request.form.get("phone", "")
     calendar = priyom().calendar
     try:
@@ -132,7 +133,7 @@ def checkin_phone() -> Any:
 
 @bp.route("/checkin/choose", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def checkin_choose() -> Any:
+def checkin_choose() -> ResponseReturnValue:
     try:
         _lookup()
         result = checkin_by_phone(
@@ -151,7 +152,7 @@ def checkin_choose() -> Any:
 
 @bp.route("/checkin/late", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def checkin_late() -> Any:
+def checkin_late() -> ResponseReturnValue:
     try:
         _lookup()
         result = checkin_late_rebook(
@@ -168,13 +169,13 @@ def checkin_late() -> Any:
 
 @bp.route("/walkin")
 @device_required(DeviceKind.KIOSK)
-def walkin() -> Any:
+def walkin() -> ResponseReturnValue:
     return _screen("walkin", offers=walkin_offers(db(), priyom().calendar))
 
 
 @bp.route("/walkin/<int:service_id>")
 @device_required(DeviceKind.KIOSK)
-def walkin_form(service_id: int) -> Any:
+def walkin_form(service_id: int) -> ResponseReturnValue:
     offer = next(
         (o for o in walkin_offers(db(), priyom().calendar) if o.service_id == service_id), None
     )
@@ -187,7 +188,7 @@ def walkin_form(service_id: int) -> Any:
 
 @bp.route("/walkin", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def walkin_submit() -> Any:
+def walkin_submit() -> ResponseReturnValue:
     form = request.form
     try:
         result = walkin_book(
@@ -212,7 +213,7 @@ def walkin_submit() -> Any:
 
 @bp.route("/print/<int:job_id>", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def print_job(job_id: int) -> Any:
+def print_job(job_id: int) -> ResponseReturnValue:
     """Print the ticket of this press: after the check-in, bounded by the printer's timeout."""
     outcome = print_job_run(
         session=db(),
@@ -233,14 +234,14 @@ def print_job(job_id: int) -> Any:
 
 @bp.route("/directory")
 @device_required(DeviceKind.KIOSK)
-def directory() -> Any:
+def directory() -> ResponseReturnValue:
     """§26: who handles questions outside the department's remit."""
     return _screen("directory", entries=priyom().config.directory)
 
 
 @bp.route("/printer")
 @device_required(DeviceKind.KIOSK)
-def virtual_printer_page() -> Any:
+def virtual_printer_page() -> ResponseReturnValue:
     """The last tickets this kiosk's printer got, drawn from the bytes sent.
 
     A virtual printer keeps its last jobs; a real one shows the last ticket sent to it.
@@ -270,7 +271,7 @@ def virtual_printer_page() -> Any:
 
 @bp.route("/printer/power", methods=["POST"])
 @device_required(DeviceKind.KIOSK)
-def virtual_printer_power() -> Any:
+def virtual_printer_power() -> ResponseReturnValue:
     """Demo: switch the virtual printer off and on, to show what a printer fault looks like."""
     transport = device_transport(_device())
     if not priyom().demo or not isinstance(transport, VirtualPrinter):

@@ -1,8 +1,7 @@
 """The panel's start: each role goes to its main screen."""
 
-from typing import Any
-
 from flask import redirect, url_for
+from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
 from visits.calendar import utcnow
@@ -15,7 +14,7 @@ from visits.web.htmx import render
 
 @bp.route("/")
 @staff_required()
-def home() -> Any:
+def home() -> ResponseReturnValue:
     """Operators start at the booking desk, specialists at their day, administrators at the day view."""
     staff = current_staff()
     assert staff is not None
@@ -37,7 +36,7 @@ def _endpoints() -> set[str]:
 
 @bp.route("/alerts/security")
 @staff_required(Role.ADMINISTRATOR)
-def security_alerts() -> Any:
+def security_alerts() -> ResponseReturnValue:
     """Bursts of failed logins of the last day, under every administrator's header."""
     partial = "staff_panel/partials/_security_alerts.html"
     return render(partial, partial, alerts=login_alerts_recent(db(), now=utcnow()))

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -191,7 +192,7 @@ def _register_request_hooks(app: Flask) -> None:
             session.close()
 
     @app.after_request
-    def _headers(response: Any) -> Any:
+    def _headers(response: Response) -> Response:
         return security_headers(response)
 
 
@@ -204,7 +205,7 @@ def _wants_json() -> bool:
 
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PriyomError)
-    def _domain_error(exc: PriyomError) -> Any:
+    def _domain_error(exc: PriyomError) -> ResponseReturnValue:
         log.info("refused %s %s: %s (%s)", request.method, request.path, exc.code, exc.message)
         if exc.status == 403:
             refusal_audit(exc)
@@ -219,7 +220,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         messages = {
             403: "У вас нет доступа к этой странице.",
             404: "Такой страницы нет.",
@@ -230,7 +231,8 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.code == 403:
             refusal_audit(exc)
         if _wants_json():
-            return jsonify(error=exc.name.lower().replace(" ", "_"), message=message), exc.code
+            status = exc.code or 500
+            return jsonify(error=exc.name.lower().replace(" ", "_"), message=message), status
         return render(
             "web/error.html",
             "web/partials/_error.html",
@@ -240,7 +242,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Any:
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unexpected error on %s %s", request.method, request.path)
         message = (
             "Что-то пошло не так. Повторите действие; если не получится, позовите администратора."

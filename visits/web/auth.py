@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from visits.errors import InvalidInput, PriyomError
@@ -158,7 +159,7 @@ def device_required(kind: DeviceKind) -> Callable[[F], F]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Any:
+def login() -> ResponseReturnValue:
     error = None
     next_url = safe_next(request.values.get("next"), url_for("staff_panel.home"))
     if request.method == "POST":
@@ -191,7 +192,7 @@ def logout() -> Response:
 
 
 @bp.route("/device/pair", methods=["GET", "POST"])
-def pair() -> Any:
+def pair() -> ResponseReturnValue:
     kind = request.values.get("kind", "")
     next_url = safe_next(request.values.get("next"), "/")
     code = request.values.get("code", "")

@@ -1,20 +1,23 @@
 """Hallway displays: routes only.
 
-The page connects to /signage/stream (Server-Sent Events, topic "displays");
-each event makes it fetch the board fragment again with its device cookie.
-Events carry ids only: what the screen shows comes from display_board().
+The page connects to /signage/stream (Server-Sent Events, topic "displays").
+A call's event carries the line the display draws (signage/stream.py); the
+board fragment (display_board()) is fetched when the page opens, once after a
+reconnect, and every half minute for the waiting counts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, make_response, send_file
+from flask import Response, abort, current_app, make_response, send_file
 from flask.typing import ResponseReturnValue
 
 from signage import bp
+from signage.stream import DisplayLines
 from visits.models import DeviceKind
 from visits.queries.signage import (
+    BOARD_SIZE,
     CALL_KINDS,
     DISPLAYS_TOPIC,
     call_event_phrase,
@@ -37,7 +40,11 @@ def board() -> ResponseReturnValue:
     assert device is not None
     calendar = priyom().calendar
     board = display_board(db(), calendar, spot_key=device.spot_key)
-    context: dict[str, Any] = {"board": board, "server_now_ms": int(board.now.timestamp() * 1000)}
+    context: dict[str, Any] = {
+        "board": board,
+        "board_size": BOARD_SIZE,
+        "server_now_ms": int(board.now.timestamp() * 1000),
+    }
     if not is_fragment_request():
         today = calendar.to_local(board.now)
         context.update(
@@ -55,7 +62,12 @@ def board() -> ResponseReturnValue:
 @device_required(DeviceKind.DISPLAY)
 def stream() -> Response:
     token = device_token(DeviceKind.DISPLAY) or ""
+    device = current_device(DeviceKind.DISPLAY)
+    assert device is not None
+    spot_key = device.spot_key
     factory = priyom().session_factory
+    config = priyom().calendar.config
+    lines = _display_lines()
 
     def touch() -> None:
         # The administrator sees each display's last contact time.
@@ -68,7 +80,20 @@ def stream() -> Response:
     # PRIYOM_SSE_HEARTBEAT in the browser tests) only bounds the delay for events written
     # by another process without NOTIFY.
     heartbeat = priyom().settings.sse_heartbeat_within(HEARTBEAT_SECONDS)
-    return sse_response([DISPLAYS_TOPIC], factory, heartbeat=heartbeat, on_idle=touch)
+
+    def shape(event_id: int, kind: str, data: str) -> str:
+        return lines.shape(factory, config, spot_key, event_id, kind, data)
+
+    return sse_response([DISPLAYS_TOPIC], factory, heartbeat=heartbeat, on_idle=touch, shape=shape)
+
+
+def _display_lines() -> DisplayLines:
+    """The app's cache of call lines (one per app: tests run many apps in one process)."""
+    extensions = current_app.extensions
+    lines: DisplayLines | None = extensions.get("priyom_display_lines")
+    if lines is None:
+        lines = extensions.setdefault("priyom_display_lines", DisplayLines())
+    return lines
 
 
 @bp.route("/speech/<int:event_id>.wav")

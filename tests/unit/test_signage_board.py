@@ -20,7 +20,9 @@ from visits.db import write_transaction
 from visits.models import Ticket, TicketStatus
 from visits.push import push_emit
 from visits.queries.signage import (
+    board_call,
     call_event_phrase,
+    called_ticket,
     display_board,
     display_directory,
     floor_waiting,
@@ -200,3 +202,50 @@ def test_call_event_phrase_only_for_display_calls(session: Session, calendar: Wo
     assert call_event_phrase(session, event_id=other.id) is None
     assert call_event_phrase(session, event_id=finished.id) is None
     assert call_event_phrase(session, event_id=10**9) is None
+
+
+def test_board_reads_past_a_page_of_ended_calls(session: Session, calendar: WorkCalendar) -> None:
+    """The board reads call events a page at a time, and keeps reading until it has its lines."""
+    waiting_long = _ticket(session, calendar, "lebedev")
+    make_call_event(session, waiting_long)
+    ended = [_ticket(session, calendar) for _ in range(25)]
+    for ticket in ended:
+        make_call_event(session, ticket)
+    with write_transaction(session):
+        for ticket in ended:
+            ticket.status = TicketStatus.DONE
+            session.add(ticket)
+    board = display_board(session, calendar, spot_key="f3-lift")
+    assert [c.ticket_number for c in board.calls] == [waiting_long.number]
+
+
+def test_call_line_carries_what_the_display_draws(
+    session: Session, calendar: WorkCalendar, office_config: OfficeConfig
+) -> None:
+    ticket = _ticket(session, calendar, "lebedev")
+    event = make_call_event(session, ticket)
+    called = called_ticket(session, event_id=event.id)
+    assert called is not None
+    call = board_call(office_config, office_config.spot("f3-lift"), called, utcnow())
+    assert call is not None
+    line = call.public()
+    assert (line["ticket"], line["room"], line["floor"]) == (ticket.number, "402", 4)
+    assert (line["arrow"], line["glyph"], line["route"]) == ("up", "↑", "лестница на 4 этаж")
+    assert line["then"] == "4 этаж, у лифта: налево, вторая дверь справа"
+    assert str(line["phrase"]).endswith("пройдите в кабинет четыреста два")
+    assert line["announce"] is True and line["ticket_id"] == ticket.id
+    # Public text only: the line has no field a name or a phone could travel in.
+    assert set(line) == {
+        "event_id", "kind", "ticket_id", "ticket", "room", "room_word", "floor",
+        "arrow", "glyph", "arrow_word", "route", "then", "phrase", "announce",
+    }  # fmt: skip
+    with write_transaction(session):
+        ticket.status = TicketStatus.DONE
+        session.add(ticket)
+    ended = called_ticket(session, event_id=event.id)
+    assert ended is not None
+    assert board_call(office_config, None, ended, utcnow()) is None
+    staff_only = _ticket(session, calendar)
+    with write_transaction(session):
+        other = push_emit(session, "ticket.called", ["staff:1"], ticket_id=staff_only.id)
+    assert called_ticket(session, event_id=other.id or 0) is None

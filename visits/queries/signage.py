@@ -82,6 +82,7 @@ class BoardCall:
 
     event_id: int
     kind: str
+    ticket_id: int
     ticket_number: str
     room_number: str
     room_word: str
@@ -99,6 +100,44 @@ class BoardCall:
     @property
     def announce(self) -> bool:
         return self.age_seconds <= ANNOUNCE_WITHIN_SECONDS
+
+    def public(self) -> dict[str, object]:
+        """The line as the display's push event carries it: what the screen draws and says.
+
+        Public text only (§31): the ticket number, the room, the floor, the way from
+        the display's spot and the announcement. Never a name.
+        """
+        return {
+            "event_id": self.event_id,
+            "kind": self.kind,
+            "ticket_id": self.ticket_id,
+            "ticket": self.ticket_number,
+            "room": self.room_number,
+            "room_word": self.room_word,
+            "floor": self.floor,
+            "arrow": self.direction.arrow,
+            "glyph": self.direction.glyph,
+            "arrow_word": self.direction.arrow_word,
+            "route": self.direction.text,
+            "then": self.direction.then,
+            "phrase": self.phrase,
+            "announce": self.announce,
+        }
+
+
+@dataclass(frozen=True)
+class CalledTicket:
+    """What a call event sends a visitor to, before the route from a spot is added."""
+
+    event_id: int
+    kind: str
+    at: datetime
+    ticket_id: int
+    ticket_number: str
+    status: TicketStatus
+    room_number: str
+    room_kind: str
+    floor: int
 
 
 @dataclass(frozen=True)
@@ -207,72 +246,148 @@ def display_board(
     )
 
 
-def _newest_calls(session: Session, calendar: WorkCalendar) -> dict[int, PushEvent]:
-    """Today's newest call event for the displays of each ticket, newest ticket first."""
-    events = session.exec(
-        select(PushEvent)
-        .where(col(PushEvent.kind).in_(CALL_KINDS), PushEvent.at >= _day_start(calendar))
-        .order_by(col(PushEvent.id).desc())
-        .limit(300)
-    ).all()
-    newest_per_ticket: dict[int, PushEvent] = {}
-    for event in events:
-        ticket_id = event.payload.get("ticket_id")
-        if DISPLAYS_TOPIC in event.topics and isinstance(ticket_id, int):
-            newest_per_ticket.setdefault(ticket_id, event)
-    return newest_per_ticket
+# Call events are read newest first in pages of this many: five board lines usually
+# come from the newest few calls; a quiet hour after a busy one needs another page.
+_CALL_PAGE = 20
+# No more call events than this are looked at for one board (the day's newest).
+_CALL_SCAN_LIMIT = 300
 
 
 def _board_calls(
     session: Session, calendar: WorkCalendar, spot: Spot | None, now: datetime, size: int
 ) -> list[BoardCall]:
-    rooms = {room.id: room for room in session.exec(select(Room)).all()}
-    newest_per_ticket = _newest_calls(session, calendar)
-    tickets = {
-        t.id: t
-        for t in session.exec(
-            select(Ticket).where(col(Ticket.id).in_(list(newest_per_ticket)))
-        ).all()
-    }
+    """The newest line per ticket still on the board, newest first, `size` at most.
+
+    Call events are read a page at a time, with only their tickets and rooms, until
+    the board is full: the board is five lines, and reading the day's last 300
+    events with their tickets for every display's fetch was most of its cost.
+    """
     calls: list[BoardCall] = []
-    for ticket_id, event in newest_per_ticket.items():
-        ticket = tickets.get(ticket_id)
-        age = max(0, int((now - event.at).total_seconds()))
-        if ticket is None or not _still_on_board(ticket, event.kind, age):
-            continue
-        room_id = event.payload.get("room_id")
-        room = rooms.get(room_id if isinstance(room_id, int) else ticket.room_id)
-        if room is None or event.id is None:
-            continue
-        calls.append(
-            BoardCall(
-                event_id=event.id,
-                kind=event.kind,
-                ticket_number=ticket.number,
-                room_number=room.number,
-                room_word=room_word(room.kind),
-                floor=room.floor,
-                direction=route_from(
-                    calendar.config, spot, room_number=room.number, floor=room.floor
-                ),
-                at=event.at,
-                phrase=call_phrase(
-                    ticket.number, room.number, meeting_room=room.kind == RoomKind.MEETING
-                ),
-                age_seconds=age,
-            )
+    seen: set[int] = set()
+    before: int | None = None
+    scanned = 0
+    while len(calls) < size and scanned < _CALL_SCAN_LIMIT:
+        stmt = select(PushEvent).where(
+            col(PushEvent.kind).in_(CALL_KINDS), PushEvent.at >= _day_start(calendar)
         )
-        if len(calls) == size:
+        if before is not None:
+            stmt = stmt.where(col(PushEvent.id) < before)
+        page = session.exec(stmt.order_by(col(PushEvent.id).desc()).limit(_CALL_PAGE)).all()
+        if not page:
+            break
+        scanned += len(page)
+        before = page[-1].id
+        fresh: list[PushEvent] = []
+        for event in page:
+            ticket_id = event.payload.get("ticket_id")
+            if not isinstance(ticket_id, int) or DISPLAYS_TOPIC not in event.topics:
+                continue
+            if ticket_id not in seen:
+                seen.add(ticket_id)
+                fresh.append(event)
+        for called in _called_tickets(session, fresh):
+            call = board_call(calendar.config, spot, called, now)
+            if call is not None:
+                calls.append(call)
+                if len(calls) == size:
+                    break
+        if len(page) < _CALL_PAGE:
             break
     return calls
 
 
-def _still_on_board(ticket: Ticket, kind: str, age_seconds: int) -> bool:
-    if kind == "ticket.moved" and ticket.status == TicketStatus.WAITING:
+def _called_tickets(session: Session, events: list[PushEvent]) -> list[CalledTicket]:
+    """The public facts of call events (in their order), with two queries for all of them."""
+    if not events:
+        return []
+    ticket_ids = [int(event.payload["ticket_id"]) for event in events]
+    tickets = {
+        row[0]: row
+        for row in session.exec(
+            select(Ticket.id, Ticket.number, Ticket.status, Ticket.room_id).where(
+                col(Ticket.id).in_(ticket_ids)
+            )
+        ).all()
+    }
+    room_of_event: dict[int, int] = {}
+    for event in events:
+        ticket = tickets.get(int(event.payload["ticket_id"]))
+        room_id = event.payload.get("room_id")
+        if ticket is not None and event.id is not None:
+            room_of_event[event.id] = room_id if isinstance(room_id, int) else ticket[3]
+    rooms = {
+        row[0]: row
+        for row in session.exec(
+            select(Room.id, Room.number, Room.kind, Room.floor).where(
+                col(Room.id).in_(set(room_of_event.values()))
+            )
+        ).all()
+    }
+    found: list[CalledTicket] = []
+    for event in events:
+        if event.id is None or event.id not in room_of_event:
+            continue
+        ticket = tickets[int(event.payload["ticket_id"])]
+        room = rooms.get(room_of_event[event.id])
+        if room is None:
+            continue
+        found.append(
+            CalledTicket(
+                event_id=event.id,
+                kind=event.kind,
+                at=event.at,
+                ticket_id=int(event.payload["ticket_id"]),
+                ticket_number=ticket[1],
+                status=TicketStatus(ticket[2]),
+                room_number=room[1],
+                room_kind=room[2],
+                floor=room[3],
+            )
+        )
+    return found
+
+
+def called_ticket(session: Session, *, event_id: int) -> CalledTicket | None:
+    """The public facts of one call event addressed to displays, or None if it is not one."""
+    event = session.get(PushEvent, event_id)
+    if event is None or event.kind not in CALL_KINDS or DISPLAYS_TOPIC not in event.topics:
+        return None
+    if not isinstance(event.payload.get("ticket_id"), int):
+        return None
+    found = _called_tickets(session, [event])
+    return found[0] if found else None
+
+
+def board_call(
+    config: OfficeConfig, spot: Spot | None, called: CalledTicket, now: datetime
+) -> BoardCall | None:
+    """The board line of a call as seen from `spot`, or None when it is no longer shown."""
+    age = max(0, int((now - called.at).total_seconds()))
+    if not call_shown(called, age):
+        return None
+    meeting = called.room_kind == RoomKind.MEETING
+    return BoardCall(
+        event_id=called.event_id,
+        kind=called.kind,
+        ticket_id=called.ticket_id,
+        ticket_number=called.ticket_number,
+        room_number=called.room_number,
+        room_word=room_word(called.room_kind),
+        floor=called.floor,
+        direction=route_from(config, spot, room_number=called.room_number, floor=called.floor),
+        at=called.at,
+        phrase=call_phrase(called.ticket_number, called.room_number, meeting_room=meeting),
+        age_seconds=age,
+    )
+
+
+def call_shown(called: CalledTicket, age_seconds: int) -> bool:
+    """Whether a call still has its line on the board, `age_seconds` after it."""
+    if called.kind == "ticket.moved" and called.status == TicketStatus.WAITING:
         # A transfer puts the ticket in another queue: the visitor needs the new room
         # for a while, not for the whole wait.
         return age_seconds <= MOVED_WAITING_SECONDS
-    return ticket.status in (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
+    return called.status in (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
 
 
 def floor_waiting(

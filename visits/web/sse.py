@@ -132,8 +132,13 @@ def sse_response(
     heartbeat: float = HEARTBEAT_SECONDS,
     max_seconds: float = MAX_STREAM_SECONDS,
     on_idle: Callable[[], None] | None = None,
+    shape: Callable[[int, str, str], str] | None = None,
 ) -> Response:
-    """Stream the events of `topics` as text/event-stream."""
+    """Stream the events of `topics` as text/event-stream.
+
+    `shape(id, kind, data)` may give a screen more than the row's ids: a hallway
+    display gets the line it draws, so it does not fetch its board on each call.
+    """
     after = _start_id(session_factory)
     bus = get_bus()
     recent = _recent_events()
@@ -164,6 +169,8 @@ def sse_response(
                 continue
             force = False
             for event_id, kind, data in events:
+                if shape is not None:
+                    data = shape(event_id, kind, data)
                 yield f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
             if events:
                 continue

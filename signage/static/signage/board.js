@@ -1,13 +1,18 @@
 /* Hallway display: live calls, chime and announcement, clock, directory.
  *
- * - The stream (/signage/stream, Server-Sent Events) says "something changed",
- *   with the event id; the page then fetches the board fragment with its device
- *   cookie and swaps #signage-live. A lost stream is reopened with
+ * - A call's event on the stream (/signage/stream, Server-Sent Events) carries
+ *   the line to draw: ticket number, room, floor, the way from this display's
+ *   spot and the words to say. The page draws it at once (drawCall), without
+ *   asking the server: a hundred displays cost one call no hundred board renders.
+ *   An event that ends a visit takes its ticket's line off.
+ * - The board fragment (#signage-live, with the waiting counts) is fetched with
+ *   the device cookie when the stream (re)opens, once, and every half minute,
+ *   the displays spread over that time. A lost stream is reopened with
  *   ?after=<last id>, so the server replays exactly what was missed; while it is
  *   down the page polls the fragment (the fallback, never the only path).
- * - A call is announced when a board line carries an event id newer than any
- *   this page has seen, once per event id: a reconnect never repeats one, a
- *   recall (a new event) does. Lines older than two minutes are shown, not spoken.
+ * - A call is announced when a line carries an event id newer than any this
+ *   page has seen, once per event id: a reconnect never repeats one, a recall
+ *   (a new event) does. Lines older than two minutes are shown, not spoken.
  * - Voice: the browser's Russian voice when it has one, else the server's WAV.
  *   Every announcement is logged in window.priyomSignage.log.
  * - The screen never goes blank: a failed fetch keeps what is shown, and a
@@ -23,6 +28,9 @@
   var RETRY_MAX_MS = 5000;
   var POLL_MS = 5000;
   var REFRESH_MS = 30000;
+  var BOARD_SIZE = 5;
+  // Events after which a ticket's line leaves the board (the visit ended or went back).
+  var ENDING_KINDS = { "ticket.finished": true, "ticket.no_show": true, "ticket.returned": true };
   var OFFLINE_AFTER_MS = 4000;
   var FRESH_MS = 8000;
   var DIRECTORY_PAGE_MS = 12000;
@@ -43,10 +51,14 @@
     lastContact: Date.now(),
     clockOffset: (Number(data.serverNow) || Date.now()) - Date.now(),
     chimeUrl: null,
-    directoryPage: 0
+    directoryPage: 0,
+    recent: []  // the last events drawn: {id, type, payload}
   };
   var log = [];
-  window.priyomSignage = { log: log, state: state };
+  // drawn: event id -> when its line was put on the page and first painted (Date.now()),
+  // for the browser test's click-to-number figure.
+  var drawn = {};
+  window.priyomSignage = { log: log, state: state, drawn: drawn, fetches: 0 };
 
   function note(message) {
     if (window.console && console.info) { console.info("signage: " + message); }
@@ -60,6 +72,7 @@
   function refresh() {
     if (refreshing) { refreshAgain = true; return; }
     refreshing = true;
+    window.priyomSignage.fetches += 1;
     fetch(data.boardUrl, {
       headers: { "HX-Request": "true" }, cache: "no-store", credentials: "same-origin"
     }).then(function (response) {
@@ -83,6 +96,11 @@
     var current = document.getElementById("signage-live");
     if (!fresh || !current) { return; }
     current.replaceWith(fresh);
+    // Events that came while the fragment was on its way are newer than it: draw them again.
+    var upTo = Number(fresh.dataset.lastEventId) || 0;
+    state.recent.forEach(function (event) {
+      if (event.id > upTo) { apply(event.type, event.payload, false); }
+    });
     var serverNow = Number(fresh.dataset.serverNow);
     if (serverNow) { state.clockOffset = serverNow - Date.now(); }
     root.classList.toggle("sg--idle", fresh.dataset.calls === "0");
@@ -121,6 +139,97 @@
     });
   }
 
+  /* ---- a line drawn from its event ---- */
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  // The same markup as _board_live.html's line.
+  function callLine(line) {
+    var item = el("li", "sg-call");
+    var d = item.dataset;
+    d.eventId = line.event_id; d.kind = line.kind; d.ticketId = line.ticket_id;
+    d.ticket = line.ticket; d.room = line.room; d.arrow = line.arrow; d.phrase = line.phrase;
+    d.announce = line.announce ? "1" : "0";
+    item.appendChild(el("span", "sg-ticket", line.ticket));
+    var place = el("span", "sg-place");
+    var room = el("span", "sg-room", line.room_word + " ");
+    room.appendChild(el("span", "sg-room-number", line.room));
+    place.appendChild(room);
+    var floor = el("span", "sg-floor", line.floor + " этаж");
+    var tag = line.kind === "ticket.recalled" ? "повторный вызов"
+      : line.kind === "ticket.moved" ? "новое направление" : "";
+    if (tag) { floor.appendChild(document.createTextNode(" ")); floor.appendChild(el("em", "sg-tag", tag)); }
+    place.appendChild(floor);
+    item.appendChild(place);
+    var dir = el("span", "sg-dir");
+    var arrow = el("span", "sg-arrow sg-arrow--" + line.arrow, line.glyph);
+    arrow.setAttribute("aria-hidden", "true");
+    dir.appendChild(arrow);
+    var route = el("span", "sg-route");
+    if (line.route.indexOf(line.arrow_word) !== 0) {
+      route.appendChild(el("span", "visually-hidden", line.arrow_word + ": "));
+    }
+    route.appendChild(document.createTextNode(line.route));
+    if (line.then) { route.appendChild(el("span", "sg-then", line.then)); }
+    dir.appendChild(route);
+    item.appendChild(dir);
+    return item;
+  }
+
+  function ticketLine(ticketId) {
+    return document.querySelector('#signage-live .sg-call[data-ticket-id="' + Number(ticketId) + '"]');
+  }
+
+  function settleBoard() {
+    var live = document.getElementById("signage-live");
+    var lines = live.querySelectorAll(".sg-call");
+    lines.forEach(function (line, i) { line.classList.toggle("sg-call--newest", i === 0); });
+    live.dataset.calls = String(lines.length);
+    live.querySelector(".sg-calls").hidden = lines.length === 0;
+    root.classList.toggle("sg--idle", lines.length === 0);
+  }
+
+  function drawCall(event) {
+    var old = ticketLine(event.ticket_id);
+    if (old) { old.remove(); }
+    var line = event.line;
+    if (line) {
+      var list = document.querySelector("#signage-live .sg-call-list");
+      if (!list) { refresh(); return; }
+      list.insertBefore(callLine(line), list.firstChild);
+      var size = Number(document.getElementById("signage-live").dataset.size) || BOARD_SIZE;
+      while (list.children.length > size) { list.removeChild(list.lastChild); }
+      var mark = drawn[line.event_id] = { drawn: Date.now(), painted: null };
+      requestAnimationFrame(function () { mark.painted = Date.now(); });
+    }
+    settleBoard();
+    if (line) { takeNewCalls(document.getElementById("signage-live")); }
+    paintFresh();
+  }
+
+  function dropTicket(event) {
+    var old = ticketLine(event.ticket_id);
+    if (!old) { return; }
+    old.remove();
+    settleBoard();
+  }
+
+  // Draw what an event says; true if it changed the lines.
+  function apply(type, payload, live) {
+    if ("line" in payload) { drawCall(payload); return true; }
+    if (ENDING_KINDS[type]) { dropTicket(payload); return true; }
+    if (live && (data.eventKinds || "").split(" ").indexOf(type) >= 0) {
+      refresh();  // a call the server could not describe: ask for the board
+    }
+    // Other events change only the waiting counts: the half-minute fetch brings them.
+    return false;
+  }
+
   /* ---- the stream, its reconnection, and the polling fallback ---- */
 
   function connect() {
@@ -138,7 +247,12 @@
       var id = Number(event.lastEventId);
       if (id > state.streamAfter) { state.streamAfter = id; }
       state.lastContact = Date.now();
-      refresh();
+      var payload = null;
+      try { payload = JSON.parse(event.data); } catch (error) { payload = null; }
+      if (payload && apply(event.type, payload, true)) {
+        state.recent.push({ id: id, type: event.type, payload: payload });
+        if (state.recent.length > 50) { state.recent.shift(); }
+      }
     };
     source.onmessage = onEvent;
     (data.eventKinds || "").split(" ").concat([
@@ -314,7 +428,8 @@
     window.speechSynthesis.getVoices();  // voices load asynchronously: ask early
   }
   setInterval(tick, 1000);
-  setInterval(refresh, REFRESH_MS);
+  // The displays' half-minute fetches spread over the half minute, not all at once.
+  setTimeout(function () { setInterval(refresh, REFRESH_MS); }, Math.random() * REFRESH_MS);
   setInterval(turnDirectory, DIRECTORY_PAGE_MS);
   tick();
   connect();

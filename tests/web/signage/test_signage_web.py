@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 
@@ -21,7 +22,8 @@ from tests.factories import (
     next_working_moment,
 )
 from visits.calendar import WorkCalendar
-from visits.models import Booking, Client, DeviceKind, Ticket
+from visits.db import write_transaction
+from visits.models import Booking, Client, DeviceKind, Ticket, TicketStatus
 from visits.services.tts import speech_available
 
 _slots = itertools.count()
@@ -270,3 +272,38 @@ def test_display_token_adds_no_rights_outside_signage(
             assert results[1][0] != 200 or results[0][0] == 200, (method, url, results)
             checked += 1
     assert checked >= 10, checked
+
+
+def test_stream_carries_the_line_the_display_draws_from_its_spot(
+    client: FlaskClient, session: Session, calendar: WorkCalendar, quick_stream: None
+) -> None:
+    """A call's event has the line for this display's spot: the display need not fetch."""
+    _as_display(client, session, spot_key="f3-lift")
+    _person, _booking, upstairs = _visit(session, calendar, "lebedev")
+    _person, _booking, ended = _visit(session, calendar, "ivanova")
+    gone = make_call_event(session, ended)
+    with write_transaction(session):
+        ended.status = TicketStatus.DONE
+        session.add(ended)
+    call = make_call_event(session, upstairs)
+    text = _stream_text(client, f"?after={gone.id - 1}", chunks=3)
+    events = {
+        int(m.group(1)): json.loads(m.group(2))
+        for m in re.finditer(r"id: (\d+)\nevent: [\w.]+\ndata: (.*)\n", text)
+    }
+    line = events[call.id]["line"]
+    assert (line["ticket"], line["room_word"], line["room"], line["floor"]) == (
+        upstairs.number,
+        "кабинет",
+        "402",
+        4,
+    )
+    assert (line["glyph"], line["route"]) == ("↑", "лестница на 4 этаж")
+    assert line["announce"] is True and "четыреста два" in line["phrase"]
+    # A replayed call whose visit has ended: the display takes the line off.
+    assert events[gone.id]["line"] is None and events[gone.id]["ticket_id"] == ended.id
+    # Another spot gets its own way to the same room.
+    _as_display(client, session, spot_key="f2-stairs")
+    text = _stream_text(client, f"?after={call.id - 1}", chunks=2)
+    assert '"route": "лестница на 4 этаж"' in text
+    assert '"then": "4 этаж, у лифта: налево, вторая дверь справа"' in text

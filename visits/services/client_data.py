@@ -29,7 +29,7 @@ from visits.models import (
 )
 from visits.phones import phone_display, phone_normalise
 from visits.queries.history import history_require_access, sees_all_histories
-from visits.services.clients import _channels, _name, email_normalise
+from visits.services.clients import channels_check, email_normalise, name_normalise
 from visits.services.history import history_record
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,13 @@ def client_update(
 ) -> Client:
     """Correct a client's data at their request; the history keeps the old and new values."""
     new = _Fields(
-        surname=_name(surname, "surname", "фамилию"),
-        first_name=_name(first_name, "first_name", "имя"),
-        patronymic=_name(patronymic, "patronymic", "отчество", required=False),
+        surname=name_normalise(surname, "surname", "фамилию"),
+        first_name=name_normalise(first_name, "first_name", "имя"),
+        patronymic=name_normalise(patronymic, "patronymic", "отчество", required=False),
         phone=phone_normalise(phone, city_code=city_code),
         email=email_normalise(email),
     )
-    new.channel, new.second_channel = _channels(
+    new.channel, new.second_channel = channels_check(
         channel, second_channel, email=new.email, phone=new.phone
     )
     with write_transaction(session):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
 from sqlmodel import Session, col, select
@@ -16,13 +14,9 @@ from visits.db import write_transaction
 from visits.errors import Conflict, InvalidInput, NotFound
 from visits.models import (
     CHANNEL_LABELS,
-    Booking,
-    BookingStatus,
     Channel,
     Client,
     HistoryKind,
-    Room,
-    Service,
     Staff,
 )
 from visits.phones import phone_check_sms
@@ -46,7 +40,8 @@ def email_normalise(raw: str | None) -> str | None:
     return value.lower()
 
 
-def _name(raw: str, field: str, label: str, *, required: bool = True) -> str:
+def name_normalise(raw: str, field: str, label: str, *, required: bool = True) -> str:
+    """A surname, first name or patronymic tidied and capitalised; InvalidInput naming `field`."""
     value = " ".join((raw or "").split())
     if not value:
         if required:
@@ -59,9 +54,10 @@ def _name(raw: str, field: str, label: str, *, required: bool = True) -> str:
     return value[0].upper() + value[1:]
 
 
-def _channels(
+def channels_check(
     channel: str | None, second: str | None, *, email: str | None, phone: str | None = None
 ) -> tuple[str, str | None]:
+    """§3: the chosen channel and the optional second one, each reachable; InvalidInput if not."""
     valid = {c.value for c in Channel}
     if not channel:
         raise InvalidInput(
@@ -165,11 +161,11 @@ def _client_checked(
             return fallback
 
     client = Client(
-        surname=check("surname", lambda: _name(surname, "surname", "фамилию"), ""),
-        first_name=check("first_name", lambda: _name(first_name, "first_name", "имя"), ""),
+        surname=check("surname", lambda: name_normalise(surname, "surname", "фамилию"), ""),
+        first_name=check("first_name", lambda: name_normalise(first_name, "first_name", "имя"), ""),
         patronymic=check(
             "patronymic",
-            lambda: _name(patronymic, "patronymic", "отчество", required=False),
+            lambda: name_normalise(patronymic, "patronymic", "отчество", required=False),
             "",
         ),
         # `city_code` (the office file's) completes a bare local number.
@@ -184,7 +180,7 @@ def _client_checked(
     mail = client.email if "email" not in errors else "reported@example.ru"
     client.channel, client.second_channel = check(
         "channel",
-        lambda: _channels(channel, second_channel, email=mail, phone=client.phone or None),
+        lambda: channels_check(channel, second_channel, email=mail, phone=client.phone or None),
         no_channel,
     )
     if not consent:
@@ -234,30 +230,3 @@ def client_open(*, session: Session, client_id: int, staff: Staff | None) -> Cli
             raise NotFound("Клиент не найден. Найдите его через поиск.", field="client")
         audit_record(session, staff=staff, action="client.open", client_id=client.id)
     return client
-
-
-@dataclass(frozen=True)
-class UpcomingBooking:
-    booking: Booking
-    service: Service
-    specialist: Staff
-    room: Room
-
-
-def client_bookings_upcoming(
-    *, session: Session, client_id: int, now: datetime | None = None
-) -> list[UpcomingBooking]:
-    """The client's booked visits that have not started yet, soonest first (§32: cancellable)."""
-    rows = session.exec(
-        select(Booking, Service, Staff, Room)
-        .join(Service, col(Service.id) == col(Booking.service_id))
-        .join(Staff, col(Staff.id) == col(Booking.staff_id))
-        .join(Room, col(Room.id) == col(Booking.room_id))
-        .where(
-            Booking.client_id == client_id,
-            Booking.status == BookingStatus.BOOKED,
-            Booking.ends_at > (now or utcnow()),
-        )
-        .order_by(col(Booking.starts_at))
-    ).all()
-    return [UpcomingBooking(b, s, st, r) for b, s, st, r in rows]

@@ -132,7 +132,11 @@ def test_transfer_form_success_and_the_third_refused(
     login_as(client, "ivanova")
     form = client.get(f"/staff/today/tickets/{ticket.id}/transfer", headers=htmx_headers(client))
     text = form.get_data(as_text=True)
-    assert 'id="today-side"' in text and "Смирнов А. В." in text and "Передач уже было: 0 из 2 (§23)" in text
+    assert (
+        'id="today-side"' in text
+        and "Смирнов А. В." in text
+        and "Передач уже было: 0 из 2 (§23)" in text
+    )
     status, body = _post(
         client, f"/staff/today/tickets/{ticket.id}/transfer", to_staff=str(smirnov.id), reason=""
     )

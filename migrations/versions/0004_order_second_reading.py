@@ -1,4 +1,4 @@
-"""order second reading: lateness measured again after a transfer (§34.4), the department's fault (§35.5)
+"""order second reading: lateness after a transfer and visits prepared the day before (§34.4), the department's fault (§35.5)
 
 Revision ID: 0004
 Revises: 0003
@@ -29,9 +29,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("department_fault_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
+    with op.batch_alter_table("booking", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("prepared_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("booking", schema=None) as batch_op:
+        batch_op.drop_column("prepared_at")
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.drop_column("department_fault_at")
         batch_op.drop_column("department_fault")

@@ -9,6 +9,7 @@ from staff_panel.views import (
     events,  # noqa: F401
     home,  # noqa: F401
     outbox,  # noqa: F401
+    preparation,  # noqa: F401
     queue,  # noqa: F401
     reports,  # noqa: F401
 )

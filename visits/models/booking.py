@@ -39,6 +39,9 @@ class Booking(SQLModel, table=True):
     cancelled_at: datetime | None = None
     cancelled_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     cancel_reason: str = Field(default="", max_length=500)
+    # §34.4 "заблаговременно": the specialist marked the visit prepared (documents printed,
+    # questions listed) before the day.
+    prepared_at: datetime | None = None
 
     @property
     def qr_payload(self) -> str:

@@ -85,36 +85,12 @@ def create_app(
     office = config or load_config(env.config)
     is_demo = demo if demo is not None else env.demo
     # The demo (and the browser tests, which run at any hour) use an office open around the clock.
-    always_open = is_demo or env.always_open
-    calendar = WorkCalendar(office, always_open=always_open)
+    calendar = WorkCalendar(office, always_open=is_demo or env.always_open)
     if session_factory is None:
-        engine = make_engine(database) if database else settings_engine(env)
-        session_factory = make_sessionmaker(engine)
-        app.extensions["priyom_engine"] = engine
-        _choose_push_bus(engine, env)
-    app.config.update(
-        SECRET_KEY=_secret_key(env),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=env.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=env.session_hours),
-        PRIYOM_DEMO=is_demo,
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
-        PRIYOM_METRICS_TOKEN=(
-            env.metrics_token.get_secret_value() if env.metrics_token is not None else ""
-        ),
-        PRIYOM_METRICS_ALLOW=env.metrics_allow,
-        PRIYOM_LIMITS=env.limits,
-    )
-    if settings:
-        app.config.update(settings)
+        session_factory = _open_database(app, env, database)
+    _configure(app, env, demo=is_demo, overrides=settings)
     limits_install(app)
-    if env.proxies:
-        # Behind nginx every request comes from nginx: the limits per address and the
-        # /metrics allow-list need the client's own address from X-Forwarded-For.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=env.proxies, x_proto=env.proxies, x_host=env.proxies
-        )
+    _trust_proxies(app, env)
     app.extensions["priyom"] = Priyom(
         config=office,
         calendar=calendar,
@@ -130,6 +106,46 @@ def create_app(
     _register_request_hooks(app)
     _register_error_handlers(app)
     return app
+
+
+def _open_database(app: Flask, env: Settings, database: str | None) -> Callable[[], Session]:
+    """The engine for `database` (or the settings' one), kept on the app; its session factory."""
+    engine = make_engine(database) if database else settings_engine(env)
+    app.extensions["priyom_engine"] = engine
+    _choose_push_bus(engine, env)
+    return make_sessionmaker(engine)
+
+
+def _configure(app: Flask, env: Settings, *, demo: bool, overrides: dict[str, Any] | None) -> None:
+    """Flask's config from the settings: the session cookie, limits, /metrics; then `overrides`."""
+    app.config.update(
+        SECRET_KEY=_secret_key(env),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=env.session_hours),
+        PRIYOM_DEMO=demo,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        PRIYOM_METRICS_TOKEN=(
+            env.metrics_token.get_secret_value() if env.metrics_token is not None else ""
+        ),
+        PRIYOM_METRICS_ALLOW=env.metrics_allow,
+        PRIYOM_LIMITS=env.limits,
+    )
+    if overrides:
+        app.config.update(overrides)
+
+
+def _trust_proxies(app: Flask, env: Settings) -> None:
+    """Behind nginx (PRIYOM_PROXIES) take the client's own address from X-Forwarded-For.
+
+    Every request comes from nginx otherwise: the limits per address and the
+    /metrics allow-list need the client's address.
+    """
+    if env.proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=env.proxies, x_proto=env.proxies, x_host=env.proxies
+        )
 
 
 def _choose_push_bus(engine: Engine, settings: Settings) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from visits.config import DEMO_CONFIG_PATH
+from visits.web.app import LOG_FORMAT, setup_logging
 from visits.web.cli import main
 
 
@@ -82,3 +83,24 @@ def test_wrong_environment_variable_stops_start_up_naming_it(
         assert main(["migrate"]) == 2
     assert "PRIYOM_DB_POOL_SIZE" in caplog.text
     assert not sqlite_url.exists()
+
+
+def test_logging_replaces_the_plain_handler_python_escpos_installs() -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    escpos_handler = logging.StreamHandler()  # what escpos' logging.basicConfig() adds
+    kept = logging.NullHandler()  # a handler the host (or pytest) installed
+    root.handlers = [escpos_handler, kept]
+    try:
+        setup_logging("WARNING")
+        assert escpos_handler not in root.handlers and kept in root.handlers
+        assert root.level == logging.WARNING
+        # With another handler present basicConfig adds none; alone, ours comes with our format.
+        root.handlers = [escpos_handler]
+        setup_logging("INFO")
+        plain = [h for h in root.handlers if type(h) is logging.StreamHandler]
+        assert len(plain) == 1 and plain[0] is not escpos_handler
+        assert plain[0].formatter is not None and plain[0].formatter._fmt == LOG_FORMAT
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)

@@ -42,14 +42,15 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr in one readable line per event (level: PRIYOM_LOG_LEVEL)."""
-    # force: python-escpos calls logging.basicConfig() on import, which would
-    # otherwise make this call a no-op and drop our INFO lines.
-    logging.basicConfig(
-        level=level,
-        format=LOG_FORMAT,
-        datefmt="%Y-%m-%d %H:%M:%S",
-        force=True,
-    )
+    root = logging.getLogger()
+    # python-escpos calls logging.basicConfig() on import: its plain stderr handler
+    # would make ours a no-op and drop our INFO lines, so it goes. Other handlers
+    # stay (not force=True): the host's, and pytest's capture in the CLI tests.
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    logging.basicConfig(format=LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+    root.setLevel(level)
 
 
 def _secret_key(settings: Settings) -> str:

@@ -7,8 +7,6 @@ push of the staff stream). Every table has a CSV export with the same filters.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -19,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from staff_panel import bp
 from staff_panel.nav import nav_item
 from visits.errors import InvalidInput
+from visits.export.spreadsheet import csv_text
 from visits.models import Role, Staff
 from visits.queries.reports import (
     PERCENTILES,
@@ -421,14 +420,11 @@ def reports_csv(name: str) -> Response:
         abort(404)
     filters = _filters(scope)
     head, rows = table(_report(scope, filters), name)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(head)
-    writer.writerows(rows)
+    # A BOM: a Russian spreadsheet reads the file as UTF-8; csv_text neutralises formulas.
+    text = "\ufeff" + csv_text(head, rows)
     filename = f"priyom-{name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.csv"
     return Response(
-        buffer.getvalue(),
+        text,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -165,3 +165,20 @@ def test_far_dates_in_the_history_filter_are_refused_with_a_message(
         response = client.get(f"/staff/clients/{visitor.id}", query_string={name: day})
         assert response.status_code == 422
         assert "Укажите дату с 01.01.2000 по 31.12.2099." in response.get_data(as_text=True)
+
+
+def test_a_formula_in_a_rating_comment_is_text_in_the_csv(
+    client: FlaskClient, session: Any, calendar: Any
+) -> None:
+    from tests.factories import make_finished_ticket
+    from visits.services.rating import rating_by_token
+
+    ticket = make_finished_ticket(session, calendar, days_ago=1, slot=0)
+    formula = '=HYPERLINK("http://evil.example","Подробнее")'
+    rating_by_token(session=session, token=ticket.token, score=2, reasons=[], comment=formula)
+    login_as(client, "admin")
+    day = ticket.office_day.isoformat()
+    text = client.get(f"/staff/reports/comments.csv?from={day}&to={day}").get_data(as_text=True)
+    cells = [cell for line in text.splitlines() for cell in line.split(";")]
+    assert any(cell.strip('"').startswith("'=HYPERLINK(") for cell in cells), text
+    assert not any(cell.strip('"').startswith("=") for cell in cells)

@@ -7,8 +7,10 @@ and a screen that need the same rule import it from here, so it lives once.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from visits.calendar import WorkCalendar, utcnow
+from visits.config import Messaging, OfficeConfig
 from visits.errors import InvalidInput
 from visits.models import Client, MessageKind, Ticket, TicketStatus
 from visits.ru import address_name_instrumental, minutes_phrase
@@ -151,3 +153,102 @@ def reminder_choice(
     if late := reminder_too_late(raw, starts_at, now=now):
         raise InvalidInput(late, field="reminders")
     return REMINDER_CHOICES[raw]
+
+
+# §30: when a reminder goes: the quiet hours move it (the sender and the desk read this).
+
+
+def window_of(settings: Messaging, *, allow_early: bool) -> tuple[time, time]:
+    """The local hours when a client may get a message (§30: 07:00 only if allowed)."""
+    opens = settings.early_window_start if allow_early else settings.day_window[0]
+    return opens, settings.day_window[1]
+
+
+def in_window(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> bool:
+    local = moment.astimezone(tz).time()
+    return window[0] <= local <= window[1]
+
+
+def next_window_opening(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
+    """The first moment at or after `moment` that is inside the window."""
+    local = moment.astimezone(tz)
+    if window[0] <= local.time() <= window[1]:
+        return moment
+    day = local.date() if local.time() < window[0] else local.date() + timedelta(days=1)
+    return datetime.combine(day, window[0], tzinfo=tz).astimezone(moment.tzinfo)
+
+
+def previous_window_close(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
+    """The last moment at or before `moment` that is inside the window."""
+    local = moment.astimezone(tz)
+    if window[0] <= local.time() <= window[1]:
+        return moment
+    day = local.date() if local.time() > window[1] else local.date() - timedelta(days=1)
+    return datetime.combine(day, window[1], tzinfo=tz).astimezone(moment.tzinfo)
+
+
+def reminder_send_at(
+    *,
+    kind: MessageKind,
+    starts_at: datetime,
+    settings: Messaging,
+    tz: ZoneInfo,
+    allow_early: bool,
+) -> datetime:
+    """When a reminder goes (§30).
+
+    The ideal time is a day (or two hours) before the visit. Outside the
+    window (09:00-21:00, from 07:00 for a client who allowed early messages)
+    it moves to the nearest edge of the window that still leaves
+    `reminder_min_lead_minutes` before the visit; the evening before always
+    does. So "two hours before" a 09:00 visit goes at 07:00 only with early
+    messages allowed, otherwise at 21:00 the evening before.
+    """
+    ideal = starts_at - REMINDER_LEAD[kind]
+    window = window_of(settings, allow_early=allow_early)
+    if in_window(ideal, tz, window):
+        return ideal
+    latest = starts_at - timedelta(minutes=settings.reminder_min_lead_minutes)
+    later = next_window_opening(ideal, tz, window)
+    earlier = previous_window_close(ideal, tz, window)
+    if later <= latest and later - ideal < ideal - earlier:
+        return later
+    return earlier
+
+
+_REMINDER_WORDS = {
+    MessageKind.REMINDER_DAY: ("day", "за день"),
+    MessageKind.REMINDER_TWO_HOURS: ("two_hours", "за 2 часа"),
+}
+
+
+def reminders_moved(
+    *, starts_at: datetime, config: OfficeConfig, allow_early: bool
+) -> dict[str, str]:
+    """§30: for "day" and "two_hours", when the quiet hours move the reminder, say when it goes.
+
+    Told to the operator at booking, on screen, so that the client can choose
+    ("" where the reminder goes at its own time).
+    """
+    tz = ZoneInfo(config.office.timezone)
+    settings = config.messaging
+    visit_day = starts_at.astimezone(tz).date()
+    notes: dict[str, str] = {}
+    for kind, (choice, words) in _REMINDER_WORDS.items():
+        ideal = starts_at - REMINDER_LEAD[kind]
+        actual = reminder_send_at(
+            kind=kind, starts_at=starts_at, settings=settings, tz=tz, allow_early=allow_early
+        )
+        if actual == ideal:
+            notes[choice] = ""
+            continue
+        local = actual.astimezone(tz)
+        days_before = (visit_day - local.date()).days
+        when = {0: "в день приёма", 1: "накануне"}.get(days_before, f"за {days_before} дня")
+        opens, closes = window_of(settings, allow_early=allow_early)
+        notes[choice] = (
+            f"Напоминание {words} придёт {when} в {local:%H:%M}, а не в "
+            f"{ideal.astimezone(tz):%H:%M}: с {closes:%H:%M} до {opens:%H:%M} сообщения "
+            "клиентам не отправляются. Скажите об этом клиенту."
+        )
+    return notes

@@ -33,7 +33,7 @@ from visits.queries.slots import (
     slot_key_parse,
 )
 from visits.ru import date_with_weekday
-from visits.rules import REMINDER_CHOICE_LABELS, reminders_late
+from visits.rules import REMINDER_CHOICE_LABELS, reminder_choice, reminders_late, reminders_moved
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ class DeskConfirm:
     submit_key: str  # one per form: a double post gives one booking
     # §30: each reminder choice with why it can no longer reach the client ("" where it can).
     reminders_late: dict[str, str]
+    # §30: a reminder the quiet hours move, with the time it will actually go ("" if none).
+    reminders_moved: dict[str, str] = field(default_factory=dict)
 
     @property
     def reminder_options(self) -> list[tuple[str, str, str]]:
@@ -189,7 +191,7 @@ def desk_step(
         return _refused(step, exc)
     if choice.slot:
         try:
-            step.confirm = _confirm(session, calendar, step.service, choice.slot)
+            step.confirm = _confirm(session, calendar, step.service, choice.slot, step.client)
             return step
         except (InvalidInput, Conflict) as exc:
             step.choice = replace(choice, slot="")
@@ -245,17 +247,47 @@ def desk_bookings_upcoming(
     return [DeskBooking(b, s, st, r) for b, s, st, r in rows]
 
 
+def desk_booking_cancellable(
+    session: Session, client_id: int, booking_id: int
+) -> DeskBooking | None:
+    """§32: the client's booking `booking_id` if it can still be cancelled (None: over or gone)."""
+    upcoming = desk_bookings_upcoming(session, client_id)
+    return next((b for b in upcoming if b.booking.id == booking_id), None)
+
+
 def _refused(step: DeskStep, exc: InvalidInput | Conflict) -> DeskStep:
     if step.error is None:
         step.error, step.status = exc.message, exc.status
     return step
 
 
-def desk_pick(session: Session, choice: DeskChoice) -> tuple[Service, Specialist, datetime]:
-    """The service, specialist and start the operator picked; InvalidInput naming the field."""
+CHOOSE_CLIENT = "Выберите клиента: найдите его слева или зарегистрируйте."
+
+
+@dataclass(frozen=True)
+class DeskPick:
+    """What "Записать" books: the checked choice with the §30 reminders the client took."""
+
+    client_id: int
+    service: Service
+    specialist: Specialist
+    starts_at: datetime  # UTC
+    remind_day_before: bool
+    remind_two_hours_before: bool
+
+
+def desk_pick(session: Session, choice: DeskChoice, *, reminders: str) -> DeskPick:
+    """The booking the operator confirmed, checked in the form's order: time, client, reminders.
+
+    InvalidInput names the field: "service" or "slot" (pick again), "client" or
+    "reminders" (the confirmation again).
+    """
     service = service_for_booking(session, choice.service_id)
     specialist, starts_at = desk_slot(session, service, choice.slot)
-    return service, specialist, starts_at
+    if choice.client_id is None or session.get(Client, choice.client_id) is None:
+        raise InvalidInput(CHOOSE_CLIENT, field="client")
+    day_before, two_hours = reminder_choice(reminders, starts_at=starts_at)
+    return DeskPick(choice.client_id, service, specialist, starts_at, day_before, two_hours)
 
 
 def desk_slot(session: Session, service: Service, key: str) -> tuple[Specialist, datetime]:
@@ -273,7 +305,9 @@ def desk_slot(session: Session, service: Service, key: str) -> tuple[Specialist,
     return specialist, parsed[1]
 
 
-def _confirm(session: Session, calendar: WorkCalendar, service: Service, key: str) -> DeskConfirm:
+def _confirm(
+    session: Session, calendar: WorkCalendar, service: Service, key: str, client: Client | None
+) -> DeskConfirm:
     specialist, starts_at = desk_slot(session, service, key)
     local = calendar.to_local(starts_at)
     # A page left open for a while: say now, not after "Записать", that the time is gone.
@@ -300,6 +334,11 @@ def _confirm(session: Session, calendar: WorkCalendar, service: Service, key: st
         date_text=date_with_weekday(local),
         submit_key=secrets.token_urlsafe(18),
         reminders_late=reminders_late(starts_at),
+        reminders_moved=reminders_moved(
+            starts_at=starts_at,
+            config=calendar.config,
+            allow_early=client.allow_early_messages if client else False,
+        ),
     )
 
 

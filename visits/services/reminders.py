@@ -11,13 +11,13 @@ and the README say it in words.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
-from visits.config import Messaging, OfficeConfig
+from visits.config import OfficeConfig
 from visits.models import (
     CHANNEL_LABELS,
     Booking,
@@ -32,7 +32,11 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import booking_reminder
-from visits.rules import REMINDER_LEAD
+from visits.rules import in_window as in_window
+from visits.rules import next_window_opening as next_window_opening
+from visits.rules import previous_window_close as previous_window_close
+from visits.rules import reminder_send_at as reminder_send_at
+from visits.rules import window_of as window_of
 from visits.services.history import history_record
 
 log = logging.getLogger(__name__)
@@ -41,64 +45,6 @@ REMINDER_KINDS = (MessageKind.REMINDER_DAY, MessageKind.REMINDER_TWO_HOURS)
 # The operator's choice of reminders and whether it can still arrive (§30) are pure rules:
 # visits.rules (reminder_choice, reminders_late), which the desk query reads too.
 TOO_LATE_TO_REMIND = "Запись сделана позже срока напоминания: клиент получил подтверждение"
-
-
-def window_of(settings: Messaging, *, allow_early: bool) -> tuple[time, time]:
-    """The local hours when a client may get a message (§30: 07:00 only if allowed)."""
-    opens = settings.early_window_start if allow_early else settings.day_window[0]
-    return opens, settings.day_window[1]
-
-
-def in_window(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> bool:
-    local = moment.astimezone(tz).time()
-    return window[0] <= local <= window[1]
-
-
-def next_window_opening(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
-    """The first moment at or after `moment` that is inside the window."""
-    local = moment.astimezone(tz)
-    if window[0] <= local.time() <= window[1]:
-        return moment
-    day = local.date() if local.time() < window[0] else local.date() + timedelta(days=1)
-    return datetime.combine(day, window[0], tzinfo=tz).astimezone(moment.tzinfo)
-
-
-def previous_window_close(moment: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
-    """The last moment at or before `moment` that is inside the window."""
-    local = moment.astimezone(tz)
-    if window[0] <= local.time() <= window[1]:
-        return moment
-    day = local.date() if local.time() > window[1] else local.date() - timedelta(days=1)
-    return datetime.combine(day, window[1], tzinfo=tz).astimezone(moment.tzinfo)
-
-
-def reminder_send_at(
-    *,
-    kind: MessageKind,
-    starts_at: datetime,
-    settings: Messaging,
-    tz: ZoneInfo,
-    allow_early: bool,
-) -> datetime:
-    """When a reminder goes (§30).
-
-    The ideal time is a day (or two hours) before the visit. Outside the
-    window (09:00-21:00, from 07:00 for a client who allowed early messages)
-    it moves to the nearest edge of the window that still leaves
-    `reminder_min_lead_minutes` before the visit; the evening before always
-    does. So "two hours before" a 09:00 visit goes at 07:00 only with early
-    messages allowed, otherwise at 21:00 the evening before.
-    """
-    ideal = starts_at - REMINDER_LEAD[kind]
-    window = window_of(settings, allow_early=allow_early)
-    if in_window(ideal, tz, window):
-        return ideal
-    latest = starts_at - timedelta(minutes=settings.reminder_min_lead_minutes)
-    later = next_window_opening(ideal, tz, window)
-    earlier = previous_window_close(ideal, tz, window)
-    if later <= latest and later - ideal < ideal - earlier:
-        return later
-    return earlier
 
 
 # --- Scheduling with the booking -----------------------------------------------------------

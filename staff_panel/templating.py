@@ -1,4 +1,4 @@
-"""Names the staff screens' templates call: the desk's addresses, Russian dates, phones, channels.
+"""Names the staff screens' templates call: the desk's addresses, dates, phones, channels, QR.
 
 Given to every template of the staff blueprint by its context processor (see
 staff_panel/__init__.py); a view that passes a name of its own wins. The
@@ -16,6 +16,7 @@ from visits.phones import phone_display
 from visits.queries.desk import DeskChoice
 from visits.ru import WEEKDAYS_SHORT, date_short, date_with_weekday, plural
 from visits.web.context import priyom
+from visits.web.qr import qr_data_uri
 
 CHANNEL_CHOICES = [(c.value, CHANNEL_LABELS[c]) for c in Channel]
 
@@ -43,6 +44,7 @@ def staff_template_helpers() -> dict[str, object]:
         "date_with_weekday": date_with_weekday,
         "weekdays_short": WEEKDAYS_SHORT,
         "plural": plural,
+        "qr_data_uri": qr_data_uri,
         "local": calendar.to_local,
         "today": calendar.today(),
     }

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Response, request, url_for
 
 from staff_panel import bp
+from staff_panel.forms import client_fields
 from staff_panel.nav import nav_item
 from staff_panel.templating import desk_url
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
@@ -26,17 +27,16 @@ from visits.queries.clients import client_search
 from visits.queries.desk import (
     DeskChoice,
     DeskStep,
+    desk_booking_cancellable,
     desk_bookings_upcoming,
     desk_pick,
     desk_screen,
     desk_step,
 )
-from visits.rules import reminder_choice
 from visits.services import booking, clients
 from visits.web.auth import current_staff, staff_required
 from visits.web.context import db, priyom
 from visits.web.htmx import fragment_or_redirect, render
-from visits.web.qr import qr_data_uri
 
 nav_item("staff_panel.desk", "Запись на приём", Role.OPERATOR, order=10)
 
@@ -49,12 +49,10 @@ P_CLIENT_FORM = "staff_panel/partials/_desk_client_form.html"
 P_RESULTS = "staff_panel/partials/_desk_search_results.html"
 P_BOOKINGS = "staff_panel/partials/_desk_bookings.html"
 P_CANCEL = "staff_panel/partials/_desk_cancel.html"
-CHOOSE_CLIENT = "Выберите клиента: найдите его слева или зарегистрируйте."
 # Events for HX-Trigger (ASCII: header values must be latin-1).
 BOOKINGS_CHANGED = "deskBookingsChanged"  # a booking made: the client's list reloads
 SLOTS_CHANGED = "deskSlotsChanged"  # a booking cancelled: the slot picker reloads
 Context = dict[str, Any]
-REGISTER_FIELDS = ("surname", "first_name", "patronymic", "phone", "email")
 
 
 def _choice(**changes: Any) -> DeskChoice:
@@ -150,15 +148,9 @@ def desk_client_create() -> Response:
     """Register the caller (§3: channels, consent with its time); nothing saved on bad input."""
     form = request.form
     try:
+        city_code = priyom().config.office.city_code  # completes a bare city number
         client = clients.client_register(
-            session=db(),
-            **{name: form.get(name, "") for name in REGISTER_FIELDS},
-            channel=form.get("channel") or None,
-            second_channel=form.get("second_channel") or None,
-            consent=form.get("consent") == "yes",
-            allow_early_messages=form.get("allow_early_messages") == "yes",
-            staff=current_staff(),
-            city_code=priyom().config.office.city_code,
+            session=db(), **client_fields(form), staff=current_staff(), city_code=city_code
         )
     except clients.ClientInvalid as exc:
         return _client_form(form, exc.errors, status=exc.status)
@@ -187,47 +179,29 @@ def _bookings(choice: DeskChoice, client: Client, *, status: int = 200, **notes:
 @staff_required(Role.OPERATOR)
 def desk_book() -> Response:
     """Confirm the picked slot (§29, §30); a double post gives the same one booking."""
-    choice = _choice()
+    choice, form = _choice(), request.form
     try:
-        service, specialist, starts_at = desk_pick(db(), choice)
-    except InvalidInput as exc:
-        return _back_to_slots(choice, exc)
-    if choice.client_id is None or _client_missing(choice.client_id):
-        return _confirm_again(choice, CHOOSE_CLIENT)
-    try:
-        day_before, two_hours = reminder_choice(
-            request.form.get("reminders", ""), starts_at=starts_at
-        )
+        pick = desk_pick(db(), choice, reminders=form.get("reminders", ""))
         made = booking.booking_create(
             session=db(),
             calendar=priyom().calendar,
-            client_id=choice.client_id,
-            service_id=service.id or 0,
-            staff_id=specialist.staff.id or 0,
-            starts_at=starts_at,
-            remind_day_before=day_before,
-            remind_two_hours_before=two_hours,
+            client_id=pick.client_id,
+            service_id=pick.service.id or 0,
+            staff_id=pick.specialist.staff.id or 0,
+            starts_at=pick.starts_at,
+            remind_day_before=pick.remind_day_before,
+            remind_two_hours_before=pick.remind_two_hours_before,
             staff=current_staff(),
-            submit_key=request.form.get("submit_key") or None,
+            submit_key=form.get("submit_key") or None,
         )
-    except (InvalidInput, Conflict) as exc:
-        if exc.field == "reminders":
+    except (InvalidInput, Conflict, NotFound) as exc:
+        if isinstance(exc, NotFound) or exc.field in ("client", "reminders"):
             return _confirm_again(choice, exc.message)
         return _back_to_slots(choice, exc)
-    except NotFound as exc:
-        return _confirm_again(choice, exc.message)
     address = url_for("staff_panel.desk_booking", booking_id=made.booking.id)
     ctx = partial(_done, made.booking.id or 0, created=made.created)
     trigger = {BOOKINGS_CHANGED: True}
     return fragment_or_redirect(P_DONE, address, ctx, trigger=trigger, push_url=address)
-
-
-def _client_missing(client_id: int) -> bool:
-    try:
-        clients.client_get(session=db(), client_id=client_id)
-    except NotFound:
-        return True
-    return False
 
 
 def _back_to_slots(choice: DeskChoice, exc: PriyomError) -> Response:
@@ -249,9 +223,8 @@ def _done(booking_id: int, *, created: bool) -> Context:
     )
     made = receipt.booking
     choice = DeskChoice(client_id=made.client_id, service_id=made.service_id)
-    qr = qr_data_uri(made.qr_payload)
     extra = {"receipt": receipt, "booking": made, "created": created, "client": receipt.client}
-    return {"state": choice, "qr": qr, "step_template": P_DONE, **extra}
+    return {"state": choice, "step_template": P_DONE, **extra}
 
 
 @bp.route("/desk/bookings/<int:booking_id>")
@@ -290,9 +263,7 @@ def desk_cancel(booking_id: int) -> Response:
 
 def _cancel_ask(choice: DeskChoice, client: Client, booking_id: int) -> Response:
     """The question in place of the booking's row; a booking no longer cancellable: why not."""
-    upcoming = _upcoming(choice, client)["upcoming"]
-    item = next((u for u in upcoming if u.booking.id == booking_id), None)
+    item = desk_booking_cancellable(db(), client.id or 0, booking_id)
     if item is None:
         return _bookings(choice, client, error="Эту запись уже нельзя отменить.")
-    ctx: Context = {"state": choice, "item": item}
-    return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), **ctx)
+    return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), state=choice, item=item)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from sqlmodel import Session
 
 from tests.factories import make_booking, make_client, service_by_code, staff_by_login
 from visits.calendar import WorkCalendar
-from visits.errors import SLOT_TAKEN
-from visits.queries.desk import DeskChoice, desk_screen, desk_step
+from visits.errors import SLOT_TAKEN, InvalidInput
+from visits.queries.desk import (
+    CHOOSE_CLIENT,
+    DeskChoice,
+    desk_booking_cancellable,
+    desk_pick,
+    desk_screen,
+    desk_step,
+)
 from visits.queries.slots import Slot
+from visits.rules import REMINDER_NOT_CHOSEN
 
 NSK = ZoneInfo("Asia/Novosibirsk")
 NOW = datetime(2026, 12, 29, 11, 5, tzinfo=NSK)  # Tuesday; the 30th is the next working day
@@ -78,3 +88,56 @@ def test_screen_without_an_opened_client_has_no_client_in_the_address(
     opened = desk_screen(session, calendar, DeskChoice(client_id=person.id), client=person)
     assert [b.booking.id for b in opened.upcoming] == [booking.id]
     assert opened.step.client is person
+
+
+def test_confirmation_says_which_reminders_can_still_arrive(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """§30: a visit tomorrow before this hour is under a day away: no reminder a day before."""
+    service = service_by_code(session, "land-lease")
+    free = datetime(2026, 12, 30, 10, 30, tzinfo=NSK)
+    with time_machine.travel(NOW.astimezone(UTC), tick=False):
+        key = _key(session, "ivanova", free)
+        step = desk_step(session, calendar, DeskChoice(service_id=service.id, slot=key))
+    assert step.confirm is not None
+    late = {value: why for value, _label, why in step.confirm.reminder_options}
+    assert late["day"] and late["both"] and not late["two_hours"] and not late["none"]
+    assert step.confirm.reminders_hint == late["day"]
+
+
+def test_pick_checks_the_time_then_the_client_then_the_reminders(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    service = service_by_code(session, "land-lease")
+    person = make_client(session)
+    free = datetime(2026, 12, 30, 10, 30, tzinfo=NSK)
+    with time_machine.travel(NOW.astimezone(UTC), tick=False):
+        choice = DeskChoice(service_id=service.id, slot=_key(session, "ivanova", free))
+        refused = {
+            "slot": (DeskChoice(service_id=service.id, slot="x"), "none"),
+            "client": (choice, "none"),
+            "reminders": (replace(choice, client_id=person.id), ""),
+        }
+        for field, (picked, reminders) in refused.items():
+            with pytest.raises(InvalidInput) as exc:
+                desk_pick(session, picked, reminders=reminders)
+            assert exc.value.field == field
+            if field == "client":
+                assert exc.value.message == CHOOSE_CLIENT
+        assert exc.value.message == REMINDER_NOT_CHOSEN
+        with pytest.raises(InvalidInput, match="меньше суток"):
+            desk_pick(session, replace(choice, client_id=person.id), reminders="day")
+        pick = desk_pick(session, replace(choice, client_id=person.id), reminders="two_hours")
+    assert (pick.client_id, pick.starts_at) == (person.id, free.astimezone(UTC))
+    assert (pick.remind_day_before, pick.remind_two_hours_before) == (False, True)
+
+
+def test_only_an_upcoming_booking_of_the_client_is_cancellable(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    person, other = make_client(session), make_client(session)
+    booking = make_booking(session, calendar, client=person)
+    assert person.id is not None and other.id is not None and booking.id is not None
+    found = desk_booking_cancellable(session, person.id, booking.id)
+    assert found is not None and found.booking.id == booking.id
+    assert desk_booking_cancellable(session, other.id, booking.id) is None

@@ -252,3 +252,32 @@ def reminders_moved(
             "клиентам не отправляются. Скажите об этом клиенту."
         )
     return notes
+
+
+# §14, §19: the phone lines work in the department's working hours on working days.
+PHONE_CALL_TOO_LATE = (
+    "Позвонить с напоминанием в часы работы линии до приёма не успеть: "
+    "напоминание придёт другим способом связи, если клиент его выбрал"
+)
+
+
+def phone_call_due(calendar: WorkCalendar, *, ideal: datetime, now: datetime) -> datetime | None:
+    """§14, §19: when an operator's reminder call falls due: in the lines' hours on a working day.
+
+    The ideal moment if the line works then; otherwise the last working moment
+    before it (a call at 21:00 or on a Sunday becomes one on the working day
+    before). None when no such moment is left after `now`: the call cannot be
+    made in time, and the caller reports it instead of a silently late call.
+    """
+    if calendar.is_within_hours(ideal):
+        return ideal if ideal >= now else None
+    day = calendar.to_local(ideal).date()
+    # A bounded walk back: no real calendar has 60 days off in a row.
+    for _ in range(60):
+        for period in reversed(calendar.periods_on(day)):
+            if period.start < ideal:
+                # One minute before the period closes: a call still fits in the line's hours.
+                moment = min(period.end - timedelta(minutes=1), ideal)
+                return moment if moment >= now else None
+        day -= timedelta(days=1)
+    return None

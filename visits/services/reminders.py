@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from visits.calendar import utcnow
+from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
 from visits.models import (
     CHANNEL_LABELS,
@@ -32,6 +32,7 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import booking_reminder
+from visits.rules import PHONE_CALL_TOO_LATE, REMINDER_LEAD, phone_call_due
 from visits.rules import in_window as in_window
 from visits.rules import next_window_opening as next_window_opening
 from visits.rules import previous_window_close as previous_window_close
@@ -74,6 +75,7 @@ def reminders_schedule(
     room = session.get(Room, booking.room_id)
     assert client and staff and room and booking.id is not None
     tz = ZoneInfo(config.office.timezone)
+    calendar: WorkCalendar | None = None  # made only for a client called by phone
     rows: list[OutgoingMessage] = []
     for kind in kinds if kinds is not None else _wanted(booking):
         due = reminder_send_at(
@@ -92,7 +94,7 @@ def reminders_schedule(
             local_send=due.astimezone(tz),
             code=booking.code,
         )
-        rows += message_queue(
+        queued = message_queue(
             session,
             client=client,
             kind=kind,
@@ -101,7 +103,53 @@ def reminders_schedule(
             booking_id=booking.id,
             skip_reason=TOO_LATE_TO_REMIND if due <= now else "",
         )
+        calls = [r for r in queued if r.channel == Channel.PHONE]
+        if calls:
+            calendar = calendar or WorkCalendar(config)
+            _phone_calls_in_line_hours(
+                session,
+                calls,
+                calendar=calendar,
+                ideal=booking.starts_at - REMINDER_LEAD[kind],
+                now=now,
+            )
+        rows += queued
     return rows
+
+
+def _phone_calls_in_line_hours(
+    session: Session,
+    rows: list[OutgoingMessage],
+    *,
+    calendar: WorkCalendar,
+    ideal: datetime,
+    now: datetime,
+) -> None:
+    """§14, §19: an operator's reminder call falls due only in the lines' hours on a working day.
+
+    One that cannot be made in time is skipped with its reason in the client's
+    history, so the operators see it, rather than going late.
+    """
+    for row in rows:
+        if row.status != MessageStatus.QUEUED:
+            continue
+        due = phone_call_due(calendar, ideal=ideal, now=now)
+        if due is not None:
+            row.due_at = due
+            session.add(row)
+            continue
+        row.status = MessageStatus.SKIPPED
+        row.skip_reason = PHONE_CALL_TOO_LATE
+        session.add(row)
+        history_record(
+            session,
+            client_id=row.client_id,
+            kind=HistoryKind.MESSAGE_SKIPPED,
+            channel=row.channel,
+            booking_id=row.booking_id,
+            summary=f"{row.subject} ({CHANNEL_LABELS[Channel.PHONE]}): {PHONE_CALL_TOO_LATE}",
+            data={"kind": row.kind, "message_id": row.id},
+        )
 
 
 def reminders_drop(session: Session, *, booking: Booking, reason: str) -> int:

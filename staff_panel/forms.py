@@ -33,3 +33,13 @@ def client_fields(form: Mapping[str, str]) -> ClientFields:
         consent=form.get("consent") == "yes",
         allow_early_messages=form.get("allow_early_messages") == "yes",
     )
+
+
+def client_prefill(query: str) -> dict[str, str]:
+    """The registration form started from the search: digits are a phone, letters a surname."""
+    query = query.strip()
+    if not query:
+        return {}
+    if not any(ch.isalpha() for ch in query):
+        return {"phone": query}
+    return {"surname": query[:1].upper() + query[1:]}

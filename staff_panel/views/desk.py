@@ -18,7 +18,7 @@ from typing import Any
 from flask import Response, request, url_for
 
 from staff_panel import bp
-from staff_panel.forms import client_fields
+from staff_panel.forms import client_fields, client_prefill
 from staff_panel.nav import nav_item
 from staff_panel.templating import desk_url
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
@@ -129,11 +129,7 @@ def desk_search() -> Response:
 @staff_required(Role.OPERATOR)
 def desk_client_new() -> Response:
     """The registration form; a phone typed into the search is carried over."""
-    query = request.args.get("q", "").strip()
-    form = {"phone": query} if query and not any(ch.isalpha() for ch in query) else {}
-    if query and not form:
-        form = {"surname": query[:1].upper() + query[1:]}
-    return _client_form(form, {}, status=200)
+    return _client_form(client_prefill(request.args.get("q", "")), {}, status=200)
 
 
 def _client_form(form: Mapping[str, str], errors: Mapping[str, str], *, status: int) -> Response:

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
-from visits.errors import InvalidInput, PriyomError
+from visits.errors import Forbidden, InvalidInput, PriyomError
 from visits.models import (
     CALL_OUTCOME_LABELS,
     CHANNEL_LABELS,
@@ -28,7 +28,9 @@ from visits.models import (
 )
 from visits.notify.templates import call_addressee
 from visits.queries.calls import (
+    CallCard,
     call_card,
+    call_visible_to,
     callback_row,
     calls_incoming,
     directory_search,
@@ -75,6 +77,10 @@ P_CRISIS = "staff_panel/partials/_call_crisis.html"
 P_INCOMING = "staff_panel/partials/_call_incoming.html"
 P_CALLBACK_ROW = "staff_panel/partials/_callback_row.html"
 
+NOT_VISIBLE = (
+    "Эта карточка звонка доступна операторам, администраторам и коллегам, "
+    "которым переключили звонок или поручили перезвон."
+)
 OUTCOME_CHOICES = [(o.value, CALL_OUTCOME_LABELS[o]) for o in CallOutcome]
 CHANNEL_CHOICES = [(c.value, CHANNEL_LABELS[c]) for c in Channel]
 
@@ -106,17 +112,28 @@ def _common() -> dict[str, Any]:
     }
 
 
+def _visible_card(call_id: int) -> CallCard:
+    """The card, if this staff member may see it (a specialist: calls they took part in)."""
+    card = call_card(db(), config=priyom().config, call_id=call_id)
+    if not call_visible_to(card, _me()):
+        raise Forbidden(NOT_VISIBLE, code="call_not_visible")
+    return card
+
+
+def _can_act(card: CallCard, me: Staff) -> bool:
+    return card.is_open and (card.call.staff_id == me.id or me.has_role(Role.ADMINISTRATOR))
+
+
 def _card_context(call_id: int, **extra: Any) -> dict[str, Any]:
     session, calendar = db(), priyom().calendar
     config = calendar.config
     me = _me()
-    card = call_card(session, config=config, call_id=call_id)
+    card = _visible_card(call_id)
     query = request.values.get("dq", "") if "dq" in request.values else ""
     return {
         "card": card,
         "me": me,
-        "can_act": card.is_open
-        and (card.call.staff_id == me.id or me.has_role(Role.ADMINISTRATOR)),
+        "can_act": _can_act(card, me),
         "topics": config.consultation.topics,
         "services": bookable_services(session),
         "candidates": handover_candidates(session, config=config, call=card.call)
@@ -195,6 +212,9 @@ def call_search(call_id: int) -> ResponseReturnValue:
     query = request.args.get("q", "")
     if not is_fragment_request():
         return hx_redirect(url_for("staff_panel.call", call_id=call_id))
+    # Searching every client is for whoever holds the call now, not for any reader of it.
+    if not _can_act(_visible_card(call_id), _me()):
+        raise Forbidden(NOT_VISIBLE, code="call_not_yours")
     return render(
         PAGE_CARD,
         P_SEARCH,

@@ -303,3 +303,29 @@ def test_reports_show_the_line_with_a_chart_and_csv(client: FlaskClient) -> None
     header, row = csv.lstrip("\ufeff").splitlines()[:2]
     assert header.startswith("День;Звонков;Время и порядок работы;")
     assert row.split(";")[1:3] == ["1", "1"]
+
+
+def test_a_specialist_sees_only_the_calls_they_took_part_in(
+    client: FlaskClient, app: object, session: Session
+) -> None:
+    login_as(client, "operator")
+    call_id = _open(client)
+    specialist = app.test_client()  # type: ignore[attr-defined]
+    login_as(specialist, "popov")
+    card = specialist.get(f"/staff/line/calls/{call_id}")
+    assert card.status_code == 403
+    assert "коллегам, которым переключили звонок" in card.get_data(as_text=True)
+    search = specialist.get(
+        f"/staff/line/calls/{call_id}/search?q=913", headers=htmx_headers(specialist)
+    )
+    assert search.status_code == 403
+    _post(
+        client, f"/staff/line/calls/{call_id}/handover", to=str(staff_by_login(session, "popov").id)
+    )
+    assert specialist.get(f"/staff/line/calls/{call_id}").status_code == 200
+    assert (
+        specialist.get(
+            f"/staff/line/calls/{call_id}/search?q=913", headers=htmx_headers(specialist)
+        ).status_code
+        == 200
+    )

@@ -76,11 +76,20 @@ def test_every_personal_route_is_in_the_matrix(app: Flask) -> None:
     assert "/staff/clients/<int:client_id>" in paths
 
 
+@pytest.mark.parametrize(
+    ("login", "other"),
+    [("ivanova", "smirnov"), ("smirnov", "ivanova")],  # smirnov heads his unit
+)
 def test_a_specialist_is_refused_another_specialists_client_everywhere(
-    app: Flask, client: FlaskClient, session: Session, calendar: WorkCalendar
+    app: Flask,
+    client: FlaskClient,
+    session: Session,
+    calendar: WorkCalendar,
+    login: str,
+    other: str,
 ) -> None:
-    others = _visit(session, calendar, "smirnov")
-    login_as(client, "ivanova")
+    others = _visit(session, calendar, other)
+    login_as(client, login)
     for rule, method in _personal_rules(app):
         before = _refusals(session)
         status = _call(client, rule, method, others)

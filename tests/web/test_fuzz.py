@@ -238,7 +238,13 @@ def _real_ids(session: Session, calendar: WorkCalendar) -> dict[str, str]:
     }
 
 
-ROLES = {"operator": "operator", "specialist": "ivanova", "administrator": "admin"}
+# The demo office's roles; smirnov is a specialist who heads his unit (reports of the unit).
+ROLES = {
+    "operator": "operator",
+    "specialist": "ivanova",
+    "unit head": "smirnov",
+    "administrator": "admin",
+}
 
 
 def test_no_input_gives_a_server_error(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, request, url_for
@@ -29,6 +30,7 @@ from visits.services.checkin import (
     ticket_checkin,
     walkin_book,
     walkin_offers,
+    walkin_times,
 )
 from visits.services.printing import (
     ELSEWHERE,
@@ -41,7 +43,7 @@ from visits.services.printing import (
 from visits.services.ratelimit import kiosk_lookup_hit
 from visits.web.auth import current_device, device_required
 from visits.web.context import db, priyom
-from visits.web.htmx import hx_redirect, render
+from visits.web.htmx import fragment_or_redirect, hx_redirect, render
 from visits.web.qr import qr_svg
 from visits.web.security import limits
 
@@ -181,9 +183,36 @@ def walkin_form(service_id: int) -> ResponseReturnValue:
     )
     if offer is None:
         return _message(InvalidInput("На сегодня свободного времени по этому вопросу уже нет."))
+    calendar = priyom().calendar
     return _screen(
-        "walkin_form", offer=offer, submit_key=secrets.token_urlsafe(16), name_keys=NAME_KEYS
+        "walkin_form",
+        offer=offer,
+        times=walkin_times(db(), calendar, service_id=service_id),
+        submit_key=secrets.token_urlsafe(16),
+        name_keys=NAME_KEYS,
     )
+
+
+@bp.route("/walkin/<int:service_id>/later")
+@device_required(DeviceKind.KIOSK)
+def walkin_later(service_id: int) -> ResponseReturnValue:
+    """§29 «позже»: the next few free times after the last one shown."""
+    after = _after_arg()
+    return fragment_or_redirect(
+        "kiosk/partials/_walkin_times.html",
+        url_for("kiosk.walkin_form", service_id=service_id),
+        lambda: {
+            "times": walkin_times(db(), priyom().calendar, service_id=service_id, after=after),
+            "service_id": service_id,
+        },
+    )
+
+
+def _after_arg() -> datetime | None:
+    raw = request.args.get("after", "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        return None
+    return datetime.fromtimestamp(int(raw), tz=UTC)
 
 
 @bp.route("/walkin", methods=["POST"])
@@ -203,6 +232,9 @@ def walkin_submit() -> ResponseReturnValue:
             device_id=_device().id or 0,
             submit_key=form.get("submit_key", ""),
             limits=limits(),
+            slot=form.get("slot", ""),
+            channel=form.get("channel", "sms"),
+            second_channel=form.get("second_channel", ""),
         )
     except CheckinRefused as refused:
         return _refused(refused)

@@ -214,10 +214,18 @@ def test_walk_in_with_the_name_keyboard(
     expect(page.get_by_role("heading", name="Записаться без очереди")).to_be_visible()
     _shot(page, "walkin")
     page.locator(".kiosk-choice").filter(has_text="Консультация").click()
+    # §29: a choice among today's nearest free times; the second one is taken.
+    expect(page.get_by_text("Шаг 1 из 5")).to_be_visible()
+    times = page.locator('#walkin-times input[name="slot"]')
+    expect(times.first).to_be_checked()
+    if times.count() > 1:
+        page.locator("#walkin-times .kiosk-time").nth(1).click()
+        expect(times.nth(1)).to_be_checked()
+    page.locator(".kiosk-step:not([hidden])").get_by_role("button", name="Дальше").click()
     for digit in "9135557788":
         page.locator(f'.kiosk-key[data-key="{digit}"]').click()
-    page.get_by_role("button", name="Дальше").click()
-    expect(page.get_by_text("Шаг 2 из 3")).to_be_visible()
+    page.locator(".kiosk-step:not([hidden])").get_by_role("button", name="Дальше").click()
+    expect(page.get_by_text("Шаг 3 из 5")).to_be_visible()
     for ch in "СИДОРОВ":
         page.locator(f'.kiosk-step:not([hidden]) .kiosk-key[data-key="{ch}"]').click()
     page.locator('[data-field="first_name"]').click()
@@ -227,7 +235,12 @@ def test_walk_in_with_the_name_keyboard(
     _touch_targets_are_big(page)
     _shot(page, "walkin-name")
     page.locator(".kiosk-step:not([hidden])").get_by_role("button", name="Дальше").click()
+    # §3: how to hear about the visit, in two touches: the channel and an optional second one.
+    expect(page.get_by_text("Шаг 4 из 5")).to_be_visible()
+    page.get_by_text("И звонок").click()
+    _shot(page, "walkin-channel")
+    page.locator(".kiosk-step:not([hidden])").get_by_role("button", name="Дальше").click()
     page.get_by_text("Я даю согласие").click()
-    page.get_by_role("button", name=re.compile(r"^Записаться на \d\d:\d\d$")).click()
+    page.get_by_role("button", name="Записаться", exact=True).click()
     expect(page.locator("[data-ticket-number]")).to_have_text(re.compile(r"^З-\d{3}$"))
     expect(page.get_by_role("heading", name="Здравствуйте, Пётр Сидоров!")).to_be_visible()

@@ -175,7 +175,16 @@ def test_walk_in_books_and_checks_in(
     html = client.get("/kiosk/walkin", headers=htmx_headers(client)).get_data(as_text=True)
     link = re.search(r'hx-get="(/kiosk/walkin/\d+)"', html).group(1)
     form = client.get(link, headers=htmx_headers(client)).get_data(as_text=True)
-    assert "Шаг 1 из 3" in form and 'data-key="Й"' in form
+    assert "Шаг 1 из 5. Выберите время сегодня" in form and 'data-key="Й"' in form
+    assert 'name="slot"' in form and 'name="channel"' in form and 'name="second_channel"' in form
+    # §29 «Позже»: the next few free times, after the last one shown.
+    shown = re.findall(r'<span class="kiosk-choice-time">(\d\d:\d\d)</span>', form)
+    later_url = re.search(r'hx-get="(/kiosk/walkin/\d+/later\?after=\d+)"', form)
+    if later_url:
+        later = client.get(later_url.group(1), headers=htmx_headers(client)).get_data(as_text=True)
+        assert later.lstrip().startswith('<div id="walkin-times"')
+        later_times = re.findall(r'<span class="kiosk-choice-time">(\d\d:\d\d)</span>', later)
+        assert later_times and min(later_times) > max(shown)
     service_id = re.search(r'name="service_id" value="(\d+)"', form).group(1)
     key = re.search(r'name="submit_key" value="([^"]+)"', form).group(1)
     data = {

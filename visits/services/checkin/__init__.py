@@ -29,7 +29,14 @@ from visits.services.checkin.phone import (
     checkin_by_phone,
 )
 from visits.services.checkin.ticket import SAME_PRESS, checkin_booking, ticket_checkin
-from visits.services.checkin.walkin import WalkinOffer, WalkinResult, walkin_book, walkin_offers
+from visits.services.checkin.walkin import (
+    WalkinOffer,
+    WalkinResult,
+    WalkinTime,
+    walkin_book,
+    walkin_offers,
+    walkin_times,
+)
 
 __all__ = [
     "KIOSK_ACTOR",
@@ -49,6 +56,8 @@ __all__ = [
     "first_free_slot_today",
     "scanned_code",
     "ticket_checkin",
+    "WalkinTime",
     "walkin_book",
     "walkin_offers",
+    "walkin_times",
 ]

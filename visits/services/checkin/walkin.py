@@ -10,7 +10,8 @@ from sqlmodel import Session, col, func, select
 from visits.calendar import WorkCalendar, utcnow
 from visits.errors import Conflict, InvalidInput, TooManyAttempts
 from visits.models import Booking, Client, Service
-from visits.phones import phone_is_mobile, phone_normalise
+from visits.phones import phone_normalise
+from visits.queries.slots import free_slots, slot_key_parse
 from visits.services.booking import booking_create
 from visits.services.checkin.common import (
     CheckinRefused,
@@ -40,6 +41,48 @@ class WalkinResult:
     starts_local: datetime
     checkin: CheckinResult | None
     lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WalkinTime:
+    """One of today's free times offered to a visitor without a booking (§29)."""
+
+    key: str  # the slot's id, checked again on booking
+    time: str  # "14:30"
+    starts_at: datetime
+
+
+# §29: the visitor chooses among the nearest few free times, and «позже» shows the next few.
+WALKIN_TIMES_SHOWN = 4
+
+
+def walkin_times(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    service_id: int,
+    after: datetime | None = None,
+    now: datetime | None = None,
+) -> list[WalkinTime]:
+    """§29: today's nearest free times of a service (after `after` for «позже»), each time once."""
+    now = now or utcnow()
+    service = session.get(Service, service_id)
+    if service is None or not service.active:
+        return []
+    today = calendar.to_local(now).date()
+    times: list[WalkinTime] = []
+    seen: set[datetime] = set()
+    for slot in free_slots(session, calendar, service=service, first_day=today, days=1, now=now):
+        if calendar.to_local(slot.starts_at).date() != today or slot.starts_at in seen:
+            continue
+        if after is not None and slot.starts_at <= after:
+            continue
+        seen.add(slot.starts_at)
+        local = calendar.to_local(slot.starts_at)
+        times.append(WalkinTime(key=slot.key, time=f"{local:%H:%M}", starts_at=slot.starts_at))
+        if len(times) == WALKIN_TIMES_SHOWN:
+            break
+    return times
 
 
 @dataclass(frozen=True)
@@ -90,8 +133,16 @@ def walkin_book(
     submit_key: str,
     now: datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    slot: str = "",
+    channel: str = "sms",
+    second_channel: str = "",
 ) -> WalkinResult:
-    """Book the first free slot of today for a visitor without a booking, and check in."""
+    """Book a visitor without a booking into today's chosen free time, and check in.
+
+    §29: `slot` is the time the visitor chose (the first free one when empty).
+    §3: `channel` and the optional `second_channel` are the visitor's choice of how
+    to hear about the visit; an SMS to a city number is refused with its reason.
+    """
     now = now or utcnow()
     service = session.get(Service, service_id)
     if service is None or not service.active:
@@ -115,13 +166,69 @@ def walkin_book(
             patronymic=patronymic,
             phone=number,
             email=None,
-            # An SMS cannot reach a city number: such a visitor is called instead.
-            channel="sms" if phone_is_mobile(number) else "phone",
-            second_channel=None,
+            channel=channel,
+            second_channel=second_channel or None,
             consent=True,
         )
     assert client.id is not None
+    if slot:
+        return _walkin_book_chosen(
+            session, calendar, service, client, slot, device_id, submit_key, now
+        )
     return walkin_book_today(session, calendar, service, client.id, device_id, submit_key, now)
+
+
+TIME_TAKEN = "Это время только что заняли. Выберите другое."
+
+
+def _walkin_book_chosen(
+    session: Session,
+    calendar: WorkCalendar,
+    service: Service,
+    client: Client,
+    key: str,
+    device_id: int,
+    submit_key: str,
+    now: datetime,
+) -> WalkinResult:
+    """§29: book the free time the visitor chose today, and check in if its window is open."""
+    assert service.id is not None and client.id is not None
+    # The chosen time must still be one of today's free times of this service.
+    upcoming = _times_from(session, calendar, service.id, key, now)
+    chosen = next((t for t in upcoming if t.key == key), None)
+    if chosen is None:
+        raise Conflict(TIME_TAKEN, code="slot_taken")
+    parsed = slot_key_parse(key)
+    assert parsed is not None
+    try:
+        booking = booking_create(
+            session=session,
+            calendar=calendar,
+            client_id=client.id,
+            service_id=service.id,
+            staff_id=parsed[0],
+            starts_at=parsed[1],
+            remind_day_before=False,
+            remind_two_hours_before=False,
+            staff=None,
+            submit_key=submit_key or None,
+            walk_in=True,
+            now=now,
+        ).booking
+    except Conflict as exc:
+        raise Conflict(TIME_TAKEN, code="slot_taken") from exc
+    return _walkin_checkin(session, calendar, booking, client, device_id, now)
+
+
+def _times_from(
+    session: Session, calendar: WorkCalendar, service_id: int, key: str, now: datetime
+) -> list[WalkinTime]:
+    """The free times around a chosen later one («позже» pages past the first few)."""
+    parsed = slot_key_parse(key)
+    if parsed is None:
+        return []
+    after = parsed[1] - timedelta(seconds=1)
+    return walkin_times(session, calendar, service_id=service_id, after=after, now=now)
 
 
 def _walkin_caps(
@@ -169,6 +276,20 @@ def walkin_book_today(
 ) -> WalkinResult:
     """Book the client into today's first free time and check in if its window is open."""
     booking = _first_free_booking(session, calendar, service, client_id, submit_key, now)
+    client = session.get(Client, client_id)
+    assert client is not None
+    return _walkin_checkin(session, calendar, booking, client, device_id, now)
+
+
+def _walkin_checkin(
+    session: Session,
+    calendar: WorkCalendar,
+    booking: Booking,
+    client: Client,
+    device_id: int,
+    now: datetime,
+) -> WalkinResult:
+    """Check the new booking in, or say when to come back when its window is not open yet."""
     assert booking.id is not None
     start = calendar.to_local(booking.starts_at)
     try:
@@ -178,7 +299,7 @@ def walkin_book_today(
     except CheckinRefused as refused:
         if refused.reason != "too_early":
             raise
-        return _come_back_later(calendar, booking, start)
+        return _come_back_later(calendar, booking, start, client)
     return WalkinResult(
         booking_id=booking.id, code=booking.code, starts_local=start, checkin=checkin
     )
@@ -225,10 +346,15 @@ def _first_free_booking(
     raise Conflict("Свободное время только что заняли. Попробуйте ещё раз.")
 
 
-def _come_back_later(calendar: WorkCalendar, booking: Booking, start: datetime) -> WalkinResult:
+def _come_back_later(
+    calendar: WorkCalendar, booking: Booking, start: datetime, client: Client
+) -> WalkinResult:
     """Tell a visitor booked too far ahead when to come back to the kiosk for the ticket."""
     assert booking.id is not None
     opens = start - timedelta(minutes=calendar.config.office.checkin_opens_minutes_before)
+    # §3: say how the code comes only by a channel the visitor chose.
+    by = {"sms": "Он придёт вам в SMS.", "phone": "Оператор назовёт его, когда позвонит вам."}
+    how = " ".join(by[c] for c in client.channels if c in by) or "Запишите его."
     return WalkinResult(
         booking_id=booking.id,
         code=booking.code,
@@ -236,7 +362,7 @@ def _come_back_later(calendar: WorkCalendar, booking: Booking, start: datetime) 
         checkin=None,
         lines=[
             f"Вы записаны на сегодня, {start:%H:%M}.",
-            f"Код записи: {booking.code}. Он придёт вам в SMS.",
+            f"Код записи: {booking.code}. {how}",
             f"Подойдите к терминалу с {opens:%H:%M} и введите код, чтобы получить талон.",
         ],
     )

@@ -41,7 +41,8 @@ class PrinterServer:
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn: socket.socket) -> None:
-        chunks = []
+        received = bytearray()
+        pending = b""
         conn.settimeout(10)
         with conn:
             while True:
@@ -51,14 +52,17 @@ class PrinterServer:
                     break
                 if not chunk:
                     break
+                pending += chunk
                 # Answer status queries (DLE EOT n) like a healthy printer: online, paper ok.
-                if chunk.startswith(b"\x10\x04"):
+                # A query may arrive in the same read as the job before it.
+                while (at := pending.find(b"\x10\x04")) != -1 and len(pending) >= at + 3:
+                    received.extend(pending[:at])
                     conn.sendall(b"\x12")
-                    continue
-                chunks.append(chunk)
-        if chunks:
+                    pending = pending[at + 3 :]
+            received.extend(pending)
+        if received:
             with self._lock:
-                self.jobs.append(Job(time.monotonic(), b"".join(chunks)))
+                self.jobs.append(Job(time.monotonic(), bytes(received)))
 
     def find(self, needle: bytes, wait: float = 2.0) -> Job | None:
         """The job whose bytes contain `needle`; waits briefly for a connection still closing."""

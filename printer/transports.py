@@ -225,7 +225,12 @@ class TcpTransport:
         return combine(online, paper, cause)
 
     def _connect(self, timeout: float) -> socket.socket:
-        return socket.create_connection((self.host, self.port), timeout=timeout)
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        # Each status question is three bytes sent right after the job: with Nagle's
+        # algorithm they wait for the job's acknowledgement, which the printer delays
+        # (up to 40 ms on Linux), several times a ticket.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
 
 def _send_chunks(sock: socket.socket, data: bytes, timeout: float) -> None:

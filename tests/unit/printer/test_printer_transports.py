@@ -89,6 +89,14 @@ def test_tcp_job_arrives_whole(listener: socket.socket) -> None:
     assert status.online is None and not status.confirmed
 
 
+def test_tcp_status_questions_are_not_held_back_by_nagle(listener: socket.socket) -> None:
+    """The three-byte DLE EOT after a job goes at once, not after the job's delayed ACK."""
+    transport = transport_from_uri(uri_of(listener))
+    assert isinstance(transport, TcpTransport)
+    with transport._connect(1.0) as sock:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 def test_tcp_job_is_confirmed_by_the_answers_after_it(listener: socket.socket) -> None:
     received = bytearray()
     job = bytes(range(256)) * 2000  # no DLE EOT inside: 0x10 is always followed by 0x11

@@ -163,6 +163,7 @@ def checkin_late() -> ResponseReturnValue:
             code=request.form.get("code", ""),
             device_id=_device().id or 0,
             submit_key=request.form.get("submit_key", ""),
+            slot=request.form.get("slot", ""),
         )
     except PriyomError as exc:
         return _message(exc)
@@ -331,11 +332,19 @@ def _walkin_done(result: WalkinResult) -> Response:
 def _refused(refused: CheckinRefused, code: str = "") -> Response:
     calendar = priyom().calendar
     offer_time = f"{calendar.to_local(refused.offer.starts_at):%H:%M}" if refused.offer else ""
+    # §29: a late visitor chooses among today's nearest free times, not one imposed.
+    times = (
+        walkin_times(db(), calendar, service_id=refused.service_id)
+        if refused.reason == "too_late" and refused.service_id
+        else []
+    )
     return _screen(
         "message",
         message=refused.message,
         reason=refused.reason,
         offer_time=offer_time,
+        times=times,
+        service_id=refused.service_id,
         code=code,
         submit_key=secrets.token_urlsafe(16),
     )

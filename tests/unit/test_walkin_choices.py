@@ -8,12 +8,18 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.factories import make_device, next_working_moment, service_by_code
+from tests.factories import make_booking, make_device, next_working_moment, service_by_code
 from visits.calendar import WorkCalendar
 from visits.errors import Conflict, InvalidInput
 from visits.models import Booking, Client, Device, DeviceKind
 from visits.phones import NO_SMS_TO_LANDLINE
-from visits.services.checkin import walkin_book, walkin_times
+from visits.services.checkin import (
+    CheckinRefused,
+    checkin_late_rebook,
+    ticket_checkin,
+    walkin_book,
+    walkin_times,
+)
 
 
 @pytest.fixture
@@ -101,3 +107,31 @@ def test_sms_to_a_city_number_is_refused_at_the_kiosk(
     booking = _book(session, calendar, kiosk, phone="(383) 238-60-02", channel="phone")
     client = session.get(Client, booking.client_id)
     assert client is not None and client.channels == ["phone"]
+
+
+def test_a_late_visitor_chooses_among_todays_free_times(
+    session: Session, calendar: WorkCalendar, kiosk: Device
+) -> None:
+    booked = next_working_moment(calendar, hour=9, minute=0)
+    booking = make_booking(
+        session, calendar, starts_at=booked, service_code="consultation", staff_login="popov"
+    )
+    now = booked + timedelta(minutes=40)
+    with pytest.raises(CheckinRefused) as refused:
+        ticket_checkin(
+            session=session, calendar=calendar, code=booking.code, device_id=kiosk.id or 0, now=now
+        )
+    assert refused.value.reason == "too_late" and refused.value.service_id == booking.service_id
+    times = walkin_times(session, calendar, service_id=booking.service_id, now=now)
+    assert len(times) == 4
+    result = checkin_late_rebook(
+        session=session,
+        calendar=calendar,
+        code=booking.code,
+        device_id=kiosk.id or 0,
+        submit_key="late-1",
+        now=now,
+        slot=times[3].key,
+    )
+    rebooked = session.get(Booking, result.booking_id)
+    assert rebooked is not None and rebooked.starts_at == times[3].starts_at

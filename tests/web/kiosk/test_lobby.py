@@ -129,9 +129,14 @@ def test_too_late_offers_a_slot_today(
         assert 'data-reason="too_late"' in html
         assert "Обратитесь к администратору приёма" in html
         key = re.search(r'name="submit_key" value="([^"]+)"', html).group(1)
-        offer = re.search(r"Записаться на (\d\d:\d\d)", html).group(1)
-        ticket = _post(client, "/kiosk/checkin/late", code=booking.code, submit_key=key)
-    assert "Ваш приём в " + offer in ticket and "А-001" in ticket
+        # §29: a choice among today's nearest free times; the visitor takes the second one.
+        slots = re.findall(r'name="slot" value="([^"]+)"', html)
+        times = re.findall(r'<span class="kiosk-choice-time">(\d\d:\d\d)</span>', html)
+        assert len(slots) == len(times) >= 2
+        ticket = _post(
+            client, "/kiosk/checkin/late", code=booking.code, submit_key=key, slot=slots[1]
+        )
+    assert "Ваш приём в " + times[1] in ticket and "А-001" in ticket
 
 
 def test_check_in_by_phone_one_or_several_bookings(
@@ -232,7 +237,9 @@ def test_ticket_page_is_public_by_token_and_shows_no_surname(
     session.add(ticket)
     session.commit()
     fragment = visitor.get(f"/t/{ticket.token}", headers={"HX-Request": "true"})
-    assert "Вас ждёт Мария Петровна Иванова: кабинет 305, 3 этаж." in fragment.get_data(as_text=True)
+    assert "Вас ждёт Мария Петровна Иванова: кабинет 305, 3 этаж." in fragment.get_data(
+        as_text=True
+    )
     assert visitor.get("/t/not-a-token").status_code == 404
 
 

@@ -32,12 +32,15 @@ class CheckinRefused(RuleViolation):
         reason: str,
         booking_id: int | None = None,
         offer: Slot | None = None,
+        service_id: int | None = None,
     ) -> None:
         super().__init__(message, code=f"checkin_{reason}")
         self.reason = reason
         self.booking_id = booking_id
-        # §29: a free slot of the same day offered instead (late arrival).
+        # §29: a free slot of the same day offered instead (late arrival), and the service
+        # whose other free times of today the visitor may choose from.
         self.offer = offer
+        self.service_id = service_id
 
 
 @dataclass(frozen=True)

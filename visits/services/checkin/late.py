@@ -8,9 +8,9 @@ from sqlmodel import Session, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.errors import NotFound, RuleViolation
-from visits.models import Booking, Service
+from visits.models import Booking, Client, Service
 from visits.services.checkin.common import CheckinRefused, scanned_code
-from visits.services.checkin.walkin import WalkinResult, walkin_book_today
+from visits.services.checkin.walkin import WalkinResult, walkin_book_chosen, walkin_book_today
 from visits.services.checkin.window import checkin_window_check
 
 
@@ -22,8 +22,12 @@ def checkin_late_rebook(
     device_id: int,
     submit_key: str,
     now: datetime | None = None,
+    slot: str = "",
 ) -> WalkinResult:
-    """Book a visitor too late for the booking into the first free slot of today instead."""
+    """Book a visitor too late for the booking into a free time of today instead.
+
+    §29: `slot` is the time the visitor chose among today's free ones (the first when empty).
+    """
     now = now or utcnow()
     value = scanned_code(code)
     booking = session.exec(select(Booking).where(Booking.code == value)).first()
@@ -38,7 +42,12 @@ def checkin_late_rebook(
     else:
         raise RuleViolation("На эту запись можно зарегистрироваться: нажмите «На главную».")
     service = session.get(Service, booking.service_id)
-    assert service is not None
+    client = session.get(Client, booking.client_id)
+    assert service is not None and client is not None
+    if slot:
+        return walkin_book_chosen(
+            session, calendar, service, client, slot, device_id, submit_key, now
+        )
     return walkin_book_today(
         session, calendar, service, booking.client_id, device_id, submit_key, now
     )

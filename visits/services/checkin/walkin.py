@@ -172,7 +172,7 @@ def walkin_book(
         )
     assert client.id is not None
     if slot:
-        return _walkin_book_chosen(
+        return walkin_book_chosen(
             session, calendar, service, client, slot, device_id, submit_key, now
         )
     return walkin_book_today(session, calendar, service, client.id, device_id, submit_key, now)
@@ -181,7 +181,7 @@ def walkin_book(
 TIME_TAKEN = "Это время только что заняли. Выберите другое."
 
 
-def _walkin_book_chosen(
+def walkin_book_chosen(
     session: Session,
     calendar: WorkCalendar,
     service: Service,

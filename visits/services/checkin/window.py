@@ -43,6 +43,7 @@ def checkin_window_check(
             reason="too_late",
             booking_id=booking.id,
             offer=offer,
+            service_id=service.id,
         )
     return max(0, late)
 

@@ -68,6 +68,12 @@ STYLE_RULES: tuple[tuple[str, str, str], ...] = (
         "безличное «приносим извинения за неудобства»",
         "«Я приношу Вам извинения»",
     ),
+    # A person's gender is known from the name: «записана», not «записан(а)» (visits.ru.by_gender).
+    (
+        r"\w\((а|на|ла|ы)\)",
+        "скобка вместо рода: «записан(а)»",
+        "выберите форму по имени: visits.ru.by_gender_of",
+    ),
     # §6.1: no ornate politeness or latent displeasure.
     (r"ваш звонок очень важен", "вычурная вежливость", "скажите, что будет дальше"),
 )

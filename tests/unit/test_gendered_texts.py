@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from tests.factories import make_client, staff_by_login
+from tests.factories import make_booking, make_client, staff_by_login
+from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig
+from visits.models import MessageKind, OutgoingMessage
 from visits.notify import templates
 
 
@@ -36,3 +38,17 @@ def test_call_task_addresses_the_client_in_the_dative_by_the_library(session: Se
     ):
         client = make_client(session, first_name=first, patronymic=patronymic)
         assert templates.call_addressee(client) == dative
+
+
+def test_a_phone_confirmation_says_which_operator_told_the_client(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    client = make_client(session, channel="phone")
+    booking = make_booking(session, calendar, client=client)  # booked by «operator», Наталья
+    row = session.exec(
+        select(OutgoingMessage).where(
+            OutgoingMessage.booking_id == booking.id,
+            OutgoingMessage.kind == MessageKind.CONFIRMATION.value,
+        )
+    ).one()
+    assert row.skip_reason == "Наталья Григорьевна Белова сообщила это клиенту при разговоре"

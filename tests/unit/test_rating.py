@@ -77,18 +77,18 @@ def test_tablet_rating_saves_history_closes_prompt_and_alerts_the_head(
         device=tablet,
         prompt_id=prompt.id or 0,
         score=2,
-        reasons=["невежливо", "долго ждал(а)"],
+        reasons=["невежливо", "долгое ожидание"],
         comment="  Долго   ждал ",
     )
     assert (rating.score, rating.source, rating.comment) == (2, "tablet", "Долго ждал")
-    assert rating.reasons == ["долго ждал(а)", "невежливо"]  # the order of the chips
+    assert rating.reasons == ["долгое ожидание", "невежливо"]  # the order of the chips
     assert rating.staff_id == ticket.staff_id and rating.room_id == ticket.room_id
     session.refresh(prompt)
     assert prompt.status == PromptStatus.ANSWERED
     (entry,) = _history(session, ticket, HistoryKind.RATED)  # §4
     assert entry.summary == (
         f"Талон {ticket.number}: оценка 2 из 5 (плохо). "
-        "Причины: долго ждал(а), невежливо. Комментарий: «Долго ждал»."
+        "Причины: долгое ожидание, невежливо. Комментарий: «Долго ждал»."
     )
     assert entry.actor == "Планшет в кабинете 305"
     smirnov = staff_by_login(session, "smirnov")

@@ -20,6 +20,7 @@ from visits.models import (
     Ticket,
 )
 from visits.notify.templates import MessageText, call_task_text, room_change
+from visits.ru import by_gender_of
 from visits.services.history import history_record
 
 
@@ -44,7 +45,8 @@ def _phone_skip_reason(kind: MessageKind, staff: Staff | None) -> str:
         kind in (MessageKind.CONFIRMATION, MessageKind.CANCELLATION, MessageKind.REFERRAL)
         and staff is not None
     ):
-        return f"{staff.full_name} сообщил(а) это клиенту при разговоре"
+        told = by_gender_of(staff, "сообщил", "сообщила")
+        return f"{staff.full_name} {told} это клиенту при разговоре"
     if kind == MessageKind.FINAL:
         # §17: the survey link is a written message; the rating tablet asks in person.
         return "Ссылку на опрос по телефону не передают"

@@ -51,7 +51,7 @@ def test_idle_tablet_then_prompt_with_number_and_no_name(
     details = client.get(
         f"/kiosk/tablet/prompts/{prompt.id}?score=2", headers=htmx_headers(client)
     ).get_data(as_text=True)
-    for reason in ("долго ждал(а)", "не решили вопрос", "непонятно объяснили", "невежливо"):
+    for reason in ("долгое ожидание", "не решили вопрос", "непонятно объяснили", "невежливо"):
         assert reason in details
     assert "быстро" not in details and 'data-key="й"' in details
 

@@ -126,7 +126,7 @@ def test_check_in_call_transfer_meeting_room_finish(
     # Inviting a colleague is its own action (§35.3), here from the meeting room's card.
     rooms.get_by_role("button", name="Пригласить коллегу").click()
     invite_form = smirnov.locator("#today-side")
-    invite_form.get_by_label("Коллега (§35.3)").select_option(str(ivanova_id))
+    invite_form.get_by_label("Коллега", exact=True).select_option(str(ivanova_id))
     invite_form.get_by_label("Коротко: в чём вопрос").fill("Спор о границах участка")
     invite_form.get_by_role("button", name="Пригласить").click()
     expect(invite_form).to_contain_text("Приглашение отправлено: Мария Петровна Иванова.")

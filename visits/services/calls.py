@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 # queue's own (a visit's ticket is transferred at most twice by the same item).
 MAX_HANDOVERS = MAX_TRANSFERS
 
+# §23: at most two hand-overs (the number itself stays out of the operator's screen).
 HANDOVER_CAP = (
-    "Звонок уже переключали дважды. Больше переключать нельзя (§23): ответьте сами "
+    "Звонок уже переключали дважды. Больше переключать нельзя: ответьте сами "
     "или пообещайте перезвонить, когда ответ будет готов."
 )
 NOT_YOURS = (
@@ -387,9 +388,10 @@ def callback_due(
         if best is not None:
             return best.astimezone(UTC)
         day += timedelta(days=1)
+    # §14, §19: clients are called in the department's working hours only.
     raise InvalidInput(
-        "В это время департамент не работает, а звонить клиентам можно только в рабочие часы "
-        "(§14, §19). Уточните у клиента другое удобное время.",
+        "В это время департамент не работает, а звонить клиентам можно только в рабочие часы. "
+        "Уточните у клиента другое удобное время.",
         field="intervals",
     )
 

@@ -182,3 +182,16 @@ def test_a_formula_in_a_rating_comment_is_text_in_the_csv(
     cells = [cell for line in text.splitlines() for cell in line.split(";")]
     assert any(cell.strip('"').startswith("'=HYPERLINK(") for cell in cells), text
     assert not any(cell.strip('"').startswith("=") for cell in cells)
+
+
+def test_a_device_name_longer_than_its_column_is_refused_with_a_message(
+    client: FlaskClient,
+) -> None:
+    login_as(client, "admin")
+    response = client.post(
+        "/staff/devices",
+        data={"kind": "kiosk", "name": "Ж" * 101},
+        headers=htmx_headers(client),
+    )
+    assert response.status_code == 422
+    assert "Название устройства — не длиннее 100 символов." in response.get_data(as_text=True)

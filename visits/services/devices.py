@@ -19,6 +19,8 @@ from visits.services.staff import token_hash
 
 log = logging.getLogger(__name__)
 
+# The name column's length: a longer name is refused with a message, not by the database.
+DEVICE_NAME_MAX = 100
 PAIRING_CODE_TTL = timedelta(hours=24)
 # Digits only: typed once on a touchscreen without a keyboard.
 PAIRING_CODE_DIGITS = 8
@@ -45,6 +47,10 @@ def device_create(
     """
     if not name.strip():
         raise InvalidInput("Укажите название устройства.", field="name")
+    if len(name.strip()) > DEVICE_NAME_MAX:
+        raise InvalidInput(
+            f"Название устройства — не длиннее {DEVICE_NAME_MAX} символов.", field="name"
+        )
     printer = printer_settings_checked(
         profile=printer_profile,
         uri=printer_uri,

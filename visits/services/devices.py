@@ -45,12 +45,7 @@ def device_create(
     The printer's paper, columns, native QR and status answers default to what its
     model can do (printer.PROFILES); each can be set otherwise.
     """
-    if not name.strip():
-        raise InvalidInput("Укажите название устройства.", field="name")
-    if len(name.strip()) > DEVICE_NAME_MAX:
-        raise InvalidInput(
-            f"Название устройства — не длиннее {DEVICE_NAME_MAX} символов.", field="name"
-        )
+    _device_name_check(name)
     printer = printer_settings_checked(
         profile=printer_profile,
         uri=printer_uri,
@@ -144,6 +139,16 @@ def printer_settings_checked(
         native_qr=model.native_qr if native_qr is None else native_qr,
         confirms=can_answer and (model.answers_status if confirms is None else confirms),
     )
+
+
+def _device_name_check(name: str) -> None:
+    """A name is given and fits its column (a longer one is refused here, not by the database)."""
+    if not name.strip():
+        raise InvalidInput("Укажите название устройства.", field="name")
+    if len(name.strip()) > DEVICE_NAME_MAX:
+        raise InvalidInput(
+            f"Название устройства — не длиннее {DEVICE_NAME_MAX} символов.", field="name"
+        )
 
 
 def device_new_pairing_code(*, session: Session, device_id: int) -> str:

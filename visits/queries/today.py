@@ -134,9 +134,14 @@ def _today_rows(
         )
     ).all()
     booking_ids = {b.id for b in bookings} | {t.booking_id for t in tickets_in}
-    all_bookings = {
-        b.id: b for b in session.exec(select(Booking).where(col(Booking.id).in_(booking_ids))).all()
-    }
+    all_bookings = {b.id: b for b in bookings}
+    # Only the bookings of tickets handed over from a colleague are not read yet.
+    handed_in = booking_ids - set(all_bookings)
+    if handed_in:
+        all_bookings.update(
+            (b.id, b)
+            for b in session.exec(select(Booking).where(col(Booking.id).in_(handed_in))).all()
+        )
     tickets = {
         t.booking_id: t
         for t in session.exec(select(Ticket).where(col(Ticket.booking_id).in_(booking_ids))).all()
@@ -148,7 +153,16 @@ def _today_rows(
         ).all()
     }
     services = {s.id: s for s in session.exec(select(Service)).all()}
-    staff_names = {s.id: s.short_name for s in session.exec(select(Staff)).all()}
+    # Names only of the colleagues this specialist's tickets went to (§23): usually none.
+    handed_to = {t.staff_id for t in tickets.values() if t.staff_id != staff.id}
+    staff_names = (
+        {
+            s.id: s.short_name
+            for s in session.exec(select(Staff).where(col(Staff.id).in_(handed_to)))
+        }
+        if handed_to
+        else {}
+    )
     rows: list[TodayRow] = []
     for booking in all_bookings.values():
         ticket = tickets.get(booking.id or 0)

@@ -13,7 +13,7 @@ from visits.calendar import WorkCalendar, utcnow
 from visits.config import Messaging, OfficeConfig
 from visits.errors import InvalidInput
 from visits.models import Client, MessageKind, Ticket, TicketStatus
-from visits.ru import address_name_instrumental, minutes_phrase
+from visits.ru import address_name_instrumental, minutes_phrase, plural
 
 # §23: at most two hand-overs to other colleagues within one contact.
 MAX_TRANSFERS = 2
@@ -244,7 +244,9 @@ def reminders_moved(
             continue
         local = actual.astimezone(tz)
         days_before = (visit_day - local.date()).days
-        when = {0: "в день приёма", 1: "накануне"}.get(days_before, f"за {days_before} дня")
+        when = {0: "в день приёма", 1: "накануне"}.get(
+            days_before, f"за {days_before} {plural(days_before, 'день', 'дня', 'дней')}"
+        )
         opens, closes = window_of(settings, allow_early=allow_early)
         notes[choice] = (
             f"Напоминание {words} придёт {when} в {local:%H:%M}, а не в "

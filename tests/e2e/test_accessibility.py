@@ -8,6 +8,7 @@ checks a visitor in with nothing cut off, and the kiosk screens the scenario doe
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -27,6 +28,9 @@ from tests.factories import (
 from visits.calendar import WorkCalendar, utcnow
 from visits.models import DeviceKind, Staff
 from visits.queries.slots import free_slots
+from visits.ru import plural
+
+SHOTS = os.environ.get("PRIYOM_PHONE_SHOTS")
 
 # Everything a visitor may need must fit the width: a kiosk cannot scroll sideways.
 _CUT_OFF_JS = """() => {
@@ -291,6 +295,15 @@ def test_the_specialists_day_passes_axe_with_every_panel(
     assert not problems, "\n".join(problems)
 
 
+# The vertical centre of each section link of the staff menu, rounded: one value, one line;
+# and how far the header reaches past the window.
+_HEADER_ROWS_JS = """() => ({
+  rows: [...new Set([...document.querySelectorAll('.staff-nav a')]
+    .map(el => { const b = el.getBoundingClientRect(); return Math.round((b.top + b.bottom) / 20); }))],
+  overflow: document.querySelector('.staff-header').scrollWidth - document.documentElement.clientWidth,
+})"""
+
+
 def test_the_administrators_screens_pass_axe(
     new_context: Callable[..., BrowserContext], live: LiveServer, open_calendar: WorkCalendar
 ) -> None:
@@ -315,4 +328,23 @@ def test_the_administrators_screens_pass_axe(
     expect(page.get_by_role("heading", name="Орлова Зинаида Аркадьевна")).to_be_visible()
     page.wait_for_load_state("networkidle")
     _staff_check(page, "client page", problems=problems)
+    # The history comes before the rare merge of a duplicate.
+    history = page.get_by_role("heading", name="История взаимодействия").bounding_box()
+    merge = page.get_by_role("heading", name="Объединить с дубликатом").bounding_box()
+    assert history is not None and merge is not None and history["y"] < merge["y"]
+    # «Вся история клиента: 5 событий», «… 2 события», «… 1 событие».
+    total = page.locator("#export-title + p").inner_text()
+    found = re.search(r"Вся история клиента: (\d+) (\w+),", total)
+    assert found, total
+    n = int(found.group(1))
+    assert found.group(2) == plural(n, "событие", "события", "событий"), total
+
+    # At 1366 px the administrator's menu stays on one line, beside the name and «Выйти».
+    page.set_viewport_size({"width": 1366, "height": 768})
+    header = page.evaluate(_HEADER_ROWS_JS)
+    assert len(header["rows"]) == 1 and header["overflow"] <= 0, f"the menu at 1366 px: {header}"
+    if SHOTS:
+        page.screenshot(
+            path=f"{SHOTS}/header-1366.png", clip={"x": 0, "y": 0, "width": 1366, "height": 160}
+        )
     assert not problems, "\n".join(problems)

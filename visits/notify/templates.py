@@ -11,7 +11,14 @@ from datetime import datetime
 
 from visits.config import OfficeConfig
 from visits.models import Client, Room, Service, Staff
-from visits.ru import MONTHS_GENITIVE, Case, by_gender_of, date_with_weekday, decline_name
+from visits.ru import (
+    MONTHS_GENITIVE,
+    Case,
+    by_gender_of,
+    date_with_weekday,
+    decline_name,
+    minutes_phrase,
+)
 from visits.style import style_problems as style_problems
 
 
@@ -62,7 +69,7 @@ def booking_confirmation(
         f"Вход: {office.entrance}",
         f"Как пройти к кабинету: {room.route}",
         f"Код записи: {code}. Введите его или покажите QR-код в терминале у входа "
-        f"не раньше чем за {office.checkin_opens_minutes_before} минут до приёма.",
+        f"не раньше чем за {minutes_phrase(office.checkin_opens_minutes_before)} до приёма.",
     ]
     if documents:
         lines.append(f"Возьмите с собой: {documents}.")

@@ -35,6 +35,7 @@ from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText, phones_phrase, survey_line
 from visits.phones import phone_display
 from visits.queries.history import history_entries, history_require_access
+from visits.ru import plural
 from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)
@@ -209,8 +210,10 @@ def _message_text(document: HistoryDocument, calendar: WorkCalendar) -> MessageT
         size += len(line) + 1
     parts = [head, *body_lines]
     if len(body_lines) < len(lines):
+        shown = len(body_lines)
         parts.append(
-            f"Показаны последние {len(body_lines)} событий из {len(lines)}. Всю историю "
+            f"Показаны последние {shown} {plural(shown, 'событие', 'события', 'событий')} "
+            f"из {len(lines)}. Всю историю "
             f"документом можно получить в департаменте: {office.address}; телефон "
             f"{phones_phrase(config)}."
         )

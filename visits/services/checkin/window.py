@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar
 from visits.models import Booking, BookingStatus, Role, Room, RoomKind, Service, Staff
-from visits.ru import date_with_weekday
+from visits.ru import date_with_weekday, minutes_phrase
 from visits.services.checkin.common import CheckinRefused, first_free_slot_today, office_phones
 
 
@@ -25,7 +25,7 @@ def checkin_window_check(
     if calendar.to_local(now) < opens:
         raise CheckinRefused(
             f"Ваш приём в {start:%H:%M}. Регистрация открывается за "
-            f"{office.checkin_opens_minutes_before} минут до приёма: "
+            f"{minutes_phrase(office.checkin_opens_minutes_before)} до приёма: "
             f"подойдите к терминалу с {opens:%H:%M}.",
             reason="too_early",
             booking_id=booking.id,

@@ -5,17 +5,26 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tests.factories import make_booking, make_client, make_ticket, staff_by_login
+from tests.factories import (
+    make_booking,
+    make_client,
+    make_ticket,
+    next_working_moment,
+    staff_by_login,
+)
 from visits.calendar import WorkCalendar
+from visits.config import OfficeConfig
 from visits.db import write_transaction
 from visits.errors import Forbidden, InvalidInput, NotFound
-from visits.models import AuditEntry, ColleagueInvite, HistoryKind
+from visits.models import AuditEntry, ColleagueInvite, HistoryKind, MessageStatus
+from visits.notify.sender import outbox_send_due
 from visits.queries.history import (
     HistoryFilter,
     client_history,
     clients_visible,
     history_can_view,
 )
+from visits.services.booking import booking_cancel
 from visits.services.history import history_record, history_view
 
 
@@ -200,3 +209,44 @@ def test_client_list_hides_clients_a_specialist_may_not_see(
     ]
     operator = staff_by_login(session, "operator")
     assert len(clients_visible(session=session, staff=operator, query="Зайц")) == 2
+
+
+def test_a_reminder_reads_as_a_reminder_with_its_time_state_and_channel(
+    session: Session, calendar: WorkCalendar, office_config: OfficeConfig
+) -> None:
+    """§30, §4: «Напоминание за два часа», when due, sent or why not, and by which channel."""
+    client = make_client(session, channel="sms")
+    visit = next_working_moment(calendar, hour=14, minute=0)
+    kept = make_booking(
+        session, calendar, client=client, starts_at=visit, remind_two_hours_before=True
+    )
+    dropped = make_booking(
+        session,
+        calendar,
+        client=client,
+        starts_at=visit + timedelta(days=1),
+        remind_day_before=True,
+    )
+    booking_cancel(session=session, calendar=calendar, booking_id=dropped.id or 0, staff=None)
+    due = visit - timedelta(hours=2)
+    outbox_send_due(session=session, config=office_config, now=due + timedelta(minutes=1))
+    admin = staff_by_login(session, "admin")
+
+    h = client_history(session=session, calendar=calendar, staff=admin, client_id=client.id or 0)
+    notes = [(e, h.reminders[e.id]) for e in h.entries if e.id in h.reminders]
+    lines = {(n.title, n.event, e.channel) for e, n in notes}
+    assert lines == {
+        ("Напоминание за два часа", "запланировано", "sms"),
+        ("Напоминание за два часа", "отправлено", "sms"),
+        ("Напоминание за сутки", "запланировано", "sms"),
+        ("Напоминание за сутки", "не отправлялось", "sms"),
+    }
+    for entry, note in notes:
+        if note.title == "Напоминание за два часа":
+            assert note.due_at == due and note.status == MessageStatus.SENT
+            assert note.sent_at is not None and entry.booking_id == kept.id
+        else:
+            assert note.status == MessageStatus.SKIPPED and note.why_not
+    # Other messages (the confirmation) keep their own words.
+    confirmation = next(e for e in h.entries if e.kind == HistoryKind.MESSAGE_QUEUED.value)
+    assert confirmation.id not in h.reminders

@@ -97,6 +97,8 @@ def message_queue(
             row.status = MessageStatus.SKIPPED
             row.skip_reason = skip_reason or phone_reason
         session.add(row)
+        # The id goes into the history entry: the client's history reads the row's state later.
+        session.flush()
         rows.append(row)
         history_record(
             session,
@@ -110,7 +112,7 @@ def message_queue(
             ticket_id=ticket_id,
             summary=f"{text.subject} ({CHANNEL_LABELS[Channel(channel)]})"
             + (f": {row.skip_reason}" if row.skip_reason else ""),
-            data={"kind": kind.value, "body": text.body},
+            data={"kind": kind.value, "body": text.body, "message_id": row.id},
         )
     return rows
 

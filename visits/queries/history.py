@@ -36,6 +36,9 @@ from visits.models import (
     ColleagueInvite,
     HistoryEntry,
     HistoryKind,
+    MessageKind,
+    MessageStatus,
+    OutgoingMessage,
     Role,
     Staff,
     Ticket,
@@ -166,6 +169,94 @@ def _date(raw: str | None, field_name: str) -> date | None:
     return day
 
 
+# §30: what a reminder is called in the history, by its kind.
+REMINDER_TITLES = {
+    MessageKind.REMINDER_DAY.value: "Напоминание за сутки",
+    MessageKind.REMINDER_TWO_HOURS.value: "Напоминание за два часа",
+}
+
+
+@dataclass(frozen=True)
+class ReminderNote:
+    """A reminder's entry as a person reads it: which one, when due, sent or why not, how.
+
+    The entry's own `at` is when it was scheduled (with the booking) or what happened to it;
+    the note adds the reminder's state now, read from its outbox row.
+    """
+
+    title: str  # «Напоминание за сутки»
+    event: str  # «запланировано», «отправлено», «не отправлено», «не отправлялось»
+    channel: str | None
+    due_at: datetime
+    status: MessageStatus
+    sent_at: datetime | None
+    why_not: str  # the skip reason or the last error, "" when sent or still waiting
+
+
+_REMINDER_EVENTS = {
+    HistoryKind.MESSAGE_QUEUED.value: "запланировано",
+    HistoryKind.MESSAGE_SENT.value: "отправлено",
+    HistoryKind.MESSAGE_FAILED.value: "не отправлено",
+    HistoryKind.MESSAGE_SKIPPED.value: "не отправлялось",
+}
+
+
+def history_reminder_notes(
+    session: Session, entries: Sequence[HistoryEntry]
+) -> dict[int, ReminderNote]:
+    """Notes for the reminder entries among `entries` (§30), by entry id."""
+    reminders = [
+        e
+        for e in entries
+        if e.kind in _REMINDER_EVENTS and (e.data or {}).get("kind") in REMINDER_TITLES
+    ]
+    if not reminders:
+        return {}
+    bookings = {e.booking_id for e in reminders if e.booking_id is not None}
+    rows = list(
+        session.exec(
+            select(OutgoingMessage)
+            .where(
+                col(OutgoingMessage.booking_id).in_(bookings),
+                col(OutgoingMessage.kind).in_(list(REMINDER_TITLES)),
+            )
+            .order_by(col(OutgoingMessage.id))
+        ).all()
+    )
+    by_id = {row.id: row for row in rows}
+    notes = {}
+    for entry in reminders:
+        row = by_id.get((entry.data or {}).get("message_id")) or _reminder_row_of(entry, rows)
+        if row is None or entry.id is None:
+            continue
+        notes[entry.id] = ReminderNote(
+            title=REMINDER_TITLES[row.kind],
+            event=_REMINDER_EVENTS[entry.kind],
+            channel=row.channel,
+            due_at=row.due_at,
+            status=row.status,
+            sent_at=row.sent_at,
+            why_not=row.skip_reason or row.error,
+        )
+    return notes
+
+
+def _reminder_row_of(
+    entry: HistoryEntry, rows: Sequence[OutgoingMessage]
+) -> OutgoingMessage | None:
+    """An older entry without the message's id: its booking's row of that kind and channel,
+    the one created last before the entry."""
+    same = [
+        r
+        for r in rows
+        if r.booking_id == entry.booking_id
+        and r.kind == entry.data.get("kind")
+        and r.channel == entry.channel
+    ]
+    before = [r for r in same if r.created_at <= entry.at + timedelta(seconds=1)]
+    return (before or same)[-1] if same else None
+
+
 @dataclass
 class ClientHistory:
     client: Client
@@ -175,6 +266,8 @@ class ClientHistory:
     last_event_at: datetime | None
     merged_into: Client | None = None
     merged_from: list[Client] = field(default_factory=list)
+    # §30: reminders read as reminders, by entry id (history_reminder_notes).
+    reminders: dict[int, ReminderNote] = field(default_factory=dict)
 
     @property
     def keep_until(self) -> datetime | None:
@@ -229,6 +322,7 @@ def client_history(
         last_event_at=last,
         merged_into=merged_into,
         merged_from=merged_from,
+        reminders=history_reminder_notes(session, entries),
     )
 
 

@@ -24,27 +24,52 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from bench.load import Listener, StaffClient, checkins, gist, run_parallel
+from bench.load import DisplayFleet, Listener, StaffClient, checkins, gist, run_parallel
 from bench.office import large_office
 from bench.printer_server import PrinterServer
-from bench.setup import Server, create_database, load_bench_config, rss_mb, seed_day
+from bench.setup import Server, create_database, load_bench_config, pss_mb, rss_mb, seed_day
 from bench.stats import Budget, Series
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import make_sessionmaker
-from visits.models import Booking, Service, SlotHold, Staff, Ticket
+from visits.models import Booking, PushEvent, Service, SlotHold, Staff, Ticket, TicketStatus
 from visits.queries.slots import free_slots, slot_grid
 from visits.queries.today import today_board
 
+DRAWABLE = "call -> number drawable on all 100 displays"
+DRAWABLE_1000 = "call -> number drawable on all 1,000 displays"
 BUDGETS = [
     Budget("kiosk check-in -> ticket bytes at the printer", "p95", 100, "ms"),
-    Budget("call next -> event at all 100 displays", "p95", 300, "ms"),
+    Budget("check-in, one kiosk at a time (p50)", "p50", 8, "ms"),
+    Budget("check-ins unpaced, 10 kiosks", "p95", 100, "ms"),
+    Budget(
+        "check-ins unpaced, 10 kiosks: throughput",
+        "value",
+        250,
+        "check-ins/s",
+        higher_is_better=True,
+    ),
+    Budget("call next unpaced, 20 specialists", "p95", 100, "ms"),
+    Budget(
+        "call next unpaced, 20 specialists: throughput",
+        "value",
+        200,
+        "calls/s",
+        higher_is_better=True,
+    ),
+    Budget(DRAWABLE, "p95", 100, "ms"),
+    Budget(DRAWABLE_1000, "p95", 100, "ms"),
     Budget("free-slot search (60 specialists, 30 working days)", "p95", 50, "ms"),
     Budget("booking confirm", "p95", 100, "ms"),
     Budget("call card step, 10 operators at once", "p95", 100, "ms"),
-    Budget("ticket issue throughput (20 kiosks)", "value", 5, "check-ins/s", higher_is_better=True),
+    Budget("duplicate ticket numbers", "value", 1, "count"),
+    Budget("tickets called twice", "value", 1, "count"),
+    Budget("server memory idle (PSS, all processes)", "value", 120, "MiB"),
+    Budget("memory added by 1,000 displays", "value", 50, "MiB"),
     Budget("server resident memory at peak, per process", "value", 200, "MB"),
     Budget("errors", "value", 1, "count"),
 ]
+# Displays in the growth run (the first 100 are those of the main run).
+GROWTH_DISPLAYS = 1000
 RESULTS = Path(__file__).with_name("results")
 # Seconds between two "call next" presses across the office during the replay: ten calls a
 # second, about 150 times a real office's rate (60 specialists, a visitor each 15 minutes).
@@ -76,6 +101,11 @@ class MemorySampler(threading.Thread):
                 self.peak = max(self.peak, rss_mb(pid))
 
 
+def _server_mb(server: Server) -> float:
+    """Memory of the server's master and workers together (PSS), in MiB."""
+    return round(sum(pss_mb(pid) for pid in server.pids()), 1)
+
+
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     config_path = large_office(tmp / "office.toml")
     config = load_bench_config(config_path)
@@ -89,7 +119,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         bookings=args.bookings,
         printer_port=printer.port,
         kiosks=20,
-        displays=args.displays,
+        displays=GROWTH_DISPLAYS if args.growth else args.displays,
         tablets=30,
     )
     server = Server(
@@ -98,24 +128,33 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         tmp=tmp,
         port=_free_port(),
         workers=1 if backend == "sqlite" else 2,
+        threads=GROWTH_DISPLAYS + 200 if args.growth else 256,
     )
     server.start()
+    time.sleep(2)  # the workers settle (gc.freeze) before the idle figure
+    idle_mb = _server_mb(server)
     memory = MemorySampler(server)
     memory.start()
     results: dict[str, Any] = {}
     errors = 0
     listeners: list[Listener] = []
+    fleets: list[DisplayFleet] = []
     try:
-        listeners = [Listener(server.url, t, "/signage/stream") for t in plan.display_tokens]
-        listeners += [Listener(server.url, t, "/kiosk/tablet/events") for t in plan.tablet_tokens]
+        displays = DisplayFleet(server.url, plan.display_tokens[: args.displays])
+        fleets.append(displays)
+        displays.start()
+        listeners = [Listener(server.url, t, "/kiosk/tablet/events") for t in plan.tablet_tokens]
         for listener in listeners:
             listener.start()
         for listener in listeners:
             if not listener.connected.wait(30):
                 raise RuntimeError("a push listener could not connect")
-        displays = listeners[: len(plan.display_tokens)]
+        if not displays.connected.wait(60):
+            raise RuntimeError(f"{displays.open} of {args.displays} displays connected")
         print(
-            f"[{backend}] {len(listeners)} push clients connected; logging in staff ...", flush=True
+            f"[{backend}] {args.displays} displays and {len(listeners)} tablets connected "
+            f"({len(plan.due_codes)} visits due); logging in staff ...",
+            flush=True,
         )
         # The booking desk's operators as before; the consultation line's ten on their own.
         line = [StaffClient(server.url, lg) for lg in plan.operators if lg.startswith("line")]
@@ -128,7 +167,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         search, confirm = Series("slot search"), Series("booking confirm")
         checkin = Series("check-in")
         codes = list(plan.due_codes)
-        half = len(codes) // 2
+        paced, sequential, capacity = codes[:100], codes[100:200], codes[200:]
         slot_keys = _future_slot_keys(
             db, calendar, plan.services["consultation"], args.bookings_confirmed
         )
@@ -141,47 +180,107 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         line_thread.start()
         # Ten kiosks, a visitor at each every 2 s: 5 check-ins a second, far above a real lobby.
         checkins(
-            server.url,
-            plan.kiosk_tokens,
-            codes[:half],
-            printer,
-            checkin,
-            concurrency=10,
-            interval=2.0,
+            server.url, plan.kiosk_tokens, paced, printer, checkin, concurrency=10, interval=2.0
         )
         operator_thread.join()
         line_thread.join()
 
-        throughput = Series("throughput")
-        checkins(server.url, plan.kiosk_tokens, codes[half:], printer, throughput, concurrency=20)
-        issued = len(throughput.samples)
-        span = (throughput.finished or 0) - (throughput.started or 0)
+        # Capacity, not pace: one kiosk back to back, then ten kiosks back to back.
+        print(
+            f"[{backend}] check-ins: {len(sequential)} one at a time, {len(capacity)} on 10 kiosks",
+            flush=True,
+        )
+        one_by_one = Series("sequential check-in")
+        checkins(server.url, plan.kiosk_tokens, sequential, printer, one_by_one, concurrency=1)
+        unpaced = Series("unpaced check-ins")
+        checkins(server.url, plan.kiosk_tokens, capacity, printer, unpaced, concurrency=10)
 
-        calls = _call_round(specialists, displays, db, rounds=2)
+        print(f"[{backend}] calls to the displays ...", flush=True)
+        drawable = _call_round(specialists, [displays], db, rounds=2)
+        _finish_all(specialists, db)
+        print(f"[{backend}] calls unpaced, 20 specialists ...", flush=True)
+        calls = _call_capacity(specialists, db, rounds=4)
         _finish_all(specialists, db)
 
-        errors = sum(s.errors for s in (search, confirm, checkin, throughput, calls, cards))
+        growth_mb: float | None = None
+        drawable_1000 = Series("drawable at 1,000")
+        if args.growth:
+            before = _server_mb(server)
+            more = DisplayFleet(server.url, plan.display_tokens[args.displays :])
+            fleets.append(more)
+            more.start()
+            if not more.connected.wait(120):
+                raise RuntimeError(f"{more.open} of {len(more.tokens)} more displays connected")
+            time.sleep(2)
+            added = _server_mb(server) - before
+            growth_mb = round(added * GROWTH_DISPLAYS / len(more.tokens), 1)
+            print(
+                f"[{backend}] {GROWTH_DISPLAYS} displays connected (+{growth_mb} MiB)", flush=True
+            )
+            drawable_1000 = _call_round(specialists, fleets, db, rounds=1)
+            _finish_all(specialists, db)
+
+        duplicates, called_twice = _integrity(db)
+        series = (search, confirm, checkin, one_by_one, unpaced, drawable, calls, cards)
+        errors = sum(s.errors for s in (*series, drawable_1000))
         results = {
-            BUDGETS[0].name: checkin.summary(),
-            BUDGETS[1].name: calls.summary(),
-            BUDGETS[2].name: search.summary(),
-            BUDGETS[3].name: confirm.summary(),
-            BUDGETS[4].name: cards.summary(),
-            BUDGETS[5].name: {"value": round(issued / span, 1) if span else 0, "count": issued},
+            "kiosk check-in -> ticket bytes at the printer": checkin.summary(),
+            "check-in, one kiosk at a time (p50)": one_by_one.summary(),
+            "check-ins unpaced, 10 kiosks": unpaced.summary(),
+            "check-ins unpaced, 10 kiosks: throughput": _rate(unpaced),
+            "call next unpaced, 20 specialists": calls.summary(),
+            "call next unpaced, 20 specialists: throughput": _rate(calls),
+            DRAWABLE: drawable.summary(),
+            "free-slot search (60 specialists, 30 working days)": search.summary(),
+            "booking confirm": confirm.summary(),
+            "call card step, 10 operators at once": cards.summary(),
+            "duplicate ticket numbers": {"value": duplicates},
+            "tickets called twice": {"value": called_twice},
+            "server memory idle (PSS, all processes)": {"value": idle_mb},
         }
+        if args.growth:
+            results[DRAWABLE_1000] = drawable_1000.summary()
+            results["memory added by 1,000 displays"] = {"value": growth_mb}
         errors += sum(listener.errors for listener in listeners)
+        errors += sum(fleet.errors for fleet in fleets)
+        for fleet in fleets:
+            for why in fleet.error_samples:
+                print(f"  display error: {why}")
     finally:
         for listener in listeners:
             listener.stop.set()
+        for fleet in fleets:
+            fleet.stop()
         memory.stop.set()
         server.stop()
         printer.close()
-    results[BUDGETS[6].name] = {"value": round(memory.peak, 1)}
-    results[BUDGETS[7].name] = {"value": errors}
+    results["server resident memory at peak, per process"] = {"value": round(memory.peak, 1)}
+    results["errors"] = {"value": errors}
     if args.growth:
         results["growth"] = _growth(db, calendar)
     db.drop()
     return results
+
+
+def _rate(series: Series) -> dict[str, Any]:
+    """Throughput over the time the series' requests were running."""
+    span = series.busy_seconds()
+    return {
+        "value": round(len(series.samples) / span, 1) if span else 0,
+        "count": len(series.samples),
+    }
+
+
+def _integrity(db: Any) -> tuple[int, int]:
+    """Ticket numbers given twice on a day, and tickets called ("call next") more than once."""
+    with make_sessionmaker(db.engine)() as session:
+        numbers = session.exec(select(Ticket.office_day, Ticket.number)).all()
+        calls = session.exec(
+            select(PushEvent.payload).where(PushEvent.kind == "ticket.called")
+        ).all()
+    duplicates = len(numbers) - len(set(numbers))
+    called = [payload.get("ticket_id") for payload in calls]
+    return duplicates, len(called) - len(set(called))
 
 
 def _future_slot_keys(db: Any, calendar: WorkCalendar, service_id: int, count: int) -> list[str]:
@@ -293,18 +392,22 @@ def _line_calls(line: list[StaffClient], series: Series, calls: int) -> None:
     series.finished = time.monotonic()
 
 
+def _staff_ids(db: Any) -> dict[str, int]:
+    with make_sessionmaker(db.engine)() as session:
+        return {s.login: s.id or 0 for s in session.exec(select(Staff)).all()}
+
+
 def _call_round(
-    specialists: list[StaffClient], displays: list[Listener], db: Any, rounds: int
+    specialists: list[StaffClient], fleets: list[DisplayFleet], db: Any, rounds: int
 ) -> Series:
-    """Each specialist calls the next visitor; time the click until every display has the event."""
-    series = Series("call next")
+    """Specialists press "call next" CALL_INTERVAL apart; time each click until the number
+    is drawable on every display (its event arrived there with the line to draw)."""
+    series = Series("call next -> drawable")
+    staff_ids = _staff_ids(db)
     factory = make_sessionmaker(db.engine)
-    with factory() as session:
-        staff_ids = {s.login: s.id for s in session.exec(select(Staff)).all()}
     series.started = time.monotonic()
     for round_no in range(rounds):
         clicked: dict[int, float] = {}
-
         round_start = time.monotonic()
 
         def call(
@@ -320,33 +423,53 @@ def _call_round(
             if response.status_code != 200:
                 series.error(f"call-next {response.status_code}: {gist(response.text)}")
                 return
-            clicked[staff_ids[client.login] or 0] = started
+            clicked[staff_ids[client.login]] = started
 
         run_parallel(20, specialists, call)
         with factory() as session:
             called = session.exec(
-                select(Ticket.id, Ticket.called_by_staff_id, Ticket.called_at).where(
-                    col(Ticket.called_at).is_not(None)
+                select(Ticket.id, Ticket.called_by_staff_id).where(
+                    Ticket.status == TicketStatus.CALLED
                 )
             ).all()
-        latest: dict[int, int] = {}
-        for ticket_id, staff_id, _at in sorted(called, key=lambda row: row[2]):
-            if staff_id in clicked:
-                latest[staff_id] = ticket_id
+        latest = {staff_id: ticket_id for ticket_id, staff_id in called if staff_id in clicked}
         deadline = time.monotonic() + 5
         pending = set(latest.items())
         while pending and time.monotonic() < deadline:
-            pending = {
-                p for p in pending if not all(("ticket.called", p[1]) in d.events for d in displays)
-            }
+            pending = {p for p in pending if not all(f.ready_for(p[1]) for f in fleets)}
             time.sleep(0.05)
         for staff_id, ticket_id in latest.items():
-            for display in displays:
-                arrived = display.events.get(("ticket.called", ticket_id))
-                if arrived is None:
-                    series.error(f"ticket {ticket_id}: no event at a display within 5 s")
-                else:
-                    series.add((arrived - clicked[staff_id]) * 1000)
+            for fleet in fleets:
+                for seen in fleet.drawable:
+                    arrived = seen.get(ticket_id)
+                    if arrived is None:
+                        series.error(f"ticket {ticket_id}: not drawable on a display within 5 s")
+                    else:
+                        series.add((arrived - clicked[staff_id]) * 1000)
+        if round_no + 1 < rounds:
+            _finish_all(specialists, db)
+    series.finished = time.monotonic()
+    return series
+
+
+def _call_capacity(specialists: list[StaffClient], db: Any, rounds: int) -> Series:
+    """Twenty specialists at once press "call next", unpaced; between rounds (untimed) the
+    called visits are started and finished. Throughput counts the calls' own time."""
+    series = Series("call next, unpaced")
+
+    def call(client: StaffClient) -> None:
+        started = time.monotonic()
+        response = client.post("/staff/today/call-next")
+        if response.status_code == 200:
+            series.add((time.monotonic() - started) * 1000)
+        else:
+            series.error(f"call-next {response.status_code}: {gist(response.text)}")
+
+    series.started = time.monotonic()
+    for round_no in range(rounds):
+        began = time.monotonic()
+        run_parallel(20, specialists, call)
+        series.spans.append(time.monotonic() - began)
         if round_no + 1 < rounds:
             _finish_all(specialists, db)
     series.finished = time.monotonic()
@@ -354,18 +477,22 @@ def _call_round(
 
 
 def _finish_all(specialists: list[StaffClient], db: Any) -> None:
-    """Start and finish the called tickets (rating prompts go to the tablets)."""
+    """Start and finish the called tickets, each by the specialist who called it."""
+    by_id = {_staff_ids(db)[client.login]: client for client in specialists}
     with make_sessionmaker(db.engine)() as session:
-        rows = session.exec(select(Ticket.id).where(Ticket.status == "called")).all()
+        rows = session.exec(
+            select(Ticket.id, Ticket.called_by_staff_id).where(Ticket.status == TicketStatus.CALLED)
+        ).all()
 
-    def finish(ticket_id: int) -> None:
-        for client in specialists:
-            if client.post(f"/staff/today/tickets/{ticket_id}/start").status_code == 200:
-                client.post(f"/staff/today/tickets/{ticket_id}/finish")
-                return
+    def finish(row: tuple[int, int]) -> None:
+        client = by_id.get(row[1])
+        if (
+            client is not None
+            and client.post(f"/staff/today/tickets/{row[0]}/start").status_code == 200
+        ):
+            client.post(f"/staff/today/tickets/{row[0]}/finish")
 
-    for ticket_id in rows:
-        finish(ticket_id)
+    run_parallel(10, list(rows), finish)
 
 
 def _growth(db: Any, calendar: WorkCalendar) -> dict[str, dict[str, float]]:

@@ -6,6 +6,7 @@ request a timeout; listeners stop when the run ends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -132,6 +133,92 @@ class Listener(threading.Thread):
                     if not self.stop.is_set():
                         self.errors += 1
                         time.sleep(0.5)
+
+
+class DisplayFleet(threading.Thread):
+    """Hallway displays holding their push streams, on one event loop (a thousand fit).
+
+    Each does what the page does with an event: reads it and has what it draws. The
+    moment a call's number is drawable on a display is when an event arrived there
+    with the line (ticket number, room, route from its spot); an event without it
+    would need a board fetch, and the display would not count as ready.
+    """
+
+    def __init__(self, base: str, tokens: list[str], path: str = "/signage/stream") -> None:
+        super().__init__(daemon=True)
+        url = httpx.URL(base)
+        self.host, self.port, self.path = url.host, url.port or 80, path
+        self.tokens = tokens
+        # Per display: ticket id -> when its line arrived (time.monotonic()).
+        self.drawable: list[dict[int, float]] = [{} for _ in tokens]
+        self.open = 0
+        self.connected = threading.Event()
+        self.errors = 0
+        self.error_samples: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self.join(10)
+
+    def ready_for(self, ticket_id: int) -> bool:
+        return all(ticket_id in seen for seen in self.drawable)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        tasks = [asyncio.create_task(self._display(i)) for i in range(len(self.tokens))]
+        await self._stopping.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _error(self, why: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(why)
+
+    async def _display(self, index: int) -> None:
+        seen = self.drawable[index]
+        request = (
+            f"GET {self.path} HTTP/1.0\r\nHost: {self.host}\r\n"
+            f"Cookie: priyom_device={self.tokens[index]}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+        counted = False
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
+                writer.write(request)
+                status = await reader.readline()
+                if b" 200 " not in status:
+                    raise OSError(f"stream answered {status!r}")
+                while (await reader.readline()).strip():
+                    pass  # the headers
+                if not counted:
+                    counted = True
+                    self.open += 1
+                    if self.open == len(self.tokens):
+                        self.connected.set()
+                while line := await reader.readline():
+                    if not line.startswith(b"data:") or b'"line"' not in line:
+                        continue
+                    arrived = time.monotonic()
+                    event = json.loads(line[5:])
+                    drawn = event.get("line")
+                    if drawn and drawn.get("ticket") and drawn.get("room") and drawn.get("route"):
+                        seen.setdefault(int(drawn["ticket_id"]), arrived)
+                writer.close()
+                raise OSError("stream closed")
+            except asyncio.CancelledError:
+                return
+            except (OSError, ValueError) as exc:
+                self._error(f"display {index}: {exc}")
+                await asyncio.sleep(0.5)
 
 
 def run_parallel(workers: int, jobs: list[object], fn: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,27 @@ SURNAMES = [
     "Филиппов",
 ]
 NAMES = [("Андрей", "Ильич"), ("Борис", "Олегович"), ("Глеб", "Петрович")]
+# Check-in opens this long before a visit (the most the office file allows): the capacity
+# runs check in several hundred visitors, the next few hours of every specialist.
+CHECKIN_OPENS_MINUTES = 240
+
+
+def morning_timezone() -> str:
+    """A fixed-offset zone where it is 08:00-09:00 now: the day's visits all fit before midnight.
+
+    (Etc/GMT-N means UTC+N: the sign is inverted by the POSIX convention.)
+    """
+    offset = (8 - datetime.now(UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
 
 
 def large_office(target: Path) -> Path:
     """Write the benchmark office TOML and return its path."""
     config: dict[str, Any] = tomllib.loads(DEMO_CONFIG_PATH.read_text(encoding="utf-8"))
+    config["office"]["timezone"] = morning_timezone()
+    config["office"]["checkin_opens_minutes_before"] = CHECKIN_OPENS_MINUTES
     existing = sum("specialist" in s["roles"] for s in config["staff"])
     services = [s["code"] for s in config["services"]]
     for member in config["staff"]:

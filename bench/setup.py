@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
+from bench.office import CHECKIN_OPENS_MINUTES
 from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig, load_config
 from visits.db import make_engine, make_sessionmaker
@@ -135,9 +137,13 @@ def seed_day(
         session.execute(insert(Client), client_rows)
         session.commit()
         client_ids = list(session.exec(select(Client.id).order_by(Client.id)).all())
-        booking_rows, holds, due_codes = [], [], []
-        # Due soon: the first three visits of each specialist fall 15-60 minutes ahead, inside
-        # the check-in window even after the few minutes the setup takes.
+        booking_rows, holds = [], []
+        due: list[tuple[datetime, int, str]] = []
+        # Due: every visit of the next few hours, inside the check-in window (the office file
+        # opens it CHECKIN_OPENS_MINUTES ahead) even after the minutes the setup and the
+        # paced runs take; today in the office's zone (a morning zone, bench/office.py).
+        due_until = now + timedelta(minutes=CHECKIN_OPENS_MINUTES - 30)
+        today = calendar.to_local(now).date()
         start = _quarter(now) + timedelta(minutes=15)
         per_staff = -(-bookings // len(specialists))
         codes: set[str] = set()
@@ -145,7 +151,7 @@ def seed_day(
         for member in specialists:
             service = min(links[member.id or 0], key=lambda s: s.duration_minutes)
             cursor = start
-            for n in range(per_staff):
+            for _n in range(per_staff):
                 if index >= bookings:
                     break
                 local = calendar.to_local(cursor)
@@ -175,8 +181,8 @@ def seed_day(
                         "cancel_reason": "",
                     }
                 )
-                if n < 3:
-                    due_codes.append(code)
+                if cursor <= due_until and calendar.to_local(cursor).date() == today:
+                    due.append((cursor, member.id or 0, code))
                 cursor += timedelta(minutes=max(15, service.duration_minutes))
                 index += 1
         session.execute(insert(Booking), booking_rows)
@@ -210,7 +216,8 @@ def seed_day(
             _pair(session, DeviceKind.TABLET, f"Планшет {n}", room_number=n) for n in tablet_rooms
         ]
     return DayPlan(
-        due_codes=due_codes,
+        # Earliest first, the specialists in turn: any prefix spreads over every queue.
+        due_codes=[code for _at, _staff, code in sorted(due)],
         specialists=[s.login for s in specialists],
         operators=operators,
         kiosk_tokens=kiosk_tokens,
@@ -235,6 +242,9 @@ class Server:
     tmp: Path
     port: int
     workers: int
+    # gthread holds a thread per open push stream: the growth run's 1,000 displays need more
+    # than production's 256.
+    threads: int = 256
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -251,6 +261,10 @@ class Server:
             PRIYOM_ALWAYS_OPEN="1",
             PRIYOM_LOCAL_LINKS="1",  # the demo office's loopback public_base_url
             PRIYOM_LOG_LEVEL="WARNING",
+            # The replay runs a day's check-ins at each kiosk within minutes: a kiosk's
+            # look-up limit (40 in 10 minutes, against guessing codes) would refuse them.
+            # The limit's own counting stays in every check-in measured.
+            PRIYOM_LIMITS=json.dumps({"kiosk_lookups_per_10_min": 1_000_000}),
         )
         self.log = (self.tmp / "server.log").open("ab")
         self.proc = subprocess.Popen(
@@ -264,7 +278,7 @@ class Server:
                 "--workers",
                 str(self.workers),
                 "--threads",
-                "256",
+                str(self.threads),
                 "--no-scheduler",
             ],
             env=env,
@@ -302,6 +316,18 @@ def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return 0.0
+    return 0.0
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional memory of one process, in MiB: pages shared with the master or a
+    sibling worker count once across them (RSS would count them in each)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return 0.0

@@ -23,6 +23,13 @@ class Series:
     error_samples: list[str] = field(default_factory=list)
     started: float | None = None
     finished: float | None = None
+    # When the requests ran in bursts (rounds), the bursts' durations: throughput is over them.
+    spans: list[float] = field(default_factory=list)
+
+    def busy_seconds(self) -> float:
+        if self.spans:
+            return sum(self.spans)
+        return (self.finished or 0) - (self.started or 0)
 
     def add(self, ms: float) -> None:
         self.samples.append(ms)
@@ -36,7 +43,7 @@ class Series:
     def summary(self) -> dict[str, object]:
         if not self.samples:
             return {"count": 0, "errors": self.errors, "error_samples": self.error_samples}
-        span = (self.finished or 0) - (self.started or 0)
+        span = self.busy_seconds()
         return {
             "count": len(self.samples),
             "errors": self.errors,

@@ -283,3 +283,32 @@ def phone_call_due(calendar: WorkCalendar, *, ideal: datetime, now: datetime) ->
                 return moment if moment >= now else None
         day -= timedelta(days=1)
     return None
+
+
+def reminder_calls_moved(
+    calendar: WorkCalendar, *, starts_at: datetime, now: datetime
+) -> dict[str, str]:
+    """§30 with §14, §19: for a client called by phone, when the operator's reminder call falls due.
+
+    "" where the call is at the reminder's own time; told to the operator at booking.
+    """
+    visit_day = calendar.to_local(starts_at).date()
+    notes: dict[str, str] = {}
+    for kind, (choice, words) in _REMINDER_WORDS.items():
+        ideal = starts_at - REMINDER_LEAD[kind]
+        due = phone_call_due(calendar, ideal=ideal, now=now)
+        if due == ideal:
+            notes[choice] = ""
+        elif due is None:
+            notes[choice] = (
+                f"Позвонить с напоминанием {words} в часы работы линии до приёма не успеть."
+            )
+        else:
+            local = calendar.to_local(due)
+            days_before = (visit_day - local.date()).days
+            when = {0: "в день приёма", 1: "накануне"}.get(days_before, f"{local:%d.%m}")
+            notes[choice] = (
+                f"Позвонить с напоминанием {words} оператор сможет {when} до {local:%H:%M}: "
+                f"линии работают {calendar.config.line_hours()}."
+            )
+    return notes

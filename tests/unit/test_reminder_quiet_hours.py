@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-import time_machine
-from flask.testing import FlaskClient
-from sqlmodel import Session
-
-from tests.conftest import htmx_headers, login_as
-from tests.factories import make_client, service_by_code, staff_by_login
+from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig
-from visits.queries.slots import Slot
-from visits.rules import reminders_moved
+from visits.rules import reminder_calls_moved, reminders_moved
 
 NSK = ZoneInfo("Asia/Novosibirsk")
 
@@ -57,27 +49,21 @@ def test_a_midday_visit_needs_no_note_and_ten_thirty_does(office_config: OfficeC
     )
 
 
-@pytest.fixture
-def frozen() -> Iterator[None]:
-    with time_machine.travel(datetime(2026, 12, 29, 11, 5, tzinfo=NSK).astimezone(UTC), tick=False):
-        yield
-
-
-@pytest.mark.usefixtures("frozen")
-def test_the_desk_shows_the_actual_time_before_booking(
-    client: FlaskClient, session: Session
+def test_a_client_called_by_phone_hears_when_the_operator_can_call(
+    office_config: OfficeConfig,
 ) -> None:
-    login_as(client, "operator")
-    person = make_client(session)
-    service = service_by_code(session, "land-lease")
-    staff = staff_by_login(session, "ivanova")
-    nine = datetime(2027, 1, 11, 9, 0, tzinfo=NSK).astimezone(UTC)
-    key = Slot(staff.id or 0, nine, nine).key
-    response = client.get(
-        f"/staff/desk/step?client={person.id}&service={service.id}&slot={key}",
-        headers=htmx_headers(client),
+    calendar = WorkCalendar(office_config)
+    tuesday = datetime(2027, 1, 19, 9, 30, tzinfo=NSK)  # Monday the 18th is a working day
+    notes = reminder_calls_moved(
+        calendar, starts_at=tuesday, now=datetime(2027, 1, 15, 10, 0, tzinfo=NSK)
     )
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Проверьте запись" in html
-    assert 'data-moved="two_hours"' in html
-    assert "Напоминание за 2 часа придёт накануне в 21:00, а не в 07:00" in html
+    assert notes["day"] == ""  # Monday 09:30: the line works
+    assert notes["two_hours"].startswith(
+        "Позвонить с напоминанием за 2 часа оператор сможет накануне до 17:59: линии работают пн–чт"
+    )
+    late = reminder_calls_moved(
+        calendar, starts_at=tuesday, now=datetime(2027, 1, 18, 20, 0, tzinfo=NSK)
+    )
+    assert late["two_hours"] == (
+        "Позвонить с напоминанием за 2 часа в часы работы линии до приёма не успеть."
+    )

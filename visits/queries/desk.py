@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.errors import Conflict, InvalidInput, SlotTaken
-from visits.models import Booking, BookingStatus, Client, Room, Service, Staff
+from visits.models import Booking, BookingStatus, Channel, Client, Room, Service, Staff
 from visits.queries.slots import (
     Slot,
     Specialist,
@@ -33,7 +33,13 @@ from visits.queries.slots import (
     slot_key_parse,
 )
 from visits.ru import date_with_weekday
-from visits.rules import REMINDER_CHOICE_LABELS, reminder_choice, reminders_late, reminders_moved
+from visits.rules import (
+    REMINDER_CHOICE_LABELS,
+    reminder_calls_moved,
+    reminder_choice,
+    reminders_late,
+    reminders_moved,
+)
 
 log = logging.getLogger(__name__)
 
@@ -334,12 +340,25 @@ def _confirm(
         date_text=date_with_weekday(local),
         submit_key=secrets.token_urlsafe(18),
         reminders_late=reminders_late(starts_at),
-        reminders_moved=reminders_moved(
-            starts_at=starts_at,
-            config=calendar.config,
-            allow_early=client.allow_early_messages if client else False,
-        ),
+        reminders_moved=_reminder_notes(calendar, starts_at, client),
     )
+
+
+def _reminder_notes(
+    calendar: WorkCalendar, starts_at: datetime, client: Client | None
+) -> dict[str, str]:
+    """§30: when each reminder will really reach this client: written ones, then the call."""
+    written = reminders_moved(
+        starts_at=starts_at,
+        config=calendar.config,
+        allow_early=client.allow_early_messages if client else False,
+    )
+    if client is None or Channel.PHONE.value not in client.channels:
+        return written
+    calls = reminder_calls_moved(calendar, starts_at=starts_at, now=utcnow())
+    if client.channels == [Channel.PHONE.value]:
+        return calls
+    return {k: " ".join(n for n in (written[k], calls[k]) if n) for k in written}
 
 
 def _slots(session: Session, calendar: WorkCalendar, step: DeskStep) -> SlotsView:

@@ -129,6 +129,13 @@ def test_other_kiosk_screens_pass_axe_and_touch_checks(
     expect(page.get_by_text(re.compile(r"^Шаг 1 из \d")).first).to_be_visible()
     a11y_check(page, "kiosk: walk-in phone", touch=True, problems=problems)
     page.goto("/kiosk/")
+    page.get_by_role("button", name="Найти запись по номеру телефона").click()
+    for digit in "9130000000":
+        page.locator(f'.kiosk-key[data-key="{digit}"]').click()
+    page.get_by_role("button", name="Найти запись").click()
+    expect(page.get_by_text("На этот номер нет записи на сегодня.")).to_be_visible()
+    a11y_check(page, "kiosk: no booking for the phone", touch=True, problems=problems)
+    page.goto("/kiosk/")
     page.get_by_role("button", name="Мой вопрос не к вам?").click()
     expect(page.locator("#kiosk-screen")).to_contain_text("Росреестр")
     a11y_check(page, "kiosk: directory", touch=True, problems=problems)
@@ -347,4 +354,37 @@ def test_the_administrators_screens_pass_axe(
         page.screenshot(
             path=f"{SHOTS}/header-1366.png", clip={"x": 0, "y": 0, "width": 1366, "height": 160}
         )
+    assert not problems, "\n".join(problems)
+
+
+def test_the_consultation_lines_call_card_passes_axe_in_every_state(
+    new_context: Callable[..., BrowserContext], live: LiveServer
+) -> None:
+    with live.session() as session:
+        make_client(session, surname="Гаврилов", first_name="Олег", patronymic="Ильич")
+        ivanova_id = staff_by_login(session, "ivanova").id
+    problems: list[str] = []
+    page = staff_page(new_context, "operator")
+    page.goto("/staff/line")
+    _staff_check(page, "line", problems=problems)
+    page.keyboard.press("F2")
+    page.wait_for_url("**/staff/line/calls/*")
+    card = page.locator("#call-card")
+    expect(card).to_contain_text("Звонок анонимный")
+    _staff_check(page, "call card: anonymous", problems=problems)
+    card.get_by_label("Телефон или фамилия").fill("Гаврилов")
+    found = card.locator("#call-search-results").get_by_role("button", name="Это он")
+    expect(found).to_be_visible()
+    _staff_check(page, "call card: search results", problems=problems)
+    found.click()
+    expect(card.locator(".call-client-name")).to_have_text("Гаврилов Олег Ильич")
+    _staff_check(page, "call card: caller found", problems=problems)
+    handover = card.locator("#call-handover")
+    handover.locator("#handover-to").select_option(str(ivanova_id))
+    handover.get_by_role("button", name="Что сказать клиенту").click()
+    expect(card.locator("#call-handover .say")).to_be_visible()
+    _staff_check(page, "call card: hand-over sentence", problems=problems)
+    card.get_by_role("button", name="Показать фразы").click()
+    expect(card.locator("#call-crisis")).not_to_contain_text("Показать фразы")
+    _staff_check(page, "call card: crisis phrases", problems=problems)
     assert not problems, "\n".join(problems)

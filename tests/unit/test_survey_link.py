@@ -64,3 +64,25 @@ def test_history_sent_on_request_carries_the_survey_link(
     )
     (body,) = _bodies(session, client.id or 0, MessageKind.HISTORY_EXPORT)
     assert body.endswith(f"как мы с вами работали: {calendar.config.office.survey_url}")
+
+
+def test_the_cancellation_says_who_cancelled(session: Session, calendar: WorkCalendar) -> None:
+    # §5-6: an actor in the subject too, not «Запись отменена».
+    client = make_client(session, channel="email")
+    starts_at = next_working_moment(calendar, days_ahead=2)
+    booking = make_booking(
+        session, calendar, client=client, starts_at=starts_at, now=starts_at - timedelta(days=3)
+    )
+    booking_cancel(
+        session=session,
+        calendar=calendar,
+        booking_id=booking.id or 0,
+        staff=staff_by_login(session, "operator"),
+    )
+    (row,) = session.exec(
+        select(OutgoingMessage).where(
+            OutgoingMessage.client_id == client.id,
+            OutgoingMessage.kind == MessageKind.CANCELLATION.value,
+        )
+    ).all()
+    assert row.subject.startswith("Мы отменили вашу запись на ")

@@ -108,7 +108,7 @@ def booking_cancellation(
         f"Записаться снова можно по телефону {phones_phrase(config)}." + survey_line(config)
     )
     return MessageText(
-        subject=f"Запись на {local_start:%d.%m.%Y} отменена",
+        subject=f"Мы отменили вашу запись на {local_start:%d.%m.%Y}",
         body=body,
         call=f"сообщить, что запись на {local_start:%d.%m.%Y} в {local_start:%H:%M} отменена",
     )

@@ -34,17 +34,16 @@ def test_line_page_shows_the_numbers_with_their_hours_and_the_new_call_key(
     assert "Консультационная линия" in page
     assert "Телефоны 238-60-02, 238-60-62 · часы работы линии: пн–чт 09:00–18:00" in page
     assert 'id="call-new"' in page and "F2" in page
-    # Every staff page loads the strip that carries the F2 key and the handed-over calls.
+    # Every staff page loads the strip of handed-over calls, and carries the F2 key itself.
     assert "/staff/line/incoming" in page
-    strip = client.get("/staff/line/incoming", headers=htmx_headers(client)).get_data(True)
-    assert 'hx-trigger="priyom-f2 from:body"' in strip  # priyom.js sends it on F2
+    assert 'hx-trigger="priyom-f2 from:body"' in page  # priyom.js sends it on F2
+    assert 'hx-trigger="priyom-f2 from:body"' in client.get("/staff/outbox").get_data(True)
 
 
 def test_specialist_cannot_open_a_call(client: FlaskClient) -> None:
     login_as(client, "ivanova")
     assert client.post("/staff/line/calls", headers=htmx_headers(client)).status_code == 403
-    strip = client.get("/staff/line/incoming", headers=htmx_headers(client)).get_data(True)
-    assert "F2" not in strip
+    assert "priyom-f2" not in client.get("/staff/today").get_data(as_text=True)
 
 
 def test_without_csrf_nothing_is_opened(client: FlaskClient, session: Session) -> None:

@@ -227,7 +227,7 @@ def call_visible_to(card: CallCard, staff: Staff) -> bool:
     handed over to them (§23) or with a call-back of theirs (§24)."""
     if staff.has_role(Role.OPERATOR) or staff.has_role(Role.ADMINISTRATOR):
         return True
-    involved = {card.call.staff_id, card.call.opened_by_staff_id}
+    involved: set[int | None] = {card.call.staff_id, card.call.opened_by_staff_id}
     involved |= {h.colleague.id for h in card.handovers}
     involved |= {r.responsible.id for r in card.callbacks}
     return staff.id in involved

@@ -239,6 +239,8 @@ def test_the_booking_desk_passes_axe_in_every_step(
     page.locator("label.seg", has_text="За день").first.click()
     page.get_by_role("button", name="Записать").click()
     expect(page.locator("#booking-code")).to_be_visible()
+    # §34.3: the patronymic gives the gender: «записана», not «записан(а)».
+    expect(page.get_by_text("Зинаида Аркадьевна записана.")).to_be_visible()
     _staff_check(page, "desk: booked", problems=problems)
     page.locator("#desk-bookings").get_by_role("button", name="Отменить").first.click()
     expect(page.get_by_role("alertdialog")).to_be_visible()
@@ -373,7 +375,7 @@ def test_the_consultation_lines_call_card_passes_axe_in_every_state(
     expect(card).to_contain_text("Звонок анонимный")
     _staff_check(page, "call card: anonymous", problems=problems)
     card.get_by_label("Телефон или фамилия").fill("Гаврилов")
-    found = card.locator("#call-search-results").get_by_role("button", name="Это он")
+    found = card.locator("#call-search-results").get_by_role("button", name="Это он", exact=True)
     expect(found).to_be_visible()
     _staff_check(page, "call card: search results", problems=problems)
     found.click()

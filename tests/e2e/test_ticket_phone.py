@@ -77,6 +77,12 @@ def _walk(page: Page, waiting: Ticket, done: Ticket, width: int) -> None:
     _fits(page, f"waiting {width}")
     a11y_check(page, f"ticket page {width}: waiting", problems=problems)
 
+    # The final message's link (§17) opens the rating alone: it fits too.
+    page.goto(f"/t/{done.token}/rating?via=link")
+    expect(page.locator(".rating-faces .face")).to_have_count(5)
+    _fits(page, f"link {width}")
+    a11y_check(page, f"rating link {width}", problems=problems)
+
     page.goto(f"/t/{done.token}")
     faces = page.locator(".rating-faces .face")
     expect(faces).to_have_count(5)

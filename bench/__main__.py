@@ -127,7 +127,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         config_path=config_path,
         tmp=tmp,
         port=_free_port(),
-        workers=1 if backend == "sqlite" else 2,
+        workers=args.sqlite_workers if backend == "sqlite" else 2,
         threads=GROWTH_DISPLAYS + 200 if args.growth else 256,
     )
     server.start()
@@ -651,6 +651,9 @@ def main() -> int:
     parser.add_argument("--bookings-confirmed", type=int, default=100)
     parser.add_argument("--calls", type=int, default=20, help="call cards per line operator")
     parser.add_argument("--no-growth", dest="growth", action="store_false")
+    parser.add_argument(
+        "--sqlite-workers", type=int, default=1, help="worker processes on SQLite (PostgreSQL: 2)"
+    )
     args = parser.parse_args()
     all_results: dict[str, dict[str, Any]] = {}
     for backend in args.db or ["sqlite", "postgres"]:

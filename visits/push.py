@@ -9,6 +9,9 @@ the rows after its Last-Event-ID that match its topics, and sends them.
 - PostgresBus: several servers on one PostgreSQL; LISTEN/NOTIFY carries the
   newest id between servers, and the rows themselves stay the source of truth,
   so a missed notification only delays an event until the next wake-up.
+- SqlitePollBus: several worker processes on one SQLite file; each looks for
+  rows newer than the newest it knows every few milliseconds (one indexed read
+  that finds nothing most of the time), and wakes its streams.
 
 On PostgreSQL two transactions may take ids 10 and 11 and commit 11 first: a
 stream that read 11 would never see 10. So the event rows are written just
@@ -19,6 +22,7 @@ commit, never for a rollback).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -180,6 +184,51 @@ class PostgresBus(InProcessBus):
                 self.connected.clear()
                 log.warning("push: listener lost the database (%s), reconnecting", exc)
                 self._stop.wait(self._reconnect_delay)
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
+
+
+class SqlitePollBus(InProcessBus):
+    """InProcessBus plus a look at the event table, for several processes on one SQLite file.
+
+    SQLite has no NOTIFY. Its writers take turns, so event ids follow commit order and
+    "rows after the newest id I know" is exactly what other processes committed since.
+    Events committed in this process wake its streams at once, as before.
+    """
+
+    def __init__(self, path: str, *, interval: float = 0.02) -> None:
+        super().__init__()
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll_forever, name="push-poll", daemon=True)
+        self._thread.start()
+
+    def _poll_forever(self) -> None:
+        import sqlite3
+
+        table = PushEvent.__tablename__
+        seen = 0
+        while not self._stop.is_set():
+            try:
+                with contextlib.closing(sqlite3.connect(self._path, timeout=5)) as conn:
+                    row = conn.execute(f"SELECT max(id) FROM {table}").fetchone()
+                    seen = max(seen, int(row[0] or 0))
+                    super().notify(seen)
+                    while not self._stop.wait(self._interval):
+                        rows = conn.execute(
+                            f"SELECT id, topics FROM {table} WHERE id > ? ORDER BY id LIMIT 500",
+                            (seen,),
+                        ).fetchall()
+                        if rows:
+                            seen = int(rows[-1][0])
+                            topics = sorted({t for _id, raw in rows for t in json.loads(raw)})
+                            super().notify(seen, topics)
+            except (sqlite3.Error, ValueError) as exc:
+                log.warning("push: cannot read the event table (%s), trying again", exc)
+                self._stop.wait(1.0)
 
     def close(self) -> None:
         self._stop.set()

@@ -3,8 +3,20 @@
 import threading
 import time
 
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import Database
+from visits.db import make_sessionmaker, write_transaction
 from visits.models import PushEvent
-from visits.push import InProcessBus, notice_parse, notice_text
+from visits.push import (
+    InProcessBus,
+    SqlitePollBus,
+    notice_parse,
+    notice_text,
+    push_emit,
+    push_latest_id,
+)
 
 
 def _waiter(
@@ -60,3 +72,24 @@ def test_the_notice_carries_the_newest_id_and_the_topics() -> None:
     assert notice_parse(notice_text(41, events)) == (41, ["displays", "staff:2", "unit:Отдел 1"])
     assert notice_parse("40") == (40, None)  # an older server's bare id: for everyone
     assert notice_parse("not json") is None
+
+
+def test_sqlite_workers_hear_events_committed_by_another_process(fresh_db: Database) -> None:
+    """A worker's poll of the event table wakes its streams for rows it did not write."""
+    if fresh_db.backend != "sqlite":
+        pytest.skip("PostgreSQL servers hear each other by LISTEN/NOTIFY")
+    path = make_url(fresh_db.url).database or ""
+    bus = SqlitePollBus(path, interval=0.01)
+    try:
+        with make_sessionmaker(fresh_db.engine)() as session:
+            start = push_latest_id(session)
+        display, result = _waiter(bus, start, ["displays"])
+        # Written as another process would: this process's own bus is not this one.
+        with make_sessionmaker(fresh_db.engine)() as session, write_transaction(session):
+            push_emit(session, "ticket.checked_in", ["staff:3"], ticket_id=1)
+        with make_sessionmaker(fresh_db.engine)() as session, write_transaction(session):
+            call = push_emit(session, "ticket.called", ["displays"], ticket_id=1)
+        display.join(5)
+        assert result["newest"] == call.id
+    finally:
+        bus.close()

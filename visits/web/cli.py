@@ -177,11 +177,6 @@ def _serve(run: _Run) -> int:
     from visits.web.server import run_server
 
     args = run.args
-    if args.workers > 1 and run.settings.is_sqlite:
-        log.error(
-            "SQLite runs with one worker process (threads serve the load). Use PostgreSQL for more."
-        )
-        return 2
     run_server(
         settings=run.settings,
         config=run.config,

@@ -2,8 +2,9 @@
 
 Each hallway display and tablet keeps one Server-Sent Events stream open; a
 gthread worker gives each its own thread (cheap: they sleep on a condition),
-while ordinary requests use the same pool. One worker on SQLite; several on
-PostgreSQL, where LISTEN/NOTIFY carries push events between them.
+while ordinary requests use the same pool. Several workers use every core:
+on PostgreSQL LISTEN/NOTIFY carries push events between them, on SQLite each
+worker reads the event table's newest rows every few milliseconds.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _sqlite_push_between_workers(settings: Settings) -> None:
+    """Several workers on one SQLite file: each learns of the others' events from the table."""
+    from sqlalchemy.engine import make_url
+
+    from visits.push import SqlitePollBus, set_bus
+
+    if settings.push_bus == "memory":
+        return
+    path = make_url(settings.database_url).database or ""
+    set_bus(SqlitePollBus(path))
+    log.info("push bus: SQLite, the event table read every 20 ms by each worker")
+
+
 def _worker_exit(_server: Any, worker: Any) -> None:
     """Stop this worker's scheduler and give up the lease, so another takes over at once."""
     runner = getattr(worker, "priyom_scheduler", None)
@@ -94,7 +108,10 @@ class _Gunicorn(BaseApplication):
         # In each worker after the fork: its own engine and connections.
         from visits.web.app import create_app
 
-        return create_app(config=self.office, environment=self.settings, demo=self.demo)
+        app = create_app(config=self.office, environment=self.settings, demo=self.demo)
+        if self.settings.is_sqlite and self.options["workers"] > 1:
+            _sqlite_push_between_workers(self.settings)
+        return app
 
 
 def run_server(

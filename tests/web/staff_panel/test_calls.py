@@ -165,6 +165,8 @@ def test_handover_shows_the_sentence_then_reaches_the_colleague(
     login_as(colleague, "ivanova")
     strip = colleague.get("/staff/line/incoming", headers=htmx_headers(colleague)).get_data(True)
     assert "Вам переключили звонок" in strip and "Про договор" in strip
+    desk = colleague.get("/staff/line").get_data(as_text=True)
+    assert "переключён 1 раз" in desk and "Про договор" in desk
     _post(colleague, f"/staff/line/calls/{call_id}/handover", to=str(smirnov.id))
     back = app.test_client()  # type: ignore[attr-defined]
     login_as(back, "smirnov")

@@ -192,3 +192,16 @@ def test_two_app_instances_make_a_login_wait_together(
     assert "Подождите 2 с" in answer.get_data(as_text=True)
     for app in apps:
         app.extensions["priyom_engine"].dispose()
+
+
+def test_walk_ins_in_a_burst_at_one_kiosk_wait(session: Session, calendar: WorkCalendar) -> None:
+    kiosk, _token = make_device(session, DeviceKind.KIOSK)
+    limits = Limits(walkins_per_kiosk_per_10_min=2)
+    now = next_working_moment(calendar, hour=10, minute=2)
+    args = {"device_id": kiosk.id, "limits": limits, "now": now}
+    _walkin(session, calendar, submit_key="a", phone="+79135554401", **args)
+    _walkin(session, calendar, submit_key="b", phone="+79135554402", **args)
+    with pytest.raises(TooManyAttempts, match="записано много посетителей подряд"):
+        _walkin(session, calendar, submit_key="c", phone="+79135554403", **args)
+    later = {**args, "now": now + timedelta(minutes=11)}
+    _walkin(session, calendar, submit_key="d", phone="+79135554403", **later)

@@ -177,6 +177,8 @@ class Limits:
     kiosk_lookups_per_10_min: int = 40
     # Walk-in bookings made at one kiosk, and for one phone number, per office day.
     walkins_per_kiosk_per_day: int = 60
+    # and in a short while at one kiosk: a script cannot take a day's free time in seconds.
+    walkins_per_kiosk_per_10_min: int = 6
     walkins_per_phone_per_day: int = 2
 
     @classmethod
@@ -234,6 +236,10 @@ KIOSK_LOOKUPS_REFUSED = (
 WALKINS_KIOSK_REFUSED = (
     "С этого терминала сегодня записано много посетителей без записи. "
     "Подойдите, пожалуйста, к администратору в зале приёма: он запишет вас."
+)
+WALKINS_BURST_REFUSED = (
+    "Сейчас с этого терминала записано много посетителей подряд. Подождите несколько минут "
+    "или подойдите к администратору в зале приёма."
 )
 WALKINS_PHONE_REFUSED = (
     "На этот номер сегодня уже записаны посетители без записи. "
@@ -298,8 +304,17 @@ def walkin_kiosk_hit(
     device_id: int,
     office_day: date,
     limits: Limits = DEFAULT_LIMITS,
+    now: datetime | None = None,
 ) -> None:
-    """Count one walk-in at a kiosk in an office day; refuse over the day's cap."""
+    """Count one walk-in at a kiosk; refuse over the cap for 10 minutes or for the office day."""
+    ratelimit_hit(
+        session=session,
+        key=f"walkin-kiosk-burst:{device_id}",
+        limit=limits.walkins_per_kiosk_per_10_min,
+        window=timedelta(minutes=10),
+        message=WALKINS_BURST_REFUSED,
+        now=now,
+    )
     # Every hit of the day falls in one window, whatever the hour: the window is the day's.
     ratelimit_hit(
         session=session,

@@ -255,7 +255,7 @@ def _walkin_caps(
     ).one()
     if booked >= limits.walkins_per_phone_per_day:
         raise TooManyAttempts(WALKINS_PHONE_REFUSED, code="walkin_phone_cap")
-    walkin_kiosk_hit(session=session, device_id=device_id, office_day=today, limits=limits)
+    walkin_kiosk_hit(session=session, device_id=device_id, office_day=today, limits=limits, now=now)
 
 
 def _submitted(session: Session, submit_key: str) -> bool:

@@ -195,3 +195,14 @@ def test_a_device_name_longer_than_its_column_is_refused_with_a_message(
     )
     assert response.status_code == 422
     assert "Название устройства — не длиннее 100 символов." in response.get_data(as_text=True)
+
+
+def test_a_wrong_metrics_allow_list_or_limit_stops_start_up(
+    session_factory: Any, office_config: Any, tmp_path: Path
+) -> None:
+    from visits.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="PRIYOM_METRICS_ALLOW"):
+        _app(session_factory, office_config, tmp_path, metrics_allow="10.0.0.0/8,not-a-net")
+    with pytest.raises(SettingsError, match="PRIYOM_LIMITS: неизвестные ограничения: walkins"):
+        _app(session_factory, office_config, tmp_path, limits={"walkins": 3})

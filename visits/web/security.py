@@ -203,6 +203,9 @@ def security_headers(response: Response) -> Response:
 # --- /metrics -----------------------------------------------------------------
 
 
+DEFAULT_METRICS_ALLOW = "127.0.0.1/32,::1/128"
+
+
 def metrics_guard() -> None:
     """Refuse /metrics to anyone without the token and outside the allow-list."""
     if request.endpoint == "ops.metrics" and not metrics_allowed():
@@ -220,7 +223,7 @@ def metrics_allowed() -> bool:
         sent = request.headers.get("Authorization", "")
         if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return True
-    allowed = _networks(current_app.config.get("PRIYOM_METRICS_ALLOW", "127.0.0.1/32,::1/128"))
+    allowed = _networks(current_app.config.get("PRIYOM_METRICS_ALLOW", DEFAULT_METRICS_ALLOW))
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
@@ -249,11 +252,15 @@ def install_converters(app: Flask) -> None:
 
 
 def limits_install(app: Flask) -> None:
-    """Build the deployment's limits from PRIYOM_LIMITS once; a wrong name stops start-up."""
+    """Build the limits (PRIYOM_LIMITS) and read the /metrics allow-list once; wrong ones stop start-up."""
     try:
         app.extensions["priyom_limits"] = Limits.with_overrides(app.config.get("PRIYOM_LIMITS"))
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"PRIYOM_LIMITS: {exc}") from None
+    try:
+        _networks(app.config.get("PRIYOM_METRICS_ALLOW", DEFAULT_METRICS_ALLOW))
+    except ValueError as exc:
+        raise SettingsError(f"PRIYOM_METRICS_ALLOW: {exc}") from None
 
 
 def limits() -> Limits:

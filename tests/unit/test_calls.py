@@ -450,13 +450,13 @@ def test_every_step_is_in_the_history_also_when_the_caller_is_named_late(
         for e in session.exec(select(HistoryEntry).where(HistoryEntry.client_id == client.id))
     }
     assert (
-        "переключён на Марию Петровну Иванову, главный специалист"
+        "переключён на Марию Петровну Иванову (главный специалист)"
         in entries["line_handover"].summary
     )
     assert entries["line_handover"].actor == operator.full_name
     assert "Тема: Статус заявления (Аренда земельного участка)" in entries["line_call"].summary
     assert "Итог: Обещан перезвон" in entries["line_call"].summary
-    assert "Ответ: Договор готов, подпишите В срок." in entries["callback_done"].summary
+    assert "Ответ: Договор готов, подпишите. Ответ дан в срок." in entries["callback_done"].summary
     with pytest.raises(Conflict):
         callback_close(session=session, callback_id=callback.id, staff=ivanova, answer="Ещё раз")
 

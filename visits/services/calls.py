@@ -270,9 +270,15 @@ def call_details_set(
 def _handover_summary(session: Session, handover: CallHandover) -> str:
     colleague = session.get(Staff, handover.to_staff_id)
     assert colleague is not None
-    place = f", {colleague.position.lower()}" if colleague.position else ""
+    place = f" ({colleague.position.lower()})" if colleague.position else ""
     text = f"Звонок переключён на {staff_accusative(colleague)}{place}. Клиенту сказали: «{handover.said}»"
-    return text + (f" Заметка: {handover.note}" if handover.note else "")
+    return text + (f" Заметка: {_sentence(handover.note)}" if handover.note else "")
+
+
+def _sentence(text: str) -> str:
+    """A free text the staff typed, ended with a full stop so the next sentence reads apart."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "»")) else f"{text}."
 
 
 def call_handover(
@@ -415,7 +421,7 @@ def _callback_summary(session: Session, callback: CallBack) -> str:
         f"до {callback.answer_by:%d.%m.%Y}, удобное время: {intervals_text(callback.intervals)}. "
         f"Отвечает {responsible}."
     )
-    return text + (f" Вопрос: {callback.question}" if callback.question else "")
+    return text + (f" Вопрос: {_sentence(callback.question)}" if callback.question else "")
 
 
 def callback_promise(
@@ -532,11 +538,11 @@ def callback_close(
                 channel="phone",
                 summary=(
                     f"{staff.full_name} {by_gender_of(staff, 'позвонил', 'позвонила')} клиенту по номеру "
-                    f"{phone_display(callback.phone)}. Ответ: {callback.answer}"
+                    f"{phone_display(callback.phone)}. Ответ: {_sentence(callback.answer)}"
                     + (
                         f" Срок ответа ({callback.answer_by:%d.%m.%Y}) пропущен."
                         if late
-                        else " В срок."
+                        else " Ответ дан в срок."
                     )
                 ),
                 data={"callback_id": callback.id, "call_id": callback.call_id, "late": late},
@@ -727,7 +733,7 @@ def _call_summary(
     if service is not None:
         parts[0] += f" ({service.name})"
     if call.note:
-        parts.append(f"Заметка: {call.note}")
+        parts.append(f"Заметка: {call.note.strip().rstrip('.')}")
     parts.append(f"Итог: {CALL_OUTCOME_LABELS[call.outcome or '']}")
     if bookings:
         parts.append(

@@ -269,6 +269,13 @@ def test_the_specialists_day_passes_axe_with_every_panel(
     problems: list[str] = []
     page = staff_page(new_context, "ivanova")
     page.goto("/staff/today")
+    # A specialist's short menu keeps one header line with the office and the name.
+    rows = page.evaluate(
+        """() => [...new Set([...document.querySelectorAll(
+            '.staff-brand, .staff-nav a, .staff-me button')].map(el => {
+              const b = el.getBoundingClientRect(); return Math.round((b.top + b.bottom) / 20); }))]"""
+    )
+    assert len(rows) == 1, f"the specialist's header takes {len(rows)} lines"
     row = page.locator("#today-board tbody tr", has_text="Зинаида Аркадьевна")
     expect(row).to_contain_text("Ждёт с")
     _staff_check(page, "today: waiting", problems=problems)

@@ -223,6 +223,8 @@ def test_callback_is_promised_listed_in_calls_and_closed(
     assert "Обещанные перезвоны" in page
     assert "Перезвонить Ивану Петровичу" in page and "Готов ли договор" in page
     assert "Задачи операторов" not in page  # a specialist sees only their call-backs
+    assert f'href="/staff/line/calls/{call_id}">карточка звонка</a>' in page
+    assert specialist.get(f"/staff/line/calls/{call_id}").status_code == 200  # her call-back
     callback = session.exec(select(CallBack)).one()
     url = f"/staff/calls/callbacks/{callback.id}/done"
     status, body = _post(specialist, url, answer="")

@@ -566,6 +566,11 @@ def _scenario(browsers: Browsers, day: WholeDay, calendar: WorkCalendar) -> None
     smirnov.get_by_role("button", name="Клиент пришёл, начать приём").click()
     smirnov.get_by_role("button", name="Завершить приём").click()
     expect(_row(smirnov, number_a)).to_contain_text("Принят")
+    # On her phone the finished visit's page offers the rating first, above the ticket.
+    phone.goto(printed.qr[0])
+    expect(phone.locator(".rating-faces .face")).to_have_count(5)
+    check(phone, "ticket page: finished")
+    _shot(phone, "ticket-phone")
 
     # --- 4. Room 301's tablet asks (§36); the visitor rates; the report shows it --------
     expect(tablet.get_by_role("heading", name="Оцените, пожалуйста, ваш визит")).to_be_visible(

@@ -158,9 +158,16 @@ def _card_context(call_id: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _card(call_id: int, *, status: int = 200, **extra: Any) -> Response:
+# HX-Trigger after a change on a card: the strip of open calls on the page re-reads itself.
+LINE_CHANGED = {"lineChanged": True}
+
+
+def _card(
+    call_id: int, *, status: int = 200, trigger: dict[str, Any] | None = None, **extra: Any
+) -> Response:
     """The card: the fragment for htmx, the whole page otherwise."""
-    return render(PAGE_CARD, P_CARD, status=status, **_card_context(call_id, **extra))
+    ctx = _card_context(call_id, **extra)
+    return render(PAGE_CARD, P_CARD, status=status, trigger=trigger, **ctx)
 
 
 def _after(
@@ -176,7 +183,7 @@ def _after(
         return _card(call_id, status=exc.status, errors={section: exc.message}, form=request.form)
     if not is_fragment_request():
         return hx_redirect(url_for("staff_panel.call", call_id=call_id))
-    return _card(call_id, notices={section: notice} if notice else {})
+    return _card(call_id, notices={section: notice} if notice else {}, trigger=LINE_CHANGED)
 
 
 # ---------------------------------------------------------------- the desk and the card
@@ -318,7 +325,11 @@ def call_handover_view(call_id: int) -> ResponseReturnValue:
     except PriyomError as exc:
         return _card(call_id, status=exc.status, errors={"handover": exc.message})
     # The call is the colleague's now: this card shows who has it, read-only.
-    return _card(call_id, notices={"handover": f"Звонок переключён ({handover.said})"})
+    return _card(
+        call_id,
+        notices={"handover": f"Звонок переключён ({handover.said})"},
+        trigger=LINE_CHANGED,
+    )
 
 
 @bp.route("/line/calls/<int:call_id>/callback", methods=["POST"])

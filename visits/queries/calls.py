@@ -287,16 +287,13 @@ def line_desk(
 
 
 def calls_incoming(session: Session, *, config: OfficeConfig, staff: Staff) -> list[CallRow]:
-    """Calls handed over to this staff member and still open: what their panel shows (§23)."""
+    """Open calls this staff member holds, shown on every page of their panel: those handed
+    over to them (§23) and their own, to get back to the card from the desk or elsewhere."""
     calls = list(
         session.exec(
             select(Call)
-            .where(
-                Call.staff_id == staff.id,
-                Call.status == CallStatus.OPEN,
-                col(Call.handover_count) > 0,
-            )
-            .order_by(col(Call.opened_at))
+            .where(Call.staff_id == staff.id, Call.status == CallStatus.OPEN)
+            .order_by(col(Call.handover_count).desc(), col(Call.opened_at))
             .limit(10)
         ).all()
     )

@@ -80,8 +80,19 @@ def test_card_finds_the_caller_sets_the_topic_and_closes(
         client, f"/staff/line/calls/{call_id}/details", topic="hours", service="", note="Часы"
     )
     assert status == 200 and "Сохранено." in body
-    status, body = _post(client, f"/staff/line/calls/{call_id}/close", outcome="answered")
+    # The open call is on every page of the panel, to get back to it from the desk.
+    strip = client.get("/staff/line/incoming", headers=htmx_headers(client)).get_data(True)
+    assert "Идёт звонок с" in strip and f"/staff/line/calls/{call_id}" in strip
+    closed = client.post(
+        f"/staff/line/calls/{call_id}/close",
+        data={"outcome": "answered"},
+        headers=htmx_headers(client),
+    )
+    status, body = closed.status_code, closed.get_data(as_text=True)
     assert status == 200 and "Завершён" in body and "Ответ дан" in body
+    assert closed.headers["HX-Trigger"] == '{"lineChanged": true}'
+    strip = client.get("/staff/line/incoming", headers=htmx_headers(client)).get_data(True)
+    assert "Идёт звонок" not in strip
     call = session.get(Call, call_id, populate_existing=True)
     assert call is not None and call.status == CallStatus.CLOSED
     assert call.duration_seconds is not None

@@ -560,6 +560,7 @@ def _scenario(browsers: Browsers, day: WholeDay, calendar: WorkCalendar) -> None
     expect(moved.locator(".sg-room")).to_have_text("переговорная 311")
     expect(moved).to_contain_text("налево, дверь со стеклом")
     expect(moved.locator(".sg-ticket")).to_have_text(number_a)
+    check(display, "display: moved to a meeting room", enhanced_contrast=True)
     # The ticket's page refreshes itself every 20 s.
     expect(phone.locator(".ticket-facts")).to_contain_text("311", timeout=25_000)
     check(phone, "ticket page: moved")

@@ -433,7 +433,10 @@ def line_incoming() -> ResponseReturnValue:
     """The strip every staff page loads: calls handed over to me (§23), and F2 for operators."""
     me = _me()
     rows = calls_incoming(db(), config=priyom().config, staff=me)
-    return render(P_INCOMING, P_INCOMING, rows=rows, me=me, **_common())
+    # The line's desk, when it is the page, re-reads its list with the strip (one stream).
+    return render(
+        P_INCOMING, P_INCOMING, rows=rows, me=me, trigger={"lineIncoming": True}, **_common()
+    )
 
 
 # ---------------------------------------------------------------- call-backs in «Звонки»

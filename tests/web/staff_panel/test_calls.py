@@ -178,6 +178,10 @@ def test_handover_shows_the_sentence_then_reaches_the_colleague(
     assert "Вам переключили звонок" in strip and "Про договор" in strip
     desk = colleague.get("/staff/line").get_data(as_text=True)
     assert "переключён 1 раз" in desk and "Про договор" in desk
+    # The desk's list re-reads itself with the strip: no push stream of its own.
+    assert 'hx-trigger="lineIncoming from:body"' in desk
+    incoming = colleague.get("/staff/line/incoming", headers=htmx_headers(colleague))
+    assert incoming.headers["HX-Trigger"] == '{"lineIncoming": true}'
     _post(colleague, f"/staff/line/calls/{call_id}/handover", to=str(smirnov.id))
     back = app.test_client()  # type: ignore[attr-defined]
     login_as(back, "smirnov")

@@ -214,3 +214,45 @@ def test_ratings_by_room_count_the_specialists_room_and_name_the_meeting_room(
     assert room.label == "кабинет 305, 3 этаж"
     assert room.stats.count == 2
     assert room.meeting_rooms == (("переговорная 311, 3 этаж", 1),)
+
+
+def test_an_older_rating_saved_under_the_meeting_room_counts_under_the_room_it_came_from(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """Ratings saved before §36's room rule named the meeting room: reports still say 305."""
+    from sqlmodel import select
+
+    from visits.models import Room, RoomReservation
+
+    ticket = make_finished_ticket(session, calendar, days_ago=1, slot=2)
+    meeting = session.exec(select(Room).where(Room.number == "311")).one()
+    session.add(
+        RoomReservation(
+            room_id=meeting.id or 0,
+            ticket_id=ticket.id,
+            staff_id=ticket.staff_id,
+            starts_at=ticket.finished_at or utcnow(),
+            ends_at=(ticket.finished_at or utcnow()) + timedelta(minutes=15),
+            from_room_id=ticket.room_id,
+        )
+    )
+    session.add(
+        Rating(
+            ticket_id=ticket.id or 0,
+            score=4,
+            source="tablet",
+            staff_id=ticket.staff_id,
+            service_id=ticket.service_id,
+            room_id=meeting.id or 0,
+        )
+    )
+    session.commit()
+    scope = report_scope_for(staff_by_login(session, "admin"))
+    assert scope is not None
+    day = ticket.office_day
+    report = report_build(
+        session=session, calendar=calendar, scope=scope, filters=ReportFilter(day, day)
+    )
+    (room,) = report.by_room
+    assert room.label == "кабинет 305, 3 этаж"
+    assert room.meeting_rooms == (("переговорная 311, 3 этаж", 1),)

@@ -30,6 +30,7 @@ from visits.models import (
     Rating,
     Role,
     Room,
+    RoomKind,
     RoomReservation,
     Service,
     Staff,
@@ -274,26 +275,46 @@ def _group(items: Iterable[tuple[Hashable, int]], label: Callable[[Any], str]) -
 def report_by_room(
     session: Session, rated: Sequence[tuple[Rating, Ticket]], labels: _Labels
 ) -> list[RatingGroup]:
-    """Ratings by the specialist's room (§36); the meeting rooms the visits moved to beside."""
+    """Ratings by the specialist's room (§36); the meeting rooms the visits moved to beside.
+
+    A rating saved before the rule took the meeting room as its room: it is counted under
+    the room the visit came from (the reservation's), else the specialist's own.
+    """
     ticket_ids = [t.id for _r, t in rated]
-    moved: dict[int, set[int]] = defaultdict(set)
+    moved: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
     if ticket_ids:
         rows = session.exec(
-            select(RoomReservation.ticket_id, RoomReservation.room_id).where(
-                col(RoomReservation.ticket_id).in_(ticket_ids)
-            )
+            select(RoomReservation.ticket_id, RoomReservation.room_id, RoomReservation.from_room_id)
+            .where(col(RoomReservation.ticket_id).in_(ticket_ids))
+            .order_by(col(RoomReservation.id))
         ).all()
-        for ticket_id, room_id in rows:
+        for ticket_id, room_id, from_room_id in rows:
             if ticket_id is not None:
-                moved[ticket_id].add(room_id)
+                moved[ticket_id].append((room_id, from_room_id))
     meeting: dict[int, Counter[str]] = defaultdict(Counter)
+    scores: list[tuple[int, int]] = []
     for r, t in rated:
-        for room_id in moved.get(t.id or 0, ()):
-            meeting[r.room_id][labels.room_label(room_id)] += 1
+        reservations = moved.get(t.id or 0, [])
+        home = _home_room(r, reservations, labels)
+        scores.append((home, r.score))
+        for room_id in dict.fromkeys(room for room, _from in reservations):
+            meeting[home][labels.room_label(room_id)] += 1
     return [
         replace(group, meeting_rooms=tuple(sorted(meeting[int(group.key)].items())))
-        for group in _group(((r.room_id, r.score) for r, _t in rated), labels.room_label)
+        for group in _group(scores, labels.room_label)
     ]
+
+
+def _home_room(
+    rating: Rating, reservations: Sequence[tuple[int, int | None]], labels: _Labels
+) -> int:
+    """The room a rating counts under: its own, unless that is a meeting room (older ratings)."""
+    room = labels.rooms.get(rating.room_id)
+    if room is None or room.kind != RoomKind.MEETING:
+        return rating.room_id
+    came_from = next((f for _room, f in reservations if f is not None), None)
+    staff = labels.staff.get(rating.staff_id)
+    return came_from or (staff.room_id if staff and staff.room_id else rating.room_id)
 
 
 def _late_row(label: str, tickets: Sequence[Ticket]) -> LateRow:

@@ -143,7 +143,8 @@ def run_server(
             "access_log_format": '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "errorlog": "-",
             "loglevel": "info",
-            "worker_connections": 1000,
+            # Every open push stream is a connection: never fewer than the threads holding them.
+            "worker_connections": max(1000, threads + 200),
             "post_worker_init": (
                 _post_worker_init_with_scheduler if scheduler else _post_worker_init
             ),

@@ -9,10 +9,13 @@ policy. A screen that works only with inline script, inline style or eval fails 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 from tests.e2e.conftest import LiveServer, device_page, staff_page
+from tests.factories import make_booking
+from visits.calendar import WorkCalendar
 from visits.models import DeviceKind
 
 # Runs before the page's own scripts: every violation is kept where the test can read it.
@@ -79,12 +82,23 @@ def test_desk_works_under_the_policy(
 
 
 def test_today_and_the_administrators_screens_work_under_the_policy(
-    new_context: Callable[..., BrowserContext], live: LiveServer
+    new_context: Callable[..., BrowserContext], live: LiveServer, open_calendar: WorkCalendar
 ) -> None:
+    local = open_calendar.local_now()
+    starts = local.replace(minute=local.minute // 15 * 15, second=0, microsecond=0)
+    with live.session() as session:
+        make_booking(session, open_calendar, starts_at=starts + timedelta(minutes=30))
     page, watch = _staff(new_context, "ivanova")
     page.goto("/staff/today")
     expect(page.get_by_role("heading", name="Мой день")).to_be_visible()
     expect(page.locator("#printer-alert")).to_be_attached()
+    # The card opens by htmx and «Закрыть» closes it through queue.js, not an onclick.
+    page.locator("#today-board tbody tr", has_text="Иван Петрович").get_by_role(
+        "button", name="Карточка"
+    ).click()
+    expect(page.locator("#today-side")).to_contain_text("Иван Петрович")
+    page.locator("#today-side").get_by_role("button", name="Закрыть").click()
+    expect(page.locator("#today-side")).to_contain_text("Нажмите «Карточка»")
     page.goto("/staff/reports")
     expect(page.get_by_role("heading", name="Отчёты")).to_be_visible()
     watch.check("today")

@@ -45,6 +45,7 @@ from visits.services.housekeeping import (
     tickets_close_day,
 )
 from visits.services.printing import print_jobs_retry
+from visits.services.ratelimit import limits_purge
 from visits.services.rating import rating_prompts_expire
 from visits.services.retention import history_purge
 from visits.settings import Settings
@@ -116,10 +117,11 @@ def job_send_messages(*, database_url: str, office: dict[str, Any], always_open:
 
 
 def job_close_day(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
-    """No-show for tickets and bookings whose working day has ended."""
+    """No-show for tickets and bookings whose working day has ended; stale limit counters go."""
     with _opened(database_url, office, always_open) as (session, calendar):
         tickets_close_day(session=session, calendar=calendar)
         bookings_close_day(session=session, calendar=calendar)
+        limits_purge(session=session)
 
 
 def job_prepare_counters(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:

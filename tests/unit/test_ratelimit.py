@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.conftest import TEST_PASSWORD, Database, csrf_of
 from tests.factories import make_device, next_working_moment, service_by_code
@@ -17,12 +17,13 @@ from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
 from visits.db import make_engine, make_sessionmaker
 from visits.errors import TooManyAttempts
-from visits.models import DeviceKind
+from visits.models import DeviceKind, RateLimitHit, Throttle
 from visits.services.checkin import walkin_book
 from visits.services.ratelimit import (
     Backoff,
     Limits,
     kiosk_lookup_hit,
+    limits_purge,
     pairing_attempt_check,
     pairing_failed,
     throttle_check,
@@ -205,3 +206,18 @@ def test_walk_ins_in_a_burst_at_one_kiosk_wait(session: Session, calendar: WorkC
         _walkin(session, calendar, submit_key="c", phone="+79135554403", **args)
     later = {**args, "now": now + timedelta(minutes=11)}
     _walkin(session, calendar, submit_key="d", phone="+79135554403", **later)
+
+
+def test_stale_counters_and_waits_are_purged(session: Session) -> None:
+    now = utcnow()
+    old = now - timedelta(days=3)
+    for i in range(3):
+        throttle_fail(
+            session=session, key=throttle_key("login", f"made-up-{i}"), backoff=BACKOFF, now=old
+        )
+    throttle_fail(session=session, key=throttle_key("login", "fresh"), backoff=BACKOFF, now=now)
+    kiosk_lookup_hit(session=session, device_id=2, now=old)  # a kiosk long gone
+    kiosk_lookup_hit(session=session, device_id=1, now=now)
+    assert limits_purge(session=session, now=now) == 4
+    assert session.exec(select(Throttle)).all()[0].key == throttle_key("login", "fresh")
+    assert len(session.exec(select(RateLimitHit)).all()) == 1

@@ -324,3 +324,20 @@ def walkin_kiosk_hit(
         message=WALKINS_KIOSK_REFUSED,
         now=datetime.combine(office_day, time(), tzinfo=UTC),
     )
+
+
+# Counters and waits older than this can no longer refuse anything (the longest window
+# is an office day): deleting them keeps the tables small whatever keys a stranger invents.
+STALE_AFTER = timedelta(days=2)
+
+
+def limits_purge(*, session: Session, now: datetime | None = None) -> int:
+    """Delete counters and waits too old to matter; return how many rows went."""
+    cutoff = (now or utcnow()) - STALE_AFTER
+    with write_transaction(session):
+        hits = session.execute(delete(RateLimitHit).where(col(RateLimitHit.window_start) < cutoff))
+        waits = session.execute(delete(Throttle).where(col(Throttle.last_at) < cutoff))
+    removed = int(hits.rowcount or 0) + int(waits.rowcount or 0)  # type: ignore[attr-defined]
+    if removed:
+        log.info("limits: %d stale counters removed", removed)
+    return removed

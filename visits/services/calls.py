@@ -424,6 +424,42 @@ def _callback_summary(session: Session, callback: CallBack) -> str:
     return text + (f" Вопрос: {_sentence(callback.question)}" if callback.question else "")
 
 
+def _callback_responsible(session: Session, *, staff: Staff, responsible_id: int | None) -> Staff:
+    """Pick who answers the call-back: the chosen colleague, or the one who promised."""
+    responsible = session.get(Staff, responsible_id) if responsible_id else staff
+    if responsible is None or not responsible.active:
+        raise InvalidInput("Такого сотрудника нет. Выберите из списка.", field="responsible")
+    return responsible
+
+
+def _callback_promise_record(
+    session: Session, *, call: Call, callback: CallBack, staff: Staff, now: datetime
+) -> None:
+    """Write the promise into the caller's history and the audit; tell the responsible."""
+    _history(
+        session,
+        call,
+        kind=HistoryKind.CALLBACK_PROMISED,
+        staff=staff,
+        summary=_callback_summary(session, callback),
+        at=now,
+        data={"callback_id": callback.id},
+    )
+    audit_record(
+        session,
+        staff=staff,
+        action="callback.promise",
+        client_id=call.client_id,
+        details=f"звонок {call.id}, перезвон {callback.id}",
+    )
+    push_emit(
+        session,
+        "callback.new",
+        [f"staff:{callback.staff_id}", OPERATORS_TOPIC],
+        callback_id=callback.id,
+    )
+
+
 def callback_promise(
     *,
     session: Session,
@@ -446,9 +482,9 @@ def callback_promise(
     due_at = callback_due(calendar, start=now, intervals=intervals)
     with write_transaction(session):
         call = _call_for_change(session, call_id=call_id, staff=staff)
-        responsible = session.get(Staff, responsible_staff_id) if responsible_staff_id else staff
-        if responsible is None or not responsible.active:
-            raise InvalidInput("Такого сотрудника нет. Выберите из списка.", field="responsible")
+        responsible = _callback_responsible(
+            session, staff=staff, responsible_id=responsible_staff_id
+        )
         callback = CallBack(
             call_id=call.id or 0,
             client_id=call.client_id,
@@ -464,28 +500,7 @@ def callback_promise(
         )
         session.add(callback)
         session.flush()
-        _history(
-            session,
-            call,
-            kind=HistoryKind.CALLBACK_PROMISED,
-            staff=staff,
-            summary=_callback_summary(session, callback),
-            at=now,
-            data={"callback_id": callback.id},
-        )
-        audit_record(
-            session,
-            staff=staff,
-            action="callback.promise",
-            client_id=call.client_id,
-            details=f"звонок {call.id}, перезвон {callback.id}",
-        )
-        push_emit(
-            session,
-            "callback.new",
-            [f"staff:{callback.staff_id}", OPERATORS_TOPIC],
-            callback_id=callback.id,
-        )
+        _callback_promise_record(session, call=call, callback=callback, staff=staff, now=now)
     return callback
 
 
@@ -494,6 +509,55 @@ def callback_deadline_phrase(callback: CallBack) -> str:
     return (
         f"Мы позвоним вам с ответом не позже чем {date_with_weekday(callback.answer_by)}, "
         f"{intervals_text(callback.intervals)}, по номеру {phone_display(callback.phone)}."
+    )
+
+
+def _callback_for_close(session: Session, *, callback_id: int, staff: Staff) -> CallBack:
+    """Lock the call-back; refuse it when closed or when it is another colleague's task."""
+    callback = session.get(
+        CallBack, callback_id, with_for_update=for_update(session), populate_existing=True
+    )
+    if callback is None:
+        raise NotFound("Перезвон не найден.")
+    if callback.done_at is not None:
+        raise Conflict("Этот перезвон уже закрыт.", code="callback_done")
+    if not (
+        callback.staff_id == staff.id
+        or staff.has_role(Role.OPERATOR)
+        or staff.has_role(Role.ADMINISTRATOR)
+    ):
+        raise Forbidden(
+            NOT_YOURS.format(name=_staff_name(session, callback.staff_id)).replace(
+                "Этот звонок ведёт", "Этот перезвон поручен"
+            ),
+            code="callback_not_yours",
+        )
+    return callback
+
+
+def _callback_done_history(
+    session: Session, *, callback: CallBack, staff: Staff, now: datetime
+) -> None:
+    """Write the answer given into a known caller's history, saying whether it came late."""
+    if callback.client_id is None:
+        return
+    late = now > callback.late_after
+    history_record(
+        session,
+        client_id=callback.client_id,
+        kind=HistoryKind.CALLBACK_DONE,
+        staff=staff,
+        channel="phone",
+        summary=(
+            f"{staff.full_name} {by_gender_of(staff, 'позвонил', 'позвонила')} клиенту по номеру "
+            f"{phone_display(callback.phone)}. Ответ: {_sentence(callback.answer)}"
+            + (
+                f" Срок ответа ({callback.answer_by:%d.%m.%Y}) пропущен."
+                if late
+                else " Ответ дан в срок."
+            )
+        ),
+        data={"callback_id": callback.id, "call_id": callback.call_id, "late": late},
     )
 
 
@@ -506,47 +570,12 @@ def callback_close(
     if not text:
         raise InvalidInput("Запишите, какой ответ получил клиент.", field="answer")
     with write_transaction(session):
-        callback = session.get(
-            CallBack, callback_id, with_for_update=for_update(session), populate_existing=True
-        )
-        if callback is None:
-            raise NotFound("Перезвон не найден.")
-        if callback.done_at is not None:
-            raise Conflict("Этот перезвон уже закрыт.", code="callback_done")
-        if not (
-            callback.staff_id == staff.id
-            or staff.has_role(Role.OPERATOR)
-            or staff.has_role(Role.ADMINISTRATOR)
-        ):
-            raise Forbidden(
-                NOT_YOURS.format(name=_staff_name(session, callback.staff_id)).replace(
-                    "Этот звонок ведёт", "Этот перезвон поручен"
-                ),
-                code="callback_not_yours",
-            )
+        callback = _callback_for_close(session, callback_id=callback_id, staff=staff)
         callback.done_at = now
         callback.done_by_staff_id = staff.id
         callback.answer = text[:1000]
         session.add(callback)
-        if callback.client_id is not None:
-            late = now > callback.late_after
-            history_record(
-                session,
-                client_id=callback.client_id,
-                kind=HistoryKind.CALLBACK_DONE,
-                staff=staff,
-                channel="phone",
-                summary=(
-                    f"{staff.full_name} {by_gender_of(staff, 'позвонил', 'позвонила')} клиенту по номеру "
-                    f"{phone_display(callback.phone)}. Ответ: {_sentence(callback.answer)}"
-                    + (
-                        f" Срок ответа ({callback.answer_by:%d.%m.%Y}) пропущен."
-                        if late
-                        else " Ответ дан в срок."
-                    )
-                ),
-                data={"callback_id": callback.id, "call_id": callback.call_id, "late": late},
-            )
+        _callback_done_history(session, callback=callback, staff=staff, now=now)
         audit_record(
             session,
             staff=staff,
@@ -645,6 +674,85 @@ def _outcome_parse(raw: str) -> CallOutcome:
         raise InvalidInput("Выберите итог звонка.", field="outcome") from None
 
 
+def _call_close_check(
+    session: Session, *, config: OfficeConfig, call: Call, chosen: CallOutcome, now: datetime
+) -> list[tuple[Booking, str]]:
+    """Refuse an outcome the card does not bear out; return the bookings made during the call."""
+    topic = topic_of(config, call.topic)
+    # §21: the need is found out first; only a non-business call may end without it.
+    if topic is None and chosen != CallOutcome.NON_BUSINESS:
+        raise InvalidInput("Укажите тему звонка: о чём спрашивал клиент.", field="topic")
+    bookings = bookings_during(session, call=call, now=now)
+    if chosen == CallOutcome.BOOKED and not bookings:
+        raise InvalidInput(
+            "Во время звонка запись не создана и не отменена. Запишите клиента на приём "
+            "или выберите другой итог.",
+            field="outcome",
+        )
+    promised = session.exec(select(CallBack).where(CallBack.call_id == call.id)).all()
+    if chosen == CallOutcome.CALLBACK and not promised:
+        raise InvalidInput(
+            "Перезвон не оформлен: запишите телефон, срок ответа и удобное время.",
+            field="outcome",
+        )
+    if chosen == CallOutcome.REFERRED and not call.referral:
+        raise InvalidInput(
+            "Выберите в справочнике организацию, контакты которой вы дали клиенту.",
+            field="outcome",
+        )
+    return bookings
+
+
+def _non_business_end(call: Call, *, staff: Staff, warning_said: bool) -> None:
+    """Refuse to end a non-business call before the warning; keep the words said on the call."""
+    # §27: a non-business call is ended only after the warning.
+    if not warning_said:
+        raise RuleViolation(
+            "Прежде чем завершить разговор, предупредите клиента: «"
+            + non_business_warning(staff)
+            + "» Затем отметьте, что предупреждение сказано.",
+            code="warning_missing",
+        )
+    call.warning = non_business_warning(staff)
+
+
+def _call_close_record(
+    session: Session,
+    *,
+    config: OfficeConfig,
+    call: Call,
+    staff: Staff,
+    chosen: CallOutcome,
+    bookings: list[tuple[Booking, str]],
+    now: datetime,
+) -> None:
+    """Link the bookings, close the card and write it into the caller's history and the audit."""
+    for booking, action in bookings:
+        session.add(CallBooking(call_id=call.id or 0, booking_id=booking.id or 0, action=action))
+    call.status = CallStatus.CLOSED
+    call.outcome = chosen.value
+    call.closed_at = now
+    call.closed_by_staff_id = staff.id
+    call.duration_seconds = max(0, int((now - call.opened_at).total_seconds()))
+    session.add(call)
+    _history(
+        session,
+        call,
+        kind=HistoryKind.LINE_CALL,
+        staff=staff,
+        summary=_call_summary(session, config, call, bookings),
+        at=call.opened_at,
+        data={"outcome": call.outcome, "topic": call.topic},
+    )
+    audit_record(
+        session,
+        staff=staff,
+        action="call.close",
+        client_id=call.client_id,
+        details=f"звонок {call.id}: {call.outcome}",
+    )
+
+
 def call_close(
     *,
     session: Session,
@@ -661,63 +769,17 @@ def call_close(
     config = calendar.config
     with write_transaction(session):
         call = _call_for_change(session, call_id=call_id, staff=staff)
-        topic = topic_of(config, call.topic)
-        # §21: the need is found out first; only a non-business call may end without it.
-        if topic is None and chosen != CallOutcome.NON_BUSINESS:
-            raise InvalidInput("Укажите тему звонка: о чём спрашивал клиент.", field="topic")
-        bookings = bookings_during(session, call=call, now=now)
-        if chosen == CallOutcome.BOOKED and not bookings:
-            raise InvalidInput(
-                "Во время звонка запись не создана и не отменена. Запишите клиента на приём "
-                "или выберите другой итог.",
-                field="outcome",
-            )
-        promised = session.exec(select(CallBack).where(CallBack.call_id == call.id)).all()
-        if chosen == CallOutcome.CALLBACK and not promised:
-            raise InvalidInput(
-                "Перезвон не оформлен: запишите телефон, срок ответа и удобное время.",
-                field="outcome",
-            )
-        if chosen == CallOutcome.REFERRED and not call.referral:
-            raise InvalidInput(
-                "Выберите в справочнике организацию, контакты которой вы дали клиенту.",
-                field="outcome",
-            )
+        bookings = _call_close_check(session, config=config, call=call, chosen=chosen, now=now)
         if chosen == CallOutcome.NON_BUSINESS:
-            # §27: a non-business call is ended only after the warning.
-            if not warning_said:
-                raise RuleViolation(
-                    "Прежде чем завершить разговор, предупредите клиента: «"
-                    + non_business_warning(staff)
-                    + "» Затем отметьте, что предупреждение сказано.",
-                    code="warning_missing",
-                )
-            call.warning = non_business_warning(staff)
-        for booking, action in bookings:
-            session.add(
-                CallBooking(call_id=call.id or 0, booking_id=booking.id or 0, action=action)
-            )
-        call.status = CallStatus.CLOSED
-        call.outcome = chosen.value
-        call.closed_at = now
-        call.closed_by_staff_id = staff.id
-        call.duration_seconds = max(0, int((now - call.opened_at).total_seconds()))
-        session.add(call)
-        _history(
+            _non_business_end(call, staff=staff, warning_said=warning_said)
+        _call_close_record(
             session,
-            call,
-            kind=HistoryKind.LINE_CALL,
+            config=config,
+            call=call,
             staff=staff,
-            summary=_call_summary(session, config, call, bookings),
-            at=call.opened_at,
-            data={"outcome": call.outcome, "topic": call.topic},
-        )
-        audit_record(
-            session,
-            staff=staff,
-            action="call.close",
-            client_id=call.client_id,
-            details=f"звонок {call.id}: {call.outcome}",
+            chosen=chosen,
+            bookings=bookings,
+            now=now,
         )
     log.info("call %s closed by %s: %s", call_id, staff.login, chosen.value)
     return call

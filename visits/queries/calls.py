@@ -494,6 +494,65 @@ def _calls_in_scope(*, staff_id: int | None, unit: str | None, service_id: int |
     return where
 
 
+def _answered_first(c: Call) -> bool:
+    """Tell whether the call was answered at the first contact."""
+    return c.outcome in _FIRST_CONTACT and c.handover_count == 0
+
+
+def _report_calls(
+    session: Session,
+    *,
+    calendar: WorkCalendar,
+    date_from: date,
+    date_to: date,
+    staff_id: int | None,
+    unit: str | None,
+    service_id: int | None,
+) -> list[Call]:
+    """Load the calls opened in the office days `date_from`..`date_to` within the scope."""
+    start = calendar.at(date_from, time.min)
+    end = calendar.at(date_to + timedelta(days=1), time.min)
+    return list(
+        session.exec(
+            select(Call).where(
+                col(Call.opened_at) >= start,
+                col(Call.opened_at) < end,
+                *_calls_in_scope(staff_id=staff_id, unit=unit, service_id=service_id),
+            )
+        ).all()
+    )
+
+
+def _report_callbacks(session: Session, calls: list[Call]) -> list[CallBack]:
+    """Load the call-backs promised on these calls."""
+    ids = [c.id for c in calls if c.id is not None]
+    return (
+        list(session.exec(select(CallBack).where(col(CallBack.call_id).in_(ids))).all())
+        if ids
+        else []
+    )
+
+
+def _call_day_rows(
+    calendar: WorkCalendar, calls: list[Call], topics: list[CallTopic]
+) -> list[CallDayRow]:
+    """Count the calls of each office day, by topic, first-contact answers and hand-overs."""
+    by_day: dict[date, list[Call]] = defaultdict(list)
+    for c in calls:
+        by_day[calendar.to_local(c.opened_at).date()].append(c)
+    return [
+        CallDayRow(
+            day=day,
+            total=len(day_calls),
+            by_topic={t.key: sum(1 for c in day_calls if c.topic == t.key) for t in topics},
+            first_contact=sum(1 for c in day_calls if _answered_first(c)),
+            handovers=sum(c.handover_count for c in day_calls),
+            non_business=sum(1 for c in day_calls if c.outcome == CallOutcome.NON_BUSINESS),
+        )
+        for day, day_calls in sorted(by_day.items())
+    ]
+
+
 def calls_report(
     session: Session,
     *,
@@ -507,54 +566,29 @@ def calls_report(
 ) -> CallsReport:
     """The consultation line's figures for the office days `date_from`..`date_to`."""
     now = now or utcnow()
-    start = calendar.at(date_from, time.min)
-    end = calendar.at(date_to + timedelta(days=1), time.min)
-    calls = list(
-        session.exec(
-            select(Call).where(
-                col(Call.opened_at) >= start,
-                col(Call.opened_at) < end,
-                *_calls_in_scope(staff_id=staff_id, unit=unit, service_id=service_id),
-            )
-        ).all()
+    calls = _report_calls(
+        session,
+        calendar=calendar,
+        date_from=date_from,
+        date_to=date_to,
+        staff_id=staff_id,
+        unit=unit,
+        service_id=service_id,
     )
-    ids = [c.id for c in calls if c.id is not None]
-    callbacks = (
-        list(session.exec(select(CallBack).where(col(CallBack.call_id).in_(ids))).all())
-        if ids
-        else []
-    )
+    callbacks = _report_callbacks(session, calls)
     topics = list(calendar.config.consultation.topics)
     closed = [c for c in calls if c.status == CallStatus.CLOSED]
-    by_day: dict[date, list[Call]] = defaultdict(list)
-    for c in calls:
-        by_day[calendar.to_local(c.opened_at).date()].append(c)
-
-    def first(c: Call) -> bool:
-        return c.outcome in _FIRST_CONTACT and c.handover_count == 0
-
-    rows = [
-        CallDayRow(
-            day=day,
-            total=len(day_calls),
-            by_topic={t.key: sum(1 for c in day_calls if c.topic == t.key) for t in topics},
-            first_contact=sum(1 for c in day_calls if first(c)),
-            handovers=sum(c.handover_count for c in day_calls),
-            non_business=sum(1 for c in day_calls if c.outcome == CallOutcome.NON_BUSINESS),
-        )
-        for day, day_calls in sorted(by_day.items())
-    ]
     topic_counts = Counter(c.topic for c in calls)
     durations = [c.duration_seconds / 60 for c in closed if c.duration_seconds is not None]
     done = [cb for cb in callbacks if cb.done_at is not None]
     return CallsReport(
         topics=topics,
-        by_day=rows,
+        by_day=_call_day_rows(calendar, calls, topics),
         by_topic=[(t.name, topic_counts.get(t.key, 0)) for t in topics]
         + ([("Тема не выбрана", topic_counts[""])] if topic_counts.get("") else []),
         total=len(calls),
         closed=len(closed),
-        first_contact=sum(1 for c in closed if first(c)),
+        first_contact=sum(1 for c in closed if _answered_first(c)),
         handovers=sum(c.handover_count for c in calls),
         handed_calls=sum(1 for c in calls if c.handover_count),
         handed_twice=sum(1 for c in calls if c.handover_count >= 2),

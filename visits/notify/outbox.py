@@ -53,6 +53,24 @@ def _phone_skip_reason(kind: MessageKind, staff: Staff | None) -> str:
     return ""
 
 
+def _skip_reason_for(
+    client: Client,
+    *,
+    channel: str,
+    recipient: str,
+    kind: MessageKind,
+    staff: Staff | None,
+    given: str,
+) -> str:
+    """Say why the row to this channel is not sent, or "" when it goes out."""
+    phone_reason = _phone_skip_reason(kind, staff) if channel == Channel.PHONE else ""
+    if client.consent_withdrawn_at is not None:
+        return "Клиент отозвал согласие на обработку данных"
+    if not recipient:
+        return "Нет адреса для этого способа связи"
+    return given or phone_reason
+
+
 def message_queue(
     session: Session,
     *,
@@ -86,16 +104,12 @@ def message_queue(
             short_body=_form_for(client, channel, text),
             due_at=due_at or utcnow(),
         )
-        phone_reason = _phone_skip_reason(kind, staff) if channel == Channel.PHONE else ""
-        if client.consent_withdrawn_at is not None:
+        reason = _skip_reason_for(
+            client, channel=channel, recipient=recipient, kind=kind, staff=staff, given=skip_reason
+        )
+        if reason:
             row.status = MessageStatus.SKIPPED
-            row.skip_reason = "Клиент отозвал согласие на обработку данных"
-        elif not recipient:
-            row.status = MessageStatus.SKIPPED
-            row.skip_reason = "Нет адреса для этого способа связи"
-        elif skip_reason or phone_reason:
-            row.status = MessageStatus.SKIPPED
-            row.skip_reason = skip_reason or phone_reason
+            row.skip_reason = reason
         session.add(row)
         # The id goes into the history entry: the client's history reads the row's state later.
         session.flush()

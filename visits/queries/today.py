@@ -118,6 +118,42 @@ def _today_rows(
     session: Session, calendar: WorkCalendar, staff: Staff, now: datetime
 ) -> list[TodayRow]:
     """Bookings to this specialist today and tickets handed to them (§23), by booked time."""
+    all_bookings, tickets = _today_bookings_and_tickets(session, calendar, staff, now)
+    clients = {
+        c.id: c
+        for c in session.exec(
+            select(Client).where(col(Client.id).in_({b.client_id for b in all_bookings.values()}))
+        ).all()
+    }
+    services = {s.id: s for s in session.exec(select(Service)).all()}
+    staff_names = _handed_to_names(session, staff, tickets)
+    rows: list[TodayRow] = []
+    for booking in all_bookings.values():
+        ticket = tickets.get(booking.id or 0)
+        state = _row_state(booking, ticket, staff)
+        who = staff_names.get(ticket.staff_id, "") if ticket else ""
+        rows.append(
+            TodayRow(
+                booking=booking,
+                ticket=ticket,
+                client=clients[booking.client_id],
+                service=services[ticket.service_id if ticket else booking.service_id],
+                state=state,
+                label=_label(state, ticket, calendar, who),
+                booked_at=ticket.booked_at if ticket else booking.starts_at,
+                transferred_in=ticket is not None
+                and ticket.staff_id == staff.id
+                and booking.staff_id != staff.id,
+            )
+        )
+    rows.sort(key=lambda r: (r.booked_at, r.booking.id or 0))
+    return rows
+
+
+def _today_bookings_and_tickets(
+    session: Session, calendar: WorkCalendar, staff: Staff, now: datetime
+) -> tuple[dict[int | None, Booking], dict[int, Ticket]]:
+    """Read today's bookings of this specialist and those of tickets handed to them, by id."""
     start, end = day_window(calendar, now)
     bookings = session.exec(
         select(Booking).where(
@@ -146,44 +182,20 @@ def _today_rows(
         t.booking_id: t
         for t in session.exec(select(Ticket).where(col(Ticket.booking_id).in_(booking_ids))).all()
     }
-    clients = {
-        c.id: c
-        for c in session.exec(
-            select(Client).where(col(Client.id).in_({b.client_id for b in all_bookings.values()}))
-        ).all()
-    }
-    services = {s.id: s for s in session.exec(select(Service)).all()}
-    # Names only of the colleagues this specialist's tickets went to (§23): usually none.
+    return all_bookings, tickets
+
+
+def _handed_to_names(
+    session: Session, staff: Staff, tickets: dict[int, Ticket]
+) -> dict[int | None, str]:
+    """Read the short names of the colleagues this specialist's tickets went to (§23)."""
+    # Usually none: then no query at all.
     handed_to = {t.staff_id for t in tickets.values() if t.staff_id != staff.id}
-    staff_names = (
-        {
-            s.id: s.short_name
-            for s in session.exec(select(Staff).where(col(Staff.id).in_(handed_to)))
-        }
-        if handed_to
-        else {}
-    )
-    rows: list[TodayRow] = []
-    for booking in all_bookings.values():
-        ticket = tickets.get(booking.id or 0)
-        state = _row_state(booking, ticket, staff)
-        who = staff_names.get(ticket.staff_id, "") if ticket else ""
-        rows.append(
-            TodayRow(
-                booking=booking,
-                ticket=ticket,
-                client=clients[booking.client_id],
-                service=services[ticket.service_id if ticket else booking.service_id],
-                state=state,
-                label=_label(state, ticket, calendar, who),
-                booked_at=ticket.booked_at if ticket else booking.starts_at,
-                transferred_in=ticket is not None
-                and ticket.staff_id == staff.id
-                and booking.staff_id != staff.id,
-            )
-        )
-    rows.sort(key=lambda r: (r.booked_at, r.booking.id or 0))
-    return rows
+    if not handed_to:
+        return {}
+    return {
+        s.id: s.short_name for s in session.exec(select(Staff).where(col(Staff.id).in_(handed_to)))
+    }
 
 
 def _row_state(booking: Booking, ticket: Ticket | None, staff: Staff) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from visits.models import PushEvent
-from visits.push import get_bus, push_events_after, push_latest_id
+from visits.push import PushBus, get_bus, push_events_after, push_latest_id
 
 log = logging.getLogger(__name__)
 
@@ -146,56 +146,85 @@ def sse_response(
     def generate() -> Iterator[str]:
         _count(+1)
         try:
-            yield from stream()
+            yield from _stream(
+                after,
+                topics,
+                session_factory,
+                bus=bus,
+                recent=recent,
+                heartbeat=heartbeat,
+                max_seconds=max_seconds,
+                on_idle=on_idle,
+                shape=shape,
+            )
         finally:
             _count(-1)
-
-    def stream() -> Iterator[str]:
-        last = after
-        deadline = time.monotonic() + max_seconds
-        yield f"retry: 2000\n: connected after {last}\n\n"
-        force = False
-        heard = last
-        while time.monotonic() < deadline:
-            try:
-                events, last = recent.after(
-                    session_factory, last, topics, known_latest=bus.latest, force=force
-                )
-            except DBAPIError as exc:
-                # The database restarts or fails over: keep the browser's connection (no
-                # "нет связи" on the screens) and read again; nothing is lost, the rows stay.
-                log.warning("push stream: database unavailable (%s); retrying", type(exc).__name__)
-                yield ": database unavailable\n\n"
-                time.sleep(DB_RETRY_SECONDS)
-                continue
-            force = False
-            if events:
-                # One write for what one wake-up found: a burst of calls costs each of a
-                # thousand streams one send, not one per event.
-                yield "".join(
-                    f"id: {event_id}\nevent: {kind}\n"
-                    f"data: {shape(event_id, kind, data) if shape else data}\n\n"
-                    for event_id, kind, data in events
-                )
-                continue
-            # An id the bus announced but the table does not show (yet) is not waited
-            # for again: the stream sleeps until something newer or the heartbeat,
-            # instead of spinning on reads that find nothing.
-            waited_from = max(last, heard)
-            heard = bus.wait_beyond(waited_from, heartbeat, topics)
-            if heard <= waited_from:
-                # Nothing announced: events written by another process (a scheduler,
-                # a server without a shared bus) are found by reading the table.
-                force = True
-                if on_idle is not None:
-                    try:
-                        on_idle()
-                    except DBAPIError:
-                        log.warning("push stream: idle hook could not reach the database")
-                yield ": ping\n\n"
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     # nginx: do not buffer the stream (see the deployment guide).
     response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+def _stream(
+    after: int,
+    topics: Sequence[str],
+    session_factory: Callable[[], Session],
+    *,
+    bus: PushBus,
+    recent: RecentEvents,
+    heartbeat: float,
+    max_seconds: float,
+    on_idle: Callable[[], None] | None,
+    shape: Callable[[int, str, str], str] | None,
+) -> Iterator[str]:
+    """Yield the events after `after`, a ping each quiet heartbeat, until `max_seconds` pass."""
+    last = after
+    deadline = time.monotonic() + max_seconds
+    yield f"retry: 2000\n: connected after {last}\n\n"
+    force = False
+    heard = last
+    while time.monotonic() < deadline:
+        try:
+            events, last = recent.after(
+                session_factory, last, topics, known_latest=bus.latest, force=force
+            )
+        except DBAPIError as exc:
+            # The database restarts or fails over: keep the browser's connection (no
+            # "нет связи" on the screens) and read again; nothing is lost, the rows stay.
+            log.warning("push stream: database unavailable (%s); retrying", type(exc).__name__)
+            yield ": database unavailable\n\n"
+            time.sleep(DB_RETRY_SECONDS)
+            continue
+        force = False
+        if events:
+            # One write for what one wake-up found: a burst of calls costs each of a
+            # thousand streams one send, not one per event.
+            yield "".join(
+                f"id: {event_id}\nevent: {kind}\n"
+                f"data: {shape(event_id, kind, data) if shape else data}\n\n"
+                for event_id, kind, data in events
+            )
+            continue
+        # An id the bus announced but the table does not show (yet) is not waited
+        # for again: the stream sleeps until something newer or the heartbeat,
+        # instead of spinning on reads that find nothing.
+        waited_from = max(last, heard)
+        heard = bus.wait_beyond(waited_from, heartbeat, topics)
+        if heard <= waited_from:
+            # Nothing announced: events written by another process (a scheduler,
+            # a server without a shared bus) are found by reading the table.
+            force = True
+            _run_idle_hook(on_idle)
+            yield ": ping\n\n"
+
+
+def _run_idle_hook(on_idle: Callable[[], None] | None) -> None:
+    """Run the screen's idle hook, if any; a database outage only logs."""
+    if on_idle is None:
+        return
+    try:
+        on_idle()
+    except DBAPIError:
+        log.warning("push stream: idle hook could not reach the database")

@@ -215,28 +215,13 @@ def _history_backfill(session: Session, call: Call) -> None:
     ).all():
         sender = session.get(Staff, handover.from_staff_id)
         assert sender is not None
-        _history(
-            session,
-            call,
-            kind=HistoryKind.LINE_HANDOVER,
-            staff=sender,
-            summary=_handover_summary(session, handover),
-            at=handover.at,
-        )
+        _handover_history(session, call, handover, staff=sender)
     for callback in session.exec(select(CallBack).where(CallBack.call_id == call.id)).all():
         callback.client_id = call.client_id
         session.add(callback)
         promiser = session.get(Staff, callback.promised_by_staff_id)
         assert promiser is not None
-        _history(
-            session,
-            call,
-            kind=HistoryKind.CALLBACK_PROMISED,
-            staff=promiser,
-            summary=_callback_summary(session, callback),
-            at=callback.created_at,
-            data={"callback_id": callback.id},
-        )
+        _callback_promised_history(session, call, callback, staff=promiser)
 
 
 def call_details_set(
@@ -273,6 +258,20 @@ def _handover_summary(session: Session, handover: CallHandover) -> str:
     place = f" ({colleague.position.lower()})" if colleague.position else ""
     text = f"Звонок переключён на {staff_accusative(colleague)}{place}. Клиенту сказали: «{handover.said}»"
     return text + (f" Заметка: {_sentence(handover.note)}" if handover.note else "")
+
+
+def _handover_history(
+    session: Session, call: Call, handover: CallHandover, *, staff: Staff
+) -> None:
+    """Write a hand-over into a known caller's history at its own time (§4, §23)."""
+    _history(
+        session,
+        call,
+        kind=HistoryKind.LINE_HANDOVER,
+        staff=staff,
+        summary=_handover_summary(session, handover),
+        at=handover.at,
+    )
 
 
 def _sentence(text: str) -> str:
@@ -317,14 +316,7 @@ def call_handover(
         call.staff_id = to_staff_id
         session.add(call)
         session.flush()
-        _history(
-            session,
-            call,
-            kind=HistoryKind.LINE_HANDOVER,
-            staff=staff,
-            summary=_handover_summary(session, handover),
-            at=handover.at,
-        )
+        _handover_history(session, call, handover, staff=staff)
         audit_record(
             session,
             staff=staff,
@@ -424,6 +416,28 @@ def _callback_summary(session: Session, callback: CallBack) -> str:
     return text + (f" Вопрос: {_sentence(callback.question)}" if callback.question else "")
 
 
+def _callback_promised_history(
+    session: Session, call: Call, callback: CallBack, *, staff: Staff
+) -> None:
+    """Write a call-back promise into a known caller's history at its own time (§4, §24)."""
+    _history(
+        session,
+        call,
+        kind=HistoryKind.CALLBACK_PROMISED,
+        staff=staff,
+        summary=_callback_summary(session, callback),
+        at=callback.created_at,
+        data={"callback_id": callback.id},
+    )
+
+
+def _callback_push(session: Session, kind: str, callback: CallBack) -> None:
+    """Tell the responsible colleague's panel and the operators' list of a call-back's change."""
+    push_emit(
+        session, kind, [f"staff:{callback.staff_id}", OPERATORS_TOPIC], callback_id=callback.id
+    )
+
+
 def _callback_responsible(session: Session, *, staff: Staff, responsible_id: int | None) -> Staff:
     """Pick who answers the call-back: the chosen colleague, or the one who promised."""
     responsible = session.get(Staff, responsible_id) if responsible_id else staff
@@ -433,18 +447,10 @@ def _callback_responsible(session: Session, *, staff: Staff, responsible_id: int
 
 
 def _callback_promise_record(
-    session: Session, *, call: Call, callback: CallBack, staff: Staff, now: datetime
+    session: Session, *, call: Call, callback: CallBack, staff: Staff
 ) -> None:
     """Write the promise into the caller's history and the audit; tell the responsible."""
-    _history(
-        session,
-        call,
-        kind=HistoryKind.CALLBACK_PROMISED,
-        staff=staff,
-        summary=_callback_summary(session, callback),
-        at=now,
-        data={"callback_id": callback.id},
-    )
+    _callback_promised_history(session, call, callback, staff=staff)
     audit_record(
         session,
         staff=staff,
@@ -452,12 +458,7 @@ def _callback_promise_record(
         client_id=call.client_id,
         details=f"звонок {call.id}, перезвон {callback.id}",
     )
-    push_emit(
-        session,
-        "callback.new",
-        [f"staff:{callback.staff_id}", OPERATORS_TOPIC],
-        callback_id=callback.id,
-    )
+    _callback_push(session, "callback.new", callback)
 
 
 def callback_promise(
@@ -500,7 +501,7 @@ def callback_promise(
         )
         session.add(callback)
         session.flush()
-        _callback_promise_record(session, call=call, callback=callback, staff=staff, now=now)
+        _callback_promise_record(session, call=call, callback=callback, staff=staff)
     return callback
 
 
@@ -583,12 +584,7 @@ def callback_close(
             client_id=callback.client_id,
             details=f"перезвон {callback.id}",
         )
-        push_emit(
-            session,
-            "callback.done",
-            [f"staff:{callback.staff_id}", OPERATORS_TOPIC],
-            callback_id=callback.id,
-        )
+        _callback_push(session, "callback.done", callback)
     return callback
 
 

@@ -81,6 +81,7 @@ NOT_VISIBLE = (
     "Эта карточка звонка доступна операторам, администраторам и коллегам, "
     "которым переключили звонок или поручили перезвон."
 )
+PICK_COLLEAGUE = "Выберите коллегу из списка."
 OUTCOME_CHOICES = [(o.value, CALL_OUTCOME_LABELS[o]) for o in CallOutcome]
 CHANNEL_CHOICES = [(c.value, CHANNEL_LABELS[c]) for c in Channel]
 
@@ -158,6 +159,11 @@ def _card_context(call_id: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _card_redirect(call_id: int | None) -> Response:
+    """Send a plain request (no htmx) to the whole card page."""
+    return hx_redirect(url_for("staff_panel.call", call_id=call_id))
+
+
 # HX-Trigger after a change on a card: the strip of open calls on the page re-reads itself.
 LINE_CHANGED = {"lineChanged": True}
 
@@ -182,7 +188,7 @@ def _after(
         log.info("call %s: %s refused: %s", call_id, section, exc.message)
         return _card(call_id, status=exc.status, errors={section: exc.message}, form=request.form)
     if not is_fragment_request():
-        return hx_redirect(url_for("staff_panel.call", call_id=call_id))
+        return _card_redirect(call_id)
     return _card(call_id, notices={section: notice} if notice else {}, trigger=LINE_CHANGED)
 
 
@@ -202,7 +208,7 @@ def line() -> ResponseReturnValue:
 def call_new() -> ResponseReturnValue:
     """The phone rings: a new card, its time counted from now (§18)."""
     call = call_open(session=db(), staff=_me())
-    return hx_redirect(url_for("staff_panel.call", call_id=call.id))
+    return _card_redirect(call.id)
 
 
 @bp.route("/line/calls/<int:call_id>")
@@ -218,7 +224,7 @@ def call_search(call_id: int) -> ResponseReturnValue:
     """Find the caller by phone or surname, as the booking desk does."""
     query = request.args.get("q", "")
     if not is_fragment_request():
-        return hx_redirect(url_for("staff_panel.call", call_id=call_id))
+        return _card_redirect(call_id)
     # Searching every client is for whoever holds the call now, not for any reader of it.
     if not _can_act(_visible_card(call_id), _me()):
         raise Forbidden(NOT_VISIBLE, code="call_not_yours")
@@ -306,14 +312,15 @@ def call_handover_view(call_id: int) -> ResponseReturnValue:
         ctx = _card_context(call_id)
         colleague = next((c.staff for c in ctx["candidates"] if c.staff.id == to_id), None)
         if colleague is None:
-            return _card(call_id, status=422, errors={"handover": "Выберите коллегу из списка."})
+            return _card(call_id, status=422, errors={"handover": PICK_COLLEAGUE})
         ctx["colleague"] = colleague
         ctx["sentence"] = handover_sentence(client=ctx["card"].client, colleague=colleague)
-        if not is_fragment_request():
-            return render(PAGE_CARD, **ctx, handover_template=P_HANDOVER)
-        return render(PAGE_CARD, P_HANDOVER, **ctx)
+        # The whole page shows the sentence inside the card; htmx swaps in the part alone.
+        return render(
+            PAGE_CARD, P_HANDOVER, page_context=lambda: {"handover_template": P_HANDOVER}, **ctx
+        )
     if to_id is None:
-        return _card(call_id, status=422, errors={"handover": "Выберите коллегу из списка."})
+        return _card(call_id, status=422, errors={"handover": PICK_COLLEAGUE})
     try:
         handover = call_handover(
             session=db(),
@@ -369,7 +376,7 @@ def call_callback(call_id: int) -> ResponseReturnValue:
 def call_directory(call_id: int) -> ResponseReturnValue:
     """§26: the directory of other bodies, searched by topic."""
     if not is_fragment_request():
-        return hx_redirect(url_for("staff_panel.call", call_id=call_id))
+        return _card_redirect(call_id)
     return render(PAGE_CARD, P_DIRECTORY, **_card_context(call_id))
 
 
@@ -402,8 +409,6 @@ def call_crisis(call_id: int) -> ResponseReturnValue:
     """§27: the order's phrases with the caller's first name and patronymic."""
     ctx = _card_context(call_id)
     ctx["phrases"] = crisis_phrases(ctx["card"].client)
-    if not is_fragment_request():
-        return render(PAGE_CARD, **ctx)
     return render(PAGE_CARD, P_CRISIS, **ctx)
 
 
@@ -454,21 +459,13 @@ def callback_done(callback_id: int) -> ResponseReturnValue:
             answer=request.form.get("answer", ""),
         )
     except PriyomError as exc:
-        row = callback_row(db(), callback_id=callback_id)
-        return render(
-            P_CALLBACK_ROW,
-            P_CALLBACK_ROW,
-            status=exc.status,
-            row=row,
-            row_error=exc.message,
-            **_common(),
-        )
+        return _callback_row(callback_id, status=exc.status, row_error=exc.message)
     if not is_fragment_request():
         return hx_redirect(url_for("staff_panel.calls"))
-    return render(
-        P_CALLBACK_ROW,
-        P_CALLBACK_ROW,
-        row=callback_row(db(), callback_id=callback_id),
-        trigger={"callsChanged": True},
-        **_common(),
-    )
+    return _callback_row(callback_id, trigger={"callsChanged": True})
+
+
+def _callback_row(callback_id: int, **options: Any) -> Response:
+    """Render one call-back's row as it stands now, with `options` (status, error, trigger)."""
+    row = callback_row(db(), callback_id=callback_id)
+    return render(P_CALLBACK_ROW, P_CALLBACK_ROW, row=row, **options, **_common())

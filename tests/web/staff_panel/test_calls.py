@@ -347,3 +347,21 @@ def test_a_specialist_sees_only_the_calls_they_took_part_in(
         ).status_code
         == 200
     )
+
+
+def test_handover_sentence_and_crisis_open_as_the_card_page_without_htmx(
+    client: FlaskClient, session: Session
+) -> None:
+    caller = make_client(session)
+    ivanova = staff_by_login(session, "ivanova")
+    login_as(client, "operator")
+    call_id = _open(client)
+    _post(client, f"/staff/line/calls/{call_id}/client", client=str(caller.id))
+    # A plain GET (a reload, a link opened in a new tab) gets the card page with the part inside.
+    page = client.get(f"/staff/line/calls/{call_id}/handover?to={ivanova.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in body and 'id="call-card"' in body
+    assert 'id="call-handover"' in body and "сейчас я переключу ваш звонок на коллегу" in body
+    page = client.get(f"/staff/line/calls/{call_id}/crisis")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in body and 'id="call-card"' in body

@@ -15,6 +15,8 @@ from visits.errors import InvalidInput, PriyomError
 from visits.models import Role, Staff
 from visits.queries.client_card import client_card
 from visits.queries.today import (
+    TodayBoard,
+    TodayRow,
     colleagues,
     meeting_rooms_now,
     today_board,
@@ -169,20 +171,32 @@ def _with_trigger(response: Response) -> Response:
     return response
 
 
-def _transfer_form(ticket_id: int, *, error: str | None = None, status: int = 200) -> Response:
+def _board_row(ticket_id: int) -> tuple[TodayBoard, TodayRow]:
+    """Read the board and the ticket's row on it; 404 when the ticket is not on her own list."""
     board = today_board(db(), priyom().calendar, _me())
     row = next((r for r in board.rows if r.ticket and r.ticket.id == ticket_id), None)
     if row is None:
-        abort(404)
+        abort(404)  # a side form is for a ticket on her own list only
+    return board, row
+
+
+def _side_form(
+    ticket_id: int, partial: str, *, error: str | None = None, status: int = 200, **extra: Any
+) -> Response:
+    """Render a side form for one ticket of her list, with the form as typed and its error."""
+    board, row = _board_row(ticket_id)
     return render(
-        PAGE,
+        PAGE, partial, status=status, board=board, row=row, form=request.form, error=error, **extra
+    )
+
+
+def _transfer_form(ticket_id: int, *, error: str | None = None, status: int = 200) -> Response:
+    return _side_form(
+        ticket_id,
         "staff_panel/partials/_today_transfer.html",
-        status=status,
-        board=board,
-        row=row,
-        choices=transfer_choices(db(), _me()),
-        form=request.form,
         error=error,
+        status=status,
+        choices=transfer_choices(db(), _me()),
     )
 
 
@@ -247,9 +261,7 @@ def today_rooms(ticket_id: int) -> Response:
             db().rollback()
             return _rooms(ticket_id, error=exc.message, status=exc.status)
         return _rooms(ticket_id, notice=ROOM_RESERVED_NOTICE)
-    board = today_board(db(), priyom().calendar, _me())
-    if not any(r.ticket and r.ticket.id == ticket_id for r in board.rows):
-        abort(404)  # the form is for a ticket on her own list only
+    _board_row(ticket_id)  # 404 unless the ticket is on her own list
     return _rooms(ticket_id)
 
 
@@ -313,18 +325,15 @@ def today_invite(ticket_id: int) -> Response:
 def _invite_form(
     ticket_id: int, *, error: str | None = None, notice: str | None = None, status: int = 200
 ) -> Response:
-    staff = _me()
-    board = today_board(db(), priyom().calendar, staff)
-    row = next((r for r in board.rows if r.ticket and r.ticket.id == ticket_id), None)
-    if row is None or row.ticket is None:
-        abort(404)  # the form is for a ticket on her own list only
+    board, row = _board_row(ticket_id)
+    assert row.ticket is not None  # the row was found by its ticket
     return render(
         PAGE,
         "staff_panel/partials/_today_invite.html",
         status=status,
         board=board,
         row=row,
-        groups=colleagues(db(), staff, service_id=row.ticket.service_id),
+        groups=colleagues(db(), _me(), service_id=row.ticket.service_id),
         form=request.form,
         error=error,
         notice=notice,
@@ -350,18 +359,8 @@ def today_fault(ticket_id: int) -> Response:
 
 
 def _fault_form(ticket_id: int, *, error: str | None = None, status: int = 200) -> Response:
-    board = today_board(db(), priyom().calendar, _me())
-    row = next((r for r in board.rows if r.ticket and r.ticket.id == ticket_id), None)
-    if row is None:
-        abort(404)
-    return render(
-        PAGE,
-        "staff_panel/partials/_today_fault.html",
-        status=status,
-        board=board,
-        row=row,
-        form=request.form,
-        error=error,
+    return _side_form(
+        ticket_id, "staff_panel/partials/_today_fault.html", error=error, status=status
     )
 
 

@@ -12,7 +12,6 @@ from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
 from visits.errors import Conflict
 from visits.models import HistoryKind, Staff, Ticket, TicketStatus
-from visits.push import push_emit
 from visits.ru import minutes_phrase
 from visits.rules import apology_due, apology_text, day_window
 from visits.services.history import ticket_event_record
@@ -22,7 +21,7 @@ from visits.services.queue.common import (
     staff_ensure_free,
     staff_locked,
     ticket_client,
-    ticket_topics,
+    ticket_push,
 )
 
 log = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ def _call(
         action="ticket.call",
         data={"late_start_minutes": late},
     )
-    push_emit(session, "ticket.called", ticket_topics(ticket), ticket_id=ticket.id, room_id=room.id)
+    ticket_push(session, "ticket.called", ticket)
     apology = None
     if apology_due(ticket, calendar.config.office.apology_after_minutes):
         apology = apology_text(minutes=late, client=client)
@@ -163,9 +162,7 @@ def ticket_recall(
             summary=f"Талон {ticket.number}: повторный вызов №{ticket.recall_count}, {room.place}.",
             action="ticket.recall",
         )
-        push_emit(
-            session, "ticket.recalled", ticket_topics(ticket), ticket_id=ticket.id, room_id=room.id
-        )
+        ticket_push(session, "ticket.recalled", ticket)
     return ticket
 
 
@@ -189,7 +186,5 @@ def ticket_start(
             f"Специалист {staff.full_name}.",
             action="ticket.start",
         )
-        push_emit(
-            session, "queue.changed", ticket_topics(ticket), ticket_id=ticket.id, room_id=room.id
-        )
+        ticket_push(session, "queue.changed", ticket)
     return ticket

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from visits.db import for_update
 from visits.errors import Conflict, NotFound
 from visits.models import Booking, Client, Room, RoomReservation, Staff, Ticket, TicketStatus
+from visits.push import push_emit
 from visits.rules import ACTIVE
 
 STATUS_PHRASES = {
@@ -24,6 +25,17 @@ def ticket_topics(ticket: Ticket, *extra: str) -> list[str]:
     """Return the push topics of a ticket's change: displays, its specialist, administrators."""
     topics = ["displays", f"staff:{ticket.staff_id}", "admin", *extra]
     return list(dict.fromkeys(topics))
+
+
+def ticket_push(session: Session, kind: str, ticket: Ticket, *extra_topics: str) -> None:
+    """Tell the displays and panels that show a ticket of its change, with its room now."""
+    push_emit(
+        session,
+        kind,
+        ticket_topics(ticket, *extra_topics),
+        ticket_id=ticket.id,
+        room_id=ticket.room_id,
+    )
 
 
 def staff_locked(session: Session, staff: Staff) -> Staff:

@@ -22,7 +22,6 @@ from visits.models import (
 )
 from visits.notify.outbox import message_queue
 from visits.notify.templates import visit_final
-from visits.push import push_emit
 from visits.ru import minutes_phrase
 from visits.rules import ACTIVE, no_show_allowed
 from visits.services.history import ticket_event_record
@@ -31,7 +30,7 @@ from visits.services.queue.common import (
     reservations_release,
     ticket_booking,
     ticket_client,
-    ticket_topics,
+    ticket_push,
 )
 from visits.services.rating import rating_prompt_open
 
@@ -67,13 +66,7 @@ def ticket_no_show(
             f"(повторных вызовов: {ticket.recall_count}).",
             action="ticket.no_show",
         )
-        push_emit(
-            session,
-            "ticket.no_show",
-            ticket_topics(ticket),
-            ticket_id=ticket.id,
-            room_id=ticket.room_id,
-        )
+        ticket_push(session, "ticket.no_show", ticket)
     return ticket
 
 
@@ -114,13 +107,7 @@ def ticket_finish(
         rating_prompt_open(session, ticket=ticket)
         reservations_release(session, ticket, now, move_back=False)
         _final_message_queue(session, calendar, ticket, client, staff)
-        push_emit(
-            session,
-            "ticket.finished",
-            ticket_topics(ticket),
-            ticket_id=ticket.id,
-            room_id=ticket.room_id,
-        )
+        ticket_push(session, "ticket.finished", ticket)
     log.info("ticket %s finished by %s", ticket.number, staff.login)
     return ticket
 
@@ -170,11 +157,5 @@ def ticket_return(
             summary=f"Талон {ticket.number} возвращён в очередь к специалисту {staff.full_name}.",
             action="ticket.return",
         )
-        push_emit(
-            session,
-            "ticket.returned",
-            ticket_topics(ticket),
-            ticket_id=ticket.id,
-            room_id=ticket.room_id,
-        )
+        ticket_push(session, "ticket.returned", ticket)
     return ticket

@@ -21,7 +21,6 @@ from visits.models import (
     TicketStatus,
 )
 from visits.notify.outbox import room_change_queue
-from visits.push import push_emit
 from visits.rules import ACTIVE, MAX_TRANSFERS
 from visits.services.history import ticket_event_record
 from visits.services.queue.common import (
@@ -29,7 +28,7 @@ from visits.services.queue.common import (
     reservations_release,
     room_of,
     ticket_client,
-    ticket_topics,
+    ticket_push,
 )
 
 log = logging.getLogger(__name__)
@@ -76,13 +75,8 @@ def ticket_transfer(
             data={"from_staff_id": old_staff_id, "to_staff_id": target.id, "reason": reason},
         )
         room_change_queue(session, client=client, ticket=ticket, room=room, staff=staff)
-        push_emit(
-            session,
-            "ticket.moved",
-            ticket_topics(ticket, f"staff:{old_staff_id}"),
-            ticket_id=ticket.id,
-            room_id=room.id,
-        )
+        # The former specialist's panel drops the ticket too.
+        ticket_push(session, "ticket.moved", ticket, f"staff:{old_staff_id}")
     log.info("ticket %s transferred by %s to %s", ticket.number, staff.login, target.login)
     return ticket
 

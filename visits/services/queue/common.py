@@ -27,6 +27,15 @@ def ticket_topics(ticket: Ticket, *extra: str) -> list[str]:
     return list(dict.fromkeys(topics))
 
 
+def ticket_back_to_waiting(ticket: Ticket) -> None:
+    """Put the ticket back in a waiting list: the call and the service so far are undone."""
+    ticket.status = TicketStatus.WAITING
+    ticket.called_at = None
+    ticket.called_by_staff_id = None
+    ticket.recall_count = 0
+    ticket.started_at = None
+
+
 def ticket_push(session: Session, kind: str, ticket: Ticket, *extra_topics: str) -> None:
     """Tell the displays and panels that show a ticket of its change, with its room now."""
     push_emit(

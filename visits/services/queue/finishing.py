@@ -28,6 +28,7 @@ from visits.services.history import ticket_event_record
 from visits.services.queue.common import (
     own_ticket,
     reservations_release,
+    ticket_back_to_waiting,
     ticket_booking,
     ticket_client,
     ticket_push,
@@ -142,11 +143,7 @@ def ticket_return(
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
-        ticket.status = TicketStatus.WAITING
-        ticket.called_at = None
-        ticket.called_by_staff_id = None
-        ticket.recall_count = 0
-        ticket.started_at = None
+        ticket_back_to_waiting(ticket)
         session.add(ticket)
         reservations_release(session, ticket, now)
         ticket_event_record(

@@ -27,6 +27,7 @@ from visits.services.queue.common import (
     own_ticket,
     reservations_release,
     room_of,
+    ticket_back_to_waiting,
     ticket_client,
     ticket_push,
 )
@@ -130,11 +131,7 @@ def _ticket_hand_over(
     ticket.staff_id = target.id or 0
     ticket.service_id = service.id or 0
     ticket.room_id = room.id or 0
-    ticket.status = TicketStatus.WAITING
-    ticket.called_at = None
-    ticket.called_by_staff_id = None
-    ticket.recall_count = 0
-    ticket.started_at = None
+    ticket_back_to_waiting(ticket)
     ticket.transfer_count += 1
     # §34.4: the new specialist's punctuality is measured afresh, from the transfer.
     ticket.transferred_at = now

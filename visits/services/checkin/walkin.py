@@ -201,20 +201,9 @@ def walkin_book_chosen(
     parsed = slot_key_parse(key)
     assert parsed is not None
     try:
-        booking = booking_create(
-            session=session,
-            calendar=calendar,
-            client_id=client.id,
-            service_id=service.id,
-            staff_id=parsed[0],
-            starts_at=parsed[1],
-            remind_day_before=False,
-            remind_two_hours_before=False,
-            staff=None,
-            submit_key=submit_key or None,
-            walk_in=True,
-            now=now,
-        ).booking
+        booking = _walkin_booking_create(
+            session, calendar, client.id, service.id, parsed, submit_key, now
+        )
     except Conflict as exc:
         raise Conflict(TIME_TAKEN, code="slot_taken") from exc
     return _walkin_checkin(session, calendar, booking, client, device_id, now)
@@ -324,26 +313,49 @@ def _first_free_booking(
                 code="no_free_slot",
             )
         try:
-            booking = booking_create(
-                session=session,
-                calendar=calendar,
-                client_id=client_id,
-                service_id=service.id,
-                staff_id=slot.staff_id,
-                starts_at=slot.starts_at,
-                remind_day_before=False,
-                remind_two_hours_before=False,
-                staff=None,
-                submit_key=submit_key or None,
-                walk_in=True,
-                now=now,
-            ).booking
+            booking = _walkin_booking_create(
+                session,
+                calendar,
+                client_id,
+                service.id,
+                (slot.staff_id, slot.starts_at),
+                submit_key,
+                now,
+            )
         except Conflict:
             continue
         if booking.id is not None:
             return booking
         break
     raise Conflict("Свободное время только что заняли. Попробуйте ещё раз.")
+
+
+def _walkin_booking_create(
+    session: Session,
+    calendar: WorkCalendar,
+    client_id: int,
+    service_id: int,
+    slot: tuple[int, datetime],
+    submit_key: str,
+    now: datetime,
+) -> Booking:
+    """Book a walk-in into the slot (staff id, start): made at the kiosk, no staff, no reminders."""
+    staff_id, starts_at = slot
+    return booking_create(
+        session=session,
+        calendar=calendar,
+        client_id=client_id,
+        service_id=service_id,
+        staff_id=staff_id,
+        starts_at=starts_at,
+        # Booked for today on the spot: the reminders a day or two hours before do not apply.
+        remind_day_before=False,
+        remind_two_hours_before=False,
+        staff=None,
+        submit_key=submit_key or None,
+        walk_in=True,
+        now=now,
+    ).booking
 
 
 def _come_back_later(

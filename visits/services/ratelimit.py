@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from types import ModuleType
 
 from sqlalchemy import case, delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +20,11 @@ from visits.errors import TooManyAttempts
 from visits.models import RateLimitHit, Throttle
 
 log = logging.getLogger(__name__)
+
+
+def _upsert_dialect(session: Session) -> ModuleType:
+    """Pick the dialect whose insert has ON CONFLICT DO UPDATE for this session's database."""
+    return sqlite if is_sqlite(session) else postgresql
 
 
 def ratelimit_hit(
@@ -40,10 +46,10 @@ def ratelimit_hit(
     if seconds <= 0 or limit < 1:
         raise ValueError("rate limit needs a positive window and limit")
     start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=UTC)
-    dialect = sqlite if is_sqlite(session) else postgresql
     # One atomic upsert: two servers counting the same key never lose a hit.
     statement = (
-        dialect.insert(RateLimitHit)
+        _upsert_dialect(session)
+        .insert(RateLimitHit)
         .values(key=key, window_start=start, count=1)
         .on_conflict_do_update(
             index_elements=["key", "window_start"],
@@ -125,9 +131,9 @@ def throttle_fail(
     """Count one failure for `key` (one atomic upsert, so servers count together); return the count."""
     now = now or utcnow()
     table = Throttle.__table__  # type: ignore[attr-defined]
-    dialect = sqlite if is_sqlite(session) else postgresql
     statement = (
-        dialect.insert(Throttle)
+        _upsert_dialect(session)
+        .insert(Throttle)
         .values(key=key, failures=1, last_at=now)
         .on_conflict_do_update(
             index_elements=["key"],
@@ -223,6 +229,8 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# The window of every `*_per_10_min` limit.
+TEN_MINUTES = timedelta(minutes=10)
 
 PAIRING_WAIT = "Слишком много неверных кодов привязки. Подождите {seconds} с и введите код снова."
 PAIRING_BUSY = (
@@ -247,13 +255,18 @@ WALKINS_PHONE_REFUSED = (
 )
 
 
+def _pairing_key(address: str) -> str:
+    """Return the key a pairing address is checked and counted under: the same for both."""
+    return throttle_key("pair-addr", address)
+
+
 def pairing_attempt_check(
     *, session: Session, address: str, limits: Limits = DEFAULT_LIMITS, now: datetime | None = None
 ) -> None:
     """Refuse a pairing attempt from an address that must wait, or when all are too many."""
     throttle_check(
         session=session,
-        key=throttle_key("pair-addr", address),
+        key=_pairing_key(address),
         backoff=limits.pairing_address,
         message=PAIRING_WAIT,
         now=now,
@@ -262,7 +275,7 @@ def pairing_attempt_check(
         session=session,
         key="pair-all",
         limit=limits.pairing_attempts_per_10_min,
-        window=timedelta(minutes=10),
+        window=TEN_MINUTES,
         message=PAIRING_BUSY,
         now=now,
     )
@@ -274,7 +287,7 @@ def pairing_failed(
     """Count a wrong pairing code against its address."""
     throttle_fail(
         session=session,
-        key=throttle_key("pair-addr", address),
+        key=_pairing_key(address),
         backoff=limits.pairing_address,
         now=now,
     )
@@ -292,7 +305,7 @@ def kiosk_lookup_hit(
         session=session,
         key=f"kiosk-lookup:{device_id}",
         limit=limits.kiosk_lookups_per_10_min,
-        window=timedelta(minutes=10),
+        window=TEN_MINUTES,
         message=KIOSK_LOOKUPS_REFUSED,
         now=now,
     )
@@ -311,7 +324,7 @@ def walkin_kiosk_hit(
         session=session,
         key=f"walkin-kiosk-burst:{device_id}",
         limit=limits.walkins_per_kiosk_per_10_min,
-        window=timedelta(minutes=10),
+        window=TEN_MINUTES,
         message=WALKINS_BURST_REFUSED,
         now=now,
     )

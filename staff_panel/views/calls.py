@@ -16,6 +16,7 @@ from flask import Response, request, url_for
 from flask.typing import ResponseReturnValue
 
 from staff_panel import bp
+from staff_panel.forms import client_fields
 from staff_panel.nav import nav_item
 from visits.errors import Forbidden, InvalidInput, PriyomError
 from visits.models import (
@@ -260,19 +261,10 @@ def call_register(call_id: int) -> ResponseReturnValue:
     form = request.form
 
     def register() -> None:
-        client = client_register(
-            session=db(),
-            surname=form.get("surname", ""),
-            first_name=form.get("first_name", ""),
-            patronymic=form.get("patronymic", ""),
-            phone=form.get("phone", ""),
-            email=form.get("email", ""),
-            channel=form.get("channel") or None,
-            second_channel=form.get("second_channel") or None,
-            consent=form.get("consent") == "yes",
-            allow_early_messages=False,
-            staff=_me(),
-        )
+        # The line's form has no early-messages box: a posted one is not taken.
+        fields = client_fields(form)
+        fields["allow_early_messages"] = False
+        client = client_register(session=db(), **fields, staff=_me())
         call_client_set(session=db(), call_id=call_id, staff=_me(), client_id=client.id)
 
     return _after(call_id, register, "register", notice="Клиент зарегистрирован.")

@@ -5,6 +5,7 @@ from staff_panel.views import (
     calls,  # noqa: F401
     clients,  # noqa: F401
     desk,  # noqa: F401
+    desk_client,  # noqa: F401
     devices,  # noqa: F401
     events,  # noqa: F401
     home,  # noqa: F401

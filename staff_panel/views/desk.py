@@ -1,4 +1,7 @@
-"""The phone operator's booking desk (§28-32): find or register the caller, book, cancel. Routes only.
+"""The phone operator's booking desk (§28-32): book and cancel. Routes only.
+
+Finding and registering the caller (the client column) lives in staff_panel.views.desk_client,
+which shares this module's state helpers (request_choice, desk_context, desk_page).
 
 The desk keeps its whole state in the address (?client=&service=&day=&staff=&slot=),
 so a reload, the back button or a colleague's link shows the same screen; the
@@ -10,7 +13,6 @@ gets the whole page; a change posted without htmx is answered with a redirect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -18,12 +20,10 @@ from typing import Any
 from flask import Response, request, url_for
 
 from staff_panel import bp
-from staff_panel.forms import client_fields, client_prefill
 from staff_panel.nav import nav_item
 from staff_panel.templating import desk_url
 from visits.errors import Conflict, InvalidInput, NotFound, PriyomError
 from visits.models import Client, Role
-from visits.queries.clients import client_search
 from visits.queries.desk import (
     DeskChoice,
     DeskStep,
@@ -45,8 +45,6 @@ P_DESK = "staff_panel/partials/_desk.html"
 P_SLOTS = "staff_panel/partials/_desk_slots.html"
 P_CONFIRM = "staff_panel/partials/_desk_confirm.html"
 P_DONE = "staff_panel/partials/_desk_done.html"
-P_CLIENT_FORM = "staff_panel/partials/_desk_client_form.html"
-P_RESULTS = "staff_panel/partials/_desk_search_results.html"
 P_BOOKINGS = "staff_panel/partials/_desk_bookings.html"
 P_CANCEL = "staff_panel/partials/_desk_cancel.html"
 # Events for HX-Trigger (ASCII: header values must be latin-1).
@@ -55,7 +53,8 @@ SLOTS_CHANGED = "deskSlotsChanged"  # a booking cancelled: the slot picker reloa
 Context = dict[str, Any]
 
 
-def _choice(**changes: Any) -> DeskChoice:
+def request_choice(**changes: Any) -> DeskChoice:
+    """The desk's state from the address (query or form), with `changes` applied."""
     return replace(DeskChoice.parse(request.values), **changes)
 
 
@@ -66,7 +65,7 @@ def _step(step: DeskStep, **extra: Any) -> Context:
     return {"state": step.choice, "step": step, "step_template": template, **extra}
 
 
-def _desk(choice: DeskChoice, **extra: Any) -> Context:
+def desk_context(choice: DeskChoice, **extra: Any) -> Context:
     """Both columns: the opened client (the card's opening is audited) and the booking step."""
     client, error = None, None
     if choice.client_id is not None:
@@ -87,15 +86,15 @@ def _upcoming(choice: DeskChoice, client: Client, **notes: str) -> Context:
     return {"state": choice, "client": client, "upcoming": rows, **notes}
 
 
-def _page() -> Context:
-    return _desk(_choice())
+def desk_page() -> Context:
+    return desk_context(request_choice())
 
 
 @bp.route("/desk")
 @staff_required(Role.OPERATOR)
 def desk() -> Response:
     """The whole desk: the client on the left, the booking steps on the right."""
-    ctx = _desk(_choice())
+    ctx = desk_context(request_choice())
     return render(PAGE, P_DESK, push_url=desk_url(ctx["state"]), **ctx)
 
 
@@ -103,7 +102,7 @@ def desk() -> Response:
 @staff_required(Role.OPERATOR)
 def desk_step_route() -> Response:
     """The right column alone: service, day, specialist filter, picked slot."""
-    return _render_step(desk_step(db(), priyom().calendar, _choice()))
+    return _render_step(desk_step(db(), priyom().calendar, request_choice()))
 
 
 def _render_step(step: DeskStep, *, confirm_error: str | None = None) -> Response:
@@ -111,51 +110,8 @@ def _render_step(step: DeskStep, *, confirm_error: str | None = None) -> Respons
     ctx = _step(step, confirm_error=confirm_error)
     status, address = (422, None) if confirm_error else (step.status, desk_url(step.choice))
     return render(
-        PAGE, ctx["step_template"], status=status, page_context=_page, push_url=address, **ctx
+        PAGE, ctx["step_template"], status=status, page_context=desk_page, push_url=address, **ctx
     )
-
-
-@bp.route("/desk/search")
-@staff_required(Role.OPERATOR)
-def desk_search() -> Response:
-    """Live search by phone or surname (htmx, debounced by the input)."""
-    query = request.args.get("q", "")
-    results = client_search(session=db(), query=query)
-    ctx: Context = {"state": _choice(), "results": results, "query": query.strip()}
-    return render(PAGE, P_RESULTS, page_context=_page, **ctx)
-
-
-@bp.route("/desk/clients/new")
-@staff_required(Role.OPERATOR)
-def desk_client_new() -> Response:
-    """The registration form; a phone typed into the search is carried over."""
-    return _client_form(client_prefill(request.args.get("q", "")), {}, status=200)
-
-
-def _client_form(form: Mapping[str, str], errors: Mapping[str, str], *, status: int) -> Response:
-    ctx: Context = {"state": _choice(), "form": form, "errors": errors}
-    page = partial(_desk, _choice(), client_template=P_CLIENT_FORM)
-    return render(PAGE, P_CLIENT_FORM, status=status, page_context=page, **ctx)
-
-
-@bp.route("/desk/clients", methods=["POST"])
-@staff_required(Role.OPERATOR)
-def desk_client_create() -> Response:
-    """Register the caller (§3: channels, consent with its time); nothing saved on bad input."""
-    form = request.form
-    try:
-        city_code = priyom().config.office.city_code  # completes a bare city number
-        client = clients.client_register(
-            session=db(), **client_fields(form), staff=current_staff(), city_code=city_code
-        )
-    except clients.ClientInvalid as exc:
-        return _client_form(form, exc.errors, status=exc.status)
-    except (InvalidInput, Conflict) as exc:
-        return _client_form(form, {exc.field or "form": exc.message}, status=exc.status)
-    choice = _choice(client_id=client.id)
-    ctx = partial(_desk, choice, client_notice="Клиент зарегистрирован.")
-    address = desk_url(choice)
-    return fragment_or_redirect(P_DESK, address, ctx, push_url=address, retarget="#desk")
 
 
 @bp.route("/desk/clients/<int:client_id>/bookings")
@@ -163,19 +119,21 @@ def desk_client_create() -> Response:
 def desk_bookings(client_id: int) -> Response:
     """The client's upcoming bookings (refreshed after a booking or a cancellation)."""
     client = clients.client_get(session=db(), client_id=client_id)
-    return _bookings(_choice(client_id=client_id), client)
+    return _bookings(request_choice(client_id=client_id), client)
 
 
 def _bookings(choice: DeskChoice, client: Client, *, status: int = 200, **notes: str) -> Response:
     ctx = _upcoming(choice, client, **notes)
-    return render(PAGE, P_BOOKINGS, status=status, page_context=partial(_desk, choice), **ctx)
+    return render(
+        PAGE, P_BOOKINGS, status=status, page_context=partial(desk_context, choice), **ctx
+    )
 
 
 @bp.route("/desk/bookings", methods=["POST"])
 @staff_required(Role.OPERATOR)
 def desk_book() -> Response:
     """Confirm the picked slot (§29, §30); a double post gives the same one booking."""
-    choice, form = _choice(), request.form
+    choice, form = request_choice(), request.form
     try:
         pick = desk_pick(db(), choice, reminders=form.get("reminders", ""))
         made = booking.booking_create(
@@ -228,7 +186,7 @@ def _done(booking_id: int, *, created: bool) -> Context:
 def desk_booking(booking_id: int) -> Response:
     """A booking's confirmation, to read it to the caller again or print it."""
     ctx = _done(booking_id, created=False)
-    return render(PAGE, P_DONE, page_context=partial(_desk, ctx["state"]), **ctx)
+    return render(PAGE, P_DONE, page_context=partial(desk_context, ctx["state"]), **ctx)
 
 
 @bp.route("/desk/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -238,7 +196,7 @@ def desk_cancel(booking_id: int) -> Response:
     session, calendar = db(), priyom().calendar
     made = booking.booking_get(session=session, booking_id=booking_id)
     client = clients.client_get(session=session, client_id=made.client_id)
-    choice = _choice(client_id=client.id)
+    choice = request_choice(client_id=client.id)
     if request.method == "GET":
         return _cancel_ask(choice, client, booking_id)
     try:
@@ -262,4 +220,6 @@ def _cancel_ask(choice: DeskChoice, client: Client, booking_id: int) -> Response
     item = desk_booking_cancellable(db(), client.id or 0, booking_id)
     if item is None:
         return _bookings(choice, client, error="Эту запись уже нельзя отменить.")
-    return render(PAGE, P_CANCEL, page_context=partial(_desk, choice), state=choice, item=item)
+    return render(
+        PAGE, P_CANCEL, page_context=partial(desk_context, choice), state=choice, item=item
+    )

@@ -15,7 +15,10 @@ two ran at once, each message is claimed atomically and goes once.
 
 Each job is a plain function of plain keyword arguments (JobArgs: the database
 URL, the office config as data, the always-open switch) and builds its session
-and calendar from them, so nothing is reached through module state.
+and calendar from them, so nothing is reached through module state. The one
+argument that is not plain data is the push bus of the server the scheduler runs
+in (`priyom serve`): the jobs' events wake that server's streams at once. The
+standalone `priyom scheduler` has none; its events are read from the table.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from visits.config import OfficeConfig
 from visits.db import is_sqlite, make_engine, make_sessionmaker, write_transaction
 from visits.models import SchedulerLease
 from visits.notify.sender import holder_name, outbox_recover_stale, outbox_send_due
+from visits.push import PushBus, push_session_info
 from visits.services.housekeeping import (
     bookings_close_day,
     ticket_counters_prepare,
@@ -77,10 +81,24 @@ class JobArgs:
     database_url: str
     office: dict[str, Any]  # OfficeConfig.model_dump(): builtins, validated again in the job
     always_open: bool = False
+    # The in-process server's bus (`priyom serve`); the in-memory job store keeps it as is.
+    push_bus: PushBus | None = None
 
     @classmethod
-    def of(cls, *, database_url: str, config: OfficeConfig, always_open: bool) -> JobArgs:
-        return cls(database_url=database_url, office=config.model_dump(), always_open=always_open)
+    def of(
+        cls,
+        *,
+        database_url: str,
+        config: OfficeConfig,
+        always_open: bool,
+        push_bus: PushBus | None = None,
+    ) -> JobArgs:
+        return cls(
+            database_url=database_url,
+            office=config.model_dump(),
+            always_open=always_open,
+            push_bus=push_bus,
+        )
 
     def kwargs(self) -> dict[str, Any]:
         """The keyword arguments of every job function."""
@@ -88,19 +106,21 @@ class JobArgs:
             "database_url": self.database_url,
             "office": self.office,
             "always_open": self.always_open,
+            "push_bus": self.push_bus,
         }
 
 
 @contextmanager
 def _opened(
-    database_url: str, office: dict[str, Any], always_open: bool
+    database_url: str, office: dict[str, Any], always_open: bool, push_bus: PushBus | None
 ) -> Iterator[tuple[Session, WorkCalendar]]:
-    """A session and the office calendar built from a job's plain arguments."""
+    """A session (waking `push_bus`, if any) and the office calendar from a job's arguments."""
     calendar = WorkCalendar(OfficeConfig.model_validate(office), always_open=always_open)
     # One connection for the run, closed after it: a job runs at most once a minute or so.
     engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    info = push_session_info(push_bus) if push_bus is not None else {}
     try:
-        with make_sessionmaker(engine)() as session:
+        with make_sessionmaker(engine, info=info)() as session:
             yield session, calendar
     finally:
         engine.dispose()
@@ -109,44 +129,78 @@ def _opened(
 # --- Jobs: each opens its own session from its arguments and calls services -------------
 
 
-def job_send_messages(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
+def job_send_messages(
+    *,
+    database_url: str,
+    office: dict[str, Any],
+    always_open: bool,
+    push_bus: PushBus | None = None,
+) -> None:
     """Send what is due in the outbox; fail rows stuck mid-send."""
-    with _opened(database_url, office, always_open) as (session, calendar):
+    with _opened(database_url, office, always_open, push_bus) as (session, calendar):
         outbox_recover_stale(session=session)
         outbox_send_due(session=session, config=calendar.config)
 
 
-def job_close_day(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
+def job_close_day(
+    *,
+    database_url: str,
+    office: dict[str, Any],
+    always_open: bool,
+    push_bus: PushBus | None = None,
+) -> None:
     """No-show for tickets and bookings whose working day has ended; stale limit counters go."""
-    with _opened(database_url, office, always_open) as (session, calendar):
+    with _opened(database_url, office, always_open, push_bus) as (session, calendar):
         tickets_close_day(session=session, calendar=calendar)
         bookings_close_day(session=session, calendar=calendar)
         limits_purge(session=session)
 
 
-def job_prepare_counters(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
+def job_prepare_counters(
+    *,
+    database_url: str,
+    office: dict[str, Any],
+    always_open: bool,
+    push_bus: PushBus | None = None,
+) -> None:
     """Ticket counters for the next working day."""
-    with _opened(database_url, office, always_open) as (session, calendar):
+    with _opened(database_url, office, always_open, push_bus) as (session, calendar):
         ticket_counters_prepare(session=session, calendar=calendar)
 
 
 def job_expire_rating_prompts(
-    *, database_url: str, office: dict[str, Any], always_open: bool
+    *,
+    database_url: str,
+    office: dict[str, Any],
+    always_open: bool,
+    push_bus: PushBus | None = None,
 ) -> None:
     """Close rating prompts nobody answered (§36), so tablets do not keep stale questions."""
-    with _opened(database_url, office, always_open) as (session, _calendar):
+    with _opened(database_url, office, always_open, push_bus) as (session, _calendar):
         rating_prompts_expire(session=session)
 
 
-def job_print_retry(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
+def job_print_retry(
+    *,
+    database_url: str,
+    office: dict[str, Any],
+    always_open: bool,
+    push_bus: PushBus | None = None,
+) -> None:
     """Reprint tickets whose printer answers again (the kiosk's printing service)."""
-    with _opened(database_url, office, always_open) as (session, calendar):
+    with _opened(database_url, office, always_open, push_bus) as (session, calendar):
         print_jobs_retry(session=session, calendar=calendar)
 
 
-def job_retention_purge(*, database_url: str, office: dict[str, Any], always_open: bool) -> None:
+def job_retention_purge(
+    *,
+    database_url: str,
+    office: dict[str, Any],
+    always_open: bool,
+    push_bus: PushBus | None = None,
+) -> None:
     """Remove history older than five years (§4, the retention service)."""
-    with _opened(database_url, office, always_open) as (session, _calendar):
+    with _opened(database_url, office, always_open, push_bus) as (session, _calendar):
         history_purge(session=session, now=utcnow())
 
 
@@ -357,11 +411,20 @@ def start_background_scheduler(
     config: OfficeConfig,
     always_open: bool,
     lease_seconds: float = LEASE_TTL.total_seconds(),
+    push_bus: PushBus | None = None,
 ) -> SchedulerRunner:
-    """`priyom serve`: run the scheduler in a daemon thread of this process; stop() ends it."""
+    """`priyom serve`: run the scheduler in a daemon thread of this process; stop() ends it.
+
+    `push_bus` is the server's: the jobs' events wake its streams as its own commits do.
+    """
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     runner = SchedulerRunner(
-        JobArgs.of(database_url=database_url, config=config, always_open=always_open),
+        JobArgs.of(
+            database_url=database_url,
+            config=config,
+            always_open=always_open,
+            push_bus=push_bus,
+        ),
         lease_seconds=lease_seconds,
     )
     threading.Thread(target=runner.run, name="priyom-scheduler", daemon=True).start()

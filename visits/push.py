@@ -4,6 +4,8 @@ A service calls push_emit() inside its transaction: the event is a row of
 PushEvent (ids only, never personal data). When the transaction commits, the
 bus is told the newest id; every open stream on every server wakes, reads
 the rows after its Last-Event-ID that match its topics, and sends them.
+Each app owns its bus and its sessions carry it (push_session_info); there is
+no bus of the process, so two apps on two databases never wake each other.
 
 - InProcessBus: one server (the SQLite default); a threading.Condition.
 - PostgresBus: several servers on one PostgreSQL; LISTEN/NOTIFY carries the
@@ -38,6 +40,8 @@ from visits.models import PushEvent
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "priyom_push_pending"
+# Session.info key of the bus a session's commits wake (see push_session_info).
+_BUS_KEY = "push_bus"
 
 # Topics (who receives an event) used across the screens:
 #   "staff:<staff_id>"  one staff member's panel      "admin"        administrators' day view
@@ -235,17 +239,14 @@ class SqlitePollBus(InProcessBus):
         super().close()
 
 
-_bus: PushBus = InProcessBus()
+def push_session_info(bus: PushBus) -> dict[str, Any]:
+    """The `info` of a sessionmaker whose commits wake `bus` (its app's or worker's).
 
-
-def get_bus() -> PushBus:
-    return _bus
-
-
-def set_bus(bus: PushBus) -> None:
-    global _bus
-    _bus.close()
-    _bus = bus
+    Each app owns its bus and gives it to the sessions it makes; a session without
+    one (a CLI command, the standalone scheduler, a test's own session) still writes
+    its events to the table, and the streams read them on their next wake-up.
+    """
+    return {_BUS_KEY: bus}
 
 
 def push_emit(session: Session, kind: str, topics: Sequence[str], **payload: Any) -> PushEvent:
@@ -322,8 +323,9 @@ def notice_parse(payload: str) -> tuple[int, list[str] | None] | None:
 def _notify_after_commit(session: Session) -> None:
     pending: list[PushEvent] = session.info.pop(_PENDING_KEY, [])
     ids = [row.id for row in pending if row.id is not None]
-    if ids:
-        _bus.notify(max(ids), _topics_of(pending))
+    bus: PushBus | None = session.info.get(_BUS_KEY)
+    if ids and bus is not None:
+        bus.notify(max(ids), _topics_of(pending))
 
 
 @sa_event.listens_for(Session, "after_rollback")

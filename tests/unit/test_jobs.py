@@ -17,6 +17,7 @@ from visits.db import make_sessionmaker, write_transaction
 from visits.jobs import (
     JobArgs,
     SchedulerRunner,
+    _opened,
     build_scheduler,
     lease_acquire,
     lease_release,
@@ -35,6 +36,7 @@ from visits.models import (
 from visits.notify.outbox import message_queue
 from visits.notify.sender import STALE_CLAIM, outbox_recover_stale
 from visits.notify.templates import MessageText
+from visits.push import InProcessBus, push_emit
 from visits.services.housekeeping import (
     bookings_close_day,
     ticket_counters_prepare,
@@ -208,3 +210,28 @@ def test_jobs_run_the_services_from_their_plain_arguments(
     with make_sessionmaker(fresh_db.engine)() as session:
         assert set(session.exec(select(OutgoingMessage.status)).all()) == {"sent"}
         assert session.exec(select(TicketCounter)).first() is not None  # prepare_counters ran
+
+
+def test_jobs_of_the_in_process_scheduler_wake_the_servers_streams(
+    fresh_db: Database, office_config: OfficeConfig
+) -> None:
+    """`priyom serve`: a job's event (a no-show, a printer alert) wakes the server's bus."""
+    bus = InProcessBus()
+    args = JobArgs.of(
+        database_url=fresh_db.url, config=office_config, always_open=False, push_bus=bus
+    )
+    assert all(job.kwargs["push_bus"] is bus for job in build_scheduler(args).get_jobs())
+    with (
+        _opened(fresh_db.url, args.office, False, bus) as (session, _calendar),
+        write_transaction(session),
+    ):
+        alert = push_emit(session, "printer.alert", ["admin"], printer="kiosk-1")
+    assert alert.id is not None and bus.latest == alert.id
+    # The standalone `priyom scheduler` has no bus: the row is written, nobody is woken.
+    quiet = InProcessBus()
+    with (
+        _opened(fresh_db.url, args.office, False, None) as (session, _calendar),
+        write_transaction(session),
+    ):
+        later = push_emit(session, "printer.alert", ["admin"], printer="kiosk-1")
+    assert later.id is not None and bus.latest == alert.id and quiet.latest == 0

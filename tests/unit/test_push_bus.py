@@ -2,9 +2,11 @@
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 from tests.conftest import Database
 from visits.db import make_sessionmaker, write_transaction
@@ -16,6 +18,7 @@ from visits.push import (
     notice_text,
     push_emit,
     push_latest_id,
+    push_session_info,
 )
 
 
@@ -93,3 +96,29 @@ def test_sqlite_workers_hear_events_committed_by_another_process(fresh_db: Datab
         assert result["newest"] == call.id
     finally:
         bus.close()
+
+
+def test_a_commit_wakes_the_bus_its_session_carries_and_no_other(
+    session_factory: Callable[[], Session],
+) -> None:
+    """Two apps in one process (two offices, two tests) each own a bus: no cross-talk."""
+    mine, other = InProcessBus(), InProcessBus()
+    info = push_session_info(mine)
+    with session_factory() as session:
+        session.info.update(info)
+        with write_transaction(session):
+            call = push_emit(session, "ticket.called", ["displays"], ticket_id=1)
+    assert call.id is not None
+    assert mine.latest == call.id
+    assert mine.wait_beyond(call.id - 1, 0.0, ["displays"]) == call.id
+    assert other.latest == 0
+
+
+def test_a_session_without_a_bus_writes_its_event_and_wakes_nobody(
+    session_factory: Callable[[], Session],
+) -> None:
+    """A CLI command or the standalone scheduler: the row is there for the next read."""
+    with session_factory() as session, write_transaction(session):
+        row = push_emit(session, "printer.alert", ["admin"], printer="kiosk-1")
+    with session_factory() as session:
+        assert row.id is not None and push_latest_id(session) >= row.id

@@ -20,7 +20,7 @@ from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig, load_config
 from visits.db import make_engine, make_sessionmaker, settings_engine
 from visits.errors import PriyomError
-from visits.push import PostgresBus, set_bus
+from visits.push import InProcessBus, PostgresBus, PushBus, push_session_info
 from visits.ru import by_gender_of
 from visits.rules import MAX_TRANSFERS
 from visits.settings import Settings, settings_load
@@ -75,11 +75,13 @@ def create_app(
     demo: bool | None = None,
     settings: dict[str, Any] | None = None,
     environment: Settings | None = None,
+    push_bus: PushBus | None = None,
 ) -> Flask:
     """Build the Flask app with every screen registered.
 
     `settings` are Flask config overrides; `environment` the deployment's
-    variables, read from the process environment when not given.
+    variables, read from the process environment when not given; `push_bus`
+    the bus of this app (chosen from the database when not given).
     """
     app = Flask(__name__)
     env = environment or settings_load()
@@ -88,7 +90,10 @@ def create_app(
     # The demo (and the browser tests, which run at any hour) use an office open around the clock.
     calendar = WorkCalendar(office, always_open=is_demo or env.always_open)
     if session_factory is None:
-        session_factory = _open_database(app, env, database)
+        session_factory, bus = _open_database(app, env, database, push_bus)
+    else:
+        bus = push_bus or InProcessBus()
+        session_factory = _sessions_waking(session_factory, bus)
     _configure(app, env, demo=is_demo, overrides=settings)
     limits_install(app)
     _trust_proxies(app, env)
@@ -97,6 +102,7 @@ def create_app(
         calendar=calendar,
         session_factory=session_factory,
         settings=env,
+        bus=bus,
         demo=is_demo,
     )
     Htmx(app)
@@ -109,12 +115,27 @@ def create_app(
     return app
 
 
-def _open_database(app: Flask, env: Settings, database: str | None) -> Callable[[], Session]:
-    """The engine for `database` (or the settings' one), kept on the app; its session factory."""
+def _open_database(
+    app: Flask, env: Settings, database: str | None, push_bus: PushBus | None
+) -> tuple[Callable[[], Session], PushBus]:
+    """The engine for `database` (or the settings' one), kept on the app; its session
+    factory, whose sessions wake the app's push bus."""
     engine = make_engine(database) if database else settings_engine(env)
     app.extensions["priyom_engine"] = engine
-    _choose_push_bus(engine, env)
-    return make_sessionmaker(engine)
+    bus = push_bus or _choose_push_bus(engine, env)
+    return make_sessionmaker(engine, info=push_session_info(bus)), bus
+
+
+def _sessions_waking(factory: Callable[[], Session], bus: PushBus) -> Callable[[], Session]:
+    """A given session factory (the tests'), its sessions carrying the app's bus."""
+    info = push_session_info(bus)
+
+    def opened() -> Session:
+        session = factory()
+        session.info.update(info)
+        return session
+
+    return opened
 
 
 def _configure(app: Flask, env: Settings, *, demo: bool, overrides: dict[str, Any] | None) -> None:
@@ -149,13 +170,13 @@ def _trust_proxies(app: Flask, env: Settings) -> None:
         )
 
 
-def _choose_push_bus(engine: Engine, settings: Settings) -> None:
+def _choose_push_bus(engine: Engine, settings: Settings) -> PushBus:
     """PostgreSQL: LISTEN/NOTIFY carries push events between servers; SQLite: in-process."""
     if settings.push_bus == "memory" or engine.dialect.name != "postgresql":
-        return
+        return InProcessBus()
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    set_bus(PostgresBus(conninfo))
     log.info("push bus: PostgreSQL LISTEN/NOTIFY")
+    return PostgresBus(conninfo)
 
 
 def _register_blueprints(app: Flask) -> None:

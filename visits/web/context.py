@@ -1,4 +1,4 @@
-"""What the web layer keeps per application: config, calendar, database."""
+"""What the web layer keeps per application: config, calendar, database, push bus."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from visits.calendar import WorkCalendar
 from visits.config import OfficeConfig
+from visits.push import PushBus
 from visits.settings import Settings
 
 
@@ -20,6 +21,8 @@ class Priyom:
     calendar: WorkCalendar
     session_factory: Callable[[], Session]
     settings: Settings
+    # The app's push bus: its sessions' commits wake it, its streams wait on it.
+    bus: PushBus
     demo: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from visits.migrate import migrate_is_current
-from visits.push import PostgresBus, get_bus
+from visits.push import PostgresBus
 from visits.queries.ops import ops_counters, scheduler_alive
 from visits.web.context import db, priyom
 from visits.web.sse import connected_streams
@@ -80,7 +80,7 @@ def metrics() -> Response:
         "# TYPE priyom_push_clients gauge",
         f"priyom_push_clients {connected_streams()}",
     ]
-    bus = get_bus()
+    bus = priyom().bus
     if isinstance(bus, PostgresBus):
         lines += [
             "# HELP priyom_push_listener_up 1 while this process LISTENs for other servers' events.",

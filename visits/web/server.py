@@ -19,6 +19,8 @@ from visits.config import OfficeConfig
 from visits.settings import Settings
 
 if TYPE_CHECKING:
+    from visits.push import PushBus
+
     # gunicorn ships no type hints: what we use of its application class, typed.
     class BaseApplication:
         cfg: Any
@@ -53,6 +55,9 @@ def _post_worker_init_with_scheduler(worker: Any) -> None:
         config=ctx.config,
         always_open=ctx.calendar.always_open,
         lease_seconds=ctx.settings.scheduler_lease_seconds,
+        # The jobs' events (a no-show at the day's close, a printer's alert) wake
+        # this worker's streams at once, as the app's own commits do.
+        push_bus=ctx.bus,
     )
 
 
@@ -69,17 +74,20 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def _sqlite_push_between_workers(settings: Settings) -> None:
-    """Several workers on one SQLite file: each learns of the others' events from the table."""
+def _sqlite_push_between_workers(settings: Settings) -> PushBus | None:
+    """Several workers on one SQLite file: each learns of the others' events from the table.
+
+    The worker's bus, for the app it loads (None: the app's in-process default).
+    """
     from sqlalchemy.engine import make_url
 
-    from visits.push import SqlitePollBus, set_bus
+    from visits.push import SqlitePollBus
 
     if settings.push_bus == "memory":
-        return
+        return None
     path = make_url(settings.database_url).database or ""
-    set_bus(SqlitePollBus(path))
     log.info("push bus: SQLite, the event table read every 20 ms by each worker")
+    return SqlitePollBus(path)
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
@@ -108,10 +116,12 @@ class _Gunicorn(BaseApplication):
         # In each worker after the fork: its own engine and connections.
         from visits.web.app import create_app
 
-        app = create_app(config=self.office, environment=self.settings, demo=self.demo)
-        if self.settings.is_sqlite and self.options["workers"] > 1:
-            _sqlite_push_between_workers(self.settings)
-        return app
+        bus = None
+        if self.settings.is_sqlite and self.options.get("workers", 1) > 1:
+            bus = _sqlite_push_between_workers(self.settings)
+        return create_app(
+            config=self.office, environment=self.settings, demo=self.demo, push_bus=bus
+        )
 
 
 def run_server(

@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from visits.models import PushEvent
-from visits.push import PushBus, get_bus, push_events_after, push_latest_id
+from visits.push import PushBus, push_events_after, push_latest_id
+from visits.web.context import priyom
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def sse_response(
     display gets the line it draws, so it does not fetch its board on each call.
     """
     after = _start_id(session_factory)
-    bus = get_bus()
+    bus = priyom().bus
     recent = _recent_events()
 
     def generate() -> Iterator[str]:

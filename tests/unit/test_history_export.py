@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,22 @@ from jsonschema import Draft202012Validator
 from pypdf import PdfReader
 from sqlmodel import Session, select
 
-from tests.factories import make_booking, make_client, staff_by_login, walk_visit
+from tests.factories import (
+    make_booking,
+    make_client,
+    next_working_moment,
+    staff_by_login,
+    walk_visit,
+)
 from visits.calendar import WorkCalendar
+from visits.config import OfficeConfig
 from visits.errors import Forbidden, InvalidInput, RuleViolation
 from visits.export import ExportFormat, export_render
 from visits.export.document import HistoryDocument
 from visits.export.to_json import history_schema
 from visits.export.to_pdf import pdf_font_path
 from visits.models import AuditEntry, HistoryEntry, HistoryKind, MessageKind, OutgoingMessage
+from visits.notify.sender import outbox_send_due
 from visits.services.client_data import client_consent_withdraw, client_update
 from visits.services.history_export import history_export, history_send
 
@@ -237,3 +246,65 @@ def test_sent_history_masks_phone_numbers(session: Session, calendar: WorkCalend
     (row,) = history_send(session=session, calendar=calendar, staff=operator, client_id=client.id)
     assert "+7 *** ***-11-22 → +7 *** ***-77-88" in row.body
     assert "913 000-11-22" not in row.body and "555-77-88" not in row.body
+
+
+def test_a_reminder_is_exported_as_the_card_reads_it(
+    session: Session, calendar: WorkCalendar, office_config: OfficeConfig
+) -> None:
+    """§30, §4: every export names the reminder, its due time, what became of it and the channel."""
+    client = make_client(session, channel="sms")
+    visit = next_working_moment(calendar, hour=14, minute=0) + timedelta(days=2)
+    booking = make_booking(
+        session,
+        calendar,
+        client=client,
+        starts_at=visit,
+        remind_day_before=True,
+        remind_two_hours_before=True,
+    )
+    day_before = session.exec(
+        select(OutgoingMessage).where(
+            OutgoingMessage.booking_id == booking.id,
+            OutgoingMessage.kind == MessageKind.REMINDER_DAY.value,
+        )
+    ).one()
+    outbox_send_due(session=session, config=office_config, now=day_before.due_at)
+    session.refresh(day_before)
+    assert day_before.sent_at is not None
+    due = calendar.to_local(day_before.due_at).strftime("%d.%m.%Y %H:%M")
+    sent = calendar.to_local(day_before.sent_at).strftime("%d.%m.%Y %H:%M")
+
+    document = json.loads(_export(session, calendar, client.id, "json"))
+    Draft202012Validator(history_schema()).validate(document)
+    reminders = {
+        e["label"]: e["summary"]
+        for e in document["entries"]
+        if e["label"].startswith("Напоминание")
+    }
+    assert (
+        reminders["Напоминание за сутки: запланировано"]
+        == reminders["Напоминание за сутки: отправлено"]
+    )
+    assert reminders["Напоминание за сутки: отправлено"] == (
+        f"Срок: {due}. Отправлено {sent} (SMS)."
+    )
+    assert reminders["Напоминание за два часа: запланировано"].endswith(
+        "Ещё не отправлено: уйдёт в срок (SMS)."
+    )
+    assert not any(s.startswith("Сообщение поставлено") for s in reminders.values())
+
+    rows = list(
+        csv.reader(
+            io.StringIO(_export(session, calendar, client.id, "csv").decode("utf-8-sig")),
+            delimiter=";",
+        )
+    )
+    assert ["Напоминание за сутки: отправлено", f"Срок: {due}. Отправлено {sent} (SMS)."] in [
+        [r[1], r[5]] for r in rows
+    ]
+    html = _export(session, calendar, client.id, "html").decode()
+    assert "Напоминание за сутки: запланировано" in html and f"Срок: {due}." in html
+    pdf = _export(session, calendar, client.id, "pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    flat = " ".join(text.split())
+    assert "Напоминание за сутки: отправлено" in flat and f"Срок: {due}." in flat

@@ -43,8 +43,18 @@ class HistoryDocument:
         return ", ".join(CHANNEL_LABELS[Channel(c)] for c in self.client.channels)
 
 
-def history_row(entry: HistoryEntry, calendar: WorkCalendar) -> HistoryRow:
-    """One history entry as the exports show it: local time, Russian labels, message text."""
+def history_row(
+    entry: HistoryEntry,
+    calendar: WorkCalendar,
+    *,
+    label: str | None = None,
+    summary: str | None = None,
+) -> HistoryRow:
+    """One history entry as the exports show it: local time, Russian labels, message text.
+
+    `label` and `summary` replace the entry's own words where the history reads it anew,
+    as the client card does (§30: a reminder reads «Напоминание за сутки: отправлено»).
+    """
     assert entry.id is not None
     channel_label = ""
     if entry.channel and entry.channel in {c.value for c in Channel}:
@@ -55,11 +65,11 @@ def history_row(entry: HistoryEntry, calendar: WorkCalendar) -> HistoryRow:
         at=entry.at,
         at_local=calendar.to_local(entry.at).strftime("%d.%m.%Y %H:%M"),
         kind=entry.kind,
-        label=HISTORY_LABELS.get(entry.kind, entry.kind),
+        label=label or HISTORY_LABELS.get(entry.kind, entry.kind),
         actor=entry.actor,
         channel=entry.channel,
         channel_label=channel_label,
-        summary=entry.summary,
+        summary=summary or entry.summary,
         message=body if isinstance(body, str) else "",
         booking_id=entry.booking_id,
         ticket_id=entry.ticket_id,

@@ -27,11 +27,13 @@ from sqlmodel import Session, col, select
 from visits.calendar import WorkCalendar
 from visits.errors import Forbidden, InvalidInput, NotFound
 from visits.models import (
+    CHANNEL_LABELS,
     HISTORY_LABELS,
     Booking,
     Call,
     CallBack,
     CallHandover,
+    Channel,
     Client,
     ColleagueInvite,
     HistoryEntry,
@@ -191,6 +193,43 @@ class ReminderNote:
     status: MessageStatus
     sent_at: datetime | None
     why_not: str  # the skip reason or the last error, "" when sent or still waiting
+    # «Срок: 02.12.2026 12:00. Отправлено 02.12.2026 12:01 (SMS).»: reminder_state.
+    state: str
+
+    @property
+    def heading(self) -> str:
+        """«Напоминание за сутки: запланировано»: what the screen and the exports call the entry."""
+        return f"{self.title}: {self.event}"
+
+
+def reminder_state(
+    *,
+    calendar: WorkCalendar,
+    due_at: datetime,
+    status: MessageStatus,
+    sent_at: datetime | None,
+    why_not: str,
+    channel: str | None,
+) -> str:
+    """§30: when the reminder is due and what became of it: sent, why not, or still waiting.
+
+    The one wording of a reminder's state: the client card and every history export read it.
+    """
+
+    def local(moment: datetime) -> str:
+        return calendar.to_local(moment).strftime("%d.%m.%Y %H:%M")
+
+    how = f" ({CHANNEL_LABELS[Channel(channel)]})" if channel in _CHANNELS else ""
+    if status == MessageStatus.SENT and sent_at is not None:
+        what = f"Отправлено {local(sent_at)}{how}."
+    elif why_not:
+        what = f"Не отправлено: {why_not}" + ("" if why_not.endswith(".") else ".")
+    else:
+        what = f"Ещё не отправлено: уйдёт в срок{how}."
+    return f"Срок: {local(due_at)}. {what}"
+
+
+_CHANNELS = {c.value for c in Channel}
 
 
 _REMINDER_EVENTS = {
@@ -202,7 +241,7 @@ _REMINDER_EVENTS = {
 
 
 def history_reminder_notes(
-    session: Session, entries: Sequence[HistoryEntry]
+    session: Session, entries: Sequence[HistoryEntry], *, calendar: WorkCalendar
 ) -> dict[int, ReminderNote]:
     """Notes for the reminder entries among `entries` (§30), by entry id."""
     reminders = [
@@ -237,6 +276,14 @@ def history_reminder_notes(
             status=row.status,
             sent_at=row.sent_at,
             why_not=row.skip_reason or row.error,
+            state=reminder_state(
+                calendar=calendar,
+                due_at=row.due_at,
+                status=MessageStatus(row.status),
+                sent_at=row.sent_at,
+                why_not=row.skip_reason or row.error,
+                channel=row.channel,
+            ),
         )
     return notes
 
@@ -322,7 +369,7 @@ def client_history(
         last_event_at=last,
         merged_into=merged_into,
         merged_from=merged_from,
-        reminders=history_reminder_notes(session, entries),
+        reminders=history_reminder_notes(session, entries, calendar=calendar),
     )
 
 

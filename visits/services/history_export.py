@@ -21,11 +21,12 @@ from visits.calendar import WorkCalendar
 from visits.db import write_transaction
 from visits.errors import InvalidInput, RuleViolation
 from visits.export import FORMAT_LABELS, MEDIA_TYPES, ExportFormat, export_render
-from visits.export.document import HistoryDocument, history_row
+from visits.export.document import HistoryDocument, HistoryRow, history_row
 from visits.export.to_json import history_schema as history_schema
 from visits.models import (
     Channel,
     Client,
+    HistoryEntry,
     HistoryKind,
     MessageKind,
     OutgoingMessage,
@@ -34,7 +35,12 @@ from visits.models import (
 from visits.notify.outbox import message_queue
 from visits.notify.templates import MessageText, phones_phrase, survey_line
 from visits.phones import phone_display
-from visits.queries.history import history_entries, history_require_access
+from visits.queries.history import (
+    ReminderNote,
+    history_entries,
+    history_reminder_notes,
+    history_require_access,
+)
 from visits.ru import plural
 from visits.services.history import audit_record, history_record
 
@@ -69,15 +75,26 @@ def _document(
 ) -> HistoryDocument:
     assert client.id is not None
     entries = history_entries(session, client_id=client.id, calendar=calendar)
+    # §30: a reminder reads as on the client card, in the same words (history_reminder_notes).
+    reminders = history_reminder_notes(session, entries, calendar=calendar)
     return HistoryDocument(
         office=calendar.config.office.name,
         client=client,
         phone=phone_display(client.phone),
         generated_at_local=calendar.local_now().strftime("%d.%m.%Y %H:%M"),
         generated_by=staff.full_name,
-        rows=[history_row(e, calendar) for e in entries],
+        rows=[_row(e, calendar, reminders) for e in entries],
         time_zone_label=calendar.config.office.time_zone_label,
     )
+
+
+def _row(
+    entry: HistoryEntry, calendar: WorkCalendar, reminders: dict[int, ReminderNote]
+) -> HistoryRow:
+    note = reminders.get(entry.id) if entry.id is not None else None
+    if note is None:
+        return history_row(entry, calendar)
+    return history_row(entry, calendar, label=note.heading, summary=note.state)
 
 
 def history_export(

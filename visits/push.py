@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -83,6 +84,7 @@ class InProcessBus:
         self._latest_for: dict[str, int] = {}
         self._latest_for_all = 0
         self._waiters: dict[threading.Event, frozenset[str] | None] = {}
+        self._closed = False
 
     @property
     def latest(self) -> int:
@@ -115,13 +117,21 @@ class InProcessBus:
         is announced, or the timeout passes; return the newest such id."""
         interests = None if topics is None else frozenset(topics)
         wake = threading.Event()
+        deadline = time.monotonic() + timeout
         with self._lock:
             newest = self._latest_of(interests)
             if newest > event_id:
                 return newest
             self._waiters[wake] = interests
         try:
-            wake.wait(timeout)
+            # A wake-up that brings nothing newer (a poller announcing the id it
+            # started from, say) is slept through, not returned as news.
+            while wake.wait(max(0.0, deadline - time.monotonic())):
+                with self._lock:
+                    newest = self._latest_of(interests)
+                    if newest > event_id or self._closed:
+                        break
+                    wake.clear()
         finally:
             with self._lock:
                 self._waiters.pop(wake, None)
@@ -130,6 +140,7 @@ class InProcessBus:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             for wake in self._waiters:
                 wake.set()
 

@@ -50,6 +50,18 @@ def test_a_display_sleeps_through_a_check_in_and_wakes_for_a_call() -> None:
     assert not display.is_alive() and result["newest"] == 6
 
 
+def test_an_announcement_of_nothing_newer_does_not_end_the_wait() -> None:
+    """A poller that starts announces the id it knows: streams past it sleep on."""
+    bus = InProcessBus()
+    display, result = _waiter(bus, 5, ["displays"])
+    bus.notify(5)  # for everyone, but not newer than the display's position
+    display.join(0.2)
+    assert display.is_alive()
+    bus.notify(6, ["displays"])
+    display.join(2.0)
+    assert not display.is_alive() and result["newest"] == 6
+
+
 def test_an_event_announced_before_the_wait_is_not_missed() -> None:
     bus = InProcessBus()
     bus.notify(9, ["displays"])

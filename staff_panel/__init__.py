@@ -13,6 +13,13 @@ def _nav() -> dict[str, object]:
     return {"staff_nav": lambda: nav_for(current_staff())}
 
 
+@bp.before_request
+def _push_position() -> None:
+    from visits.web.sse import remember_push_position
+
+    remember_push_position()
+
+
 @bp.context_processor
 def _template_helpers() -> dict[str, object]:
     from staff_panel.templating import staff_template_helpers

@@ -34,7 +34,7 @@ from visits.services.rating import (
 from visits.web.auth import current_device, device_required
 from visits.web.context import db, priyom
 from visits.web.htmx import render
-from visits.web.sse import sse_response
+from visits.web.sse import remember_push_position, sse_response
 
 rating_bp = Blueprint("rating", __name__)
 
@@ -146,6 +146,7 @@ def _tablet_screen(
 @device_required(DeviceKind.TABLET)
 def tablet() -> ResponseReturnValue:
     """Idle screen of the room's tablet, or the open prompt if there is one."""
+    remember_push_position()  # before the prompt is read: its stream starts there
     return _tablet_screen()
 
 

@@ -2,8 +2,10 @@
 
 from collections.abc import Callable
 
+from flask.testing import FlaskClient
 from sqlmodel import Session
 
+from tests.conftest import login_as
 from visits.db import write_transaction
 from visits.push import push_emit
 from visits.web.sse import RecentEvents
@@ -49,3 +51,17 @@ def test_a_stream_far_behind_reads_its_own_rows(session_factory: Callable[[], Se
     )  # cache starts here
     events, _ = cache.after(session_factory, old - 1, ["displays"], known_latest=old, force=False)
     assert [i for i, _, _ in events] == [old]
+
+
+def test_a_live_page_streams_from_the_event_before_it_was_read(
+    client: FlaskClient, session_factory: Callable[[], Session]
+) -> None:
+    """A check-in committed while the day loads still reaches it: the stream starts
+    at the newest event read before the page, not at the one when it connects."""
+    before = _emit(session_factory, "ticket.checked_in", ["staff:1"], ticket_id=1)
+    login_as(client, "ivanova")
+    page = client.get("/staff/today", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f'sse-connect="/staff/events?after={before}"' in page
+    later = _emit(session_factory, "ticket.checked_in", ["staff:1"], ticket_id=2)
+    again = client.get("/staff/today", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f'sse-connect="/staff/events?after={later}"' in again

@@ -34,6 +34,7 @@ from visits.web.security import (
     metrics_guard,
     security_headers,
 )
+from visits.web.sse import push_stream_url
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkC
         # Rules of the order that screens mention, read from the core (§23).
         MAX_TRANSFERS=MAX_TRANSFERS,
         by_gender_of=by_gender_of,
+        stream_url=push_stream_url,
     )
 
 

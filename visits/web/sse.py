@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context, url_for
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -116,6 +116,30 @@ def _recent_events() -> RecentEvents:
     if cache is None:
         cache = extensions.setdefault("priyom_recent_events", RecentEvents())
     return cache
+
+
+def remember_push_position() -> None:
+    """Before a live page is read: note the newest event id, for its stream to start after.
+
+    A stream opened without a position starts at the newest event when it connects,
+    a moment after the page was read: an event committed in between (a check-in
+    while the specialist's day loads) would change nothing on screen until the
+    next one. Read before the page, the position is never newer than what it shows;
+    an event counted twice only refreshes a fragment once more.
+    """
+    navigation = "text/html" in request.headers.get("Accept", "")  # not a stream, not a file
+    if request.method == "GET" and navigation and not request.headers.get("HX-Request"):
+        with priyom().session_factory() as session:
+            g.priyom_push_after = push_latest_id(session)
+
+
+def push_stream_url(endpoint: str) -> str:
+    """The address of a page's stream, starting after the position read before the page."""
+    after = g.get("priyom_push_after")
+    if after is None:  # a fragment that opens a stream: now is the best it knows
+        with priyom().session_factory() as session:
+            after = g.priyom_push_after = push_latest_id(session)
+    return url_for(endpoint, after=after)
 
 
 def _start_id(session_factory: Callable[[], Session]) -> int:

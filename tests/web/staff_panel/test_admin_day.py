@@ -62,7 +62,7 @@ def test_day_view_rooms_queues_waits_devices_and_late_starts(
 
     login_as(client, "admin")
     page = client.get("/staff/admin/day").get_data(as_text=True)
-    assert "День офиса" in page and 'sse-connect="/staff/events"' in page
+    assert "День офиса" in page and 'sse-connect="/staff/events?after=' in page
     assert "Принтер: Нет бумаги" in page and "Терминал у входа" in page
     assert waiting.number in page or "Ждут" in page
     fragment = client.get("/staff/admin/day", headers=htmx_headers(client)).get_data(as_text=True)

@@ -51,7 +51,7 @@ def test_page_and_fragment_for_a_specialist_only(
     ticket = _today_ticket(session, open_calendar, 9)
     login_as(client, "ivanova")
     page = client.get("/staff/today").get_data(as_text=True)
-    assert 'sse-connect="/staff/events"' in page and 'hx-ext="sse"' in page
+    assert 'sse-connect="/staff/events?after=' in page and 'hx-ext="sse"' in page
     assert "sse:ticket.checked_in" in page and "every 25s" in page
     assert "Мой день" in page and ticket.number in page and "Иван Петрович" in page
     fragment = client.get("/staff/today", headers=htmx_headers(client))

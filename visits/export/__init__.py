@@ -16,7 +16,6 @@ from visits.export.document import HistoryDocument
 from visits.export.to_csv import render_csv
 from visits.export.to_html import render_html
 from visits.export.to_json import render_json
-from visits.export.to_pdf import render_pdf
 
 
 class ExportFormat(StrEnum):
@@ -38,8 +37,8 @@ MEDIA_TYPES = {
     ExportFormat.JSON: "application/json",
     ExportFormat.CSV: "text/csv; charset=utf-8",
 }
+# PDF is rendered by export_render itself: it takes the font.
 RENDERERS: dict[ExportFormat, Callable[[HistoryDocument], bytes]] = {
-    ExportFormat.PDF: render_pdf,
     ExportFormat.HTML: render_html,
     ExportFormat.JSON: render_json,
     ExportFormat.CSV: render_csv,
@@ -51,5 +50,9 @@ def export_render(
 ) -> bytes:
     """The document as a file in the chosen format (PDF in `pdf_font`, PRIYOM_PDF_FONT)."""
     if fmt is ExportFormat.PDF:
+        # Imported at the first PDF: fpdf2 with fontTools is 20 MiB in every server
+        # process, for an export a few times a day.
+        from visits.export.to_pdf import render_pdf
+
         return render_pdf(document, font=pdf_font)
     return RENDERERS[fmt](document)

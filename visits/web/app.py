@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx
 from sqlalchemy import Engine
@@ -180,7 +180,12 @@ def _choose_push_bus(engine: Engine, settings: Settings) -> PushBus:
     return PostgresBus(conninfo)
 
 
-def _register_blueprints(app: Flask) -> None:
+def _screens() -> list[tuple[Blueprint, str | None]]:
+    """Every screen's blueprint and its address prefix.
+
+    Imported here, not at the top: the screens import visits.web, whose package
+    imports this module.
+    """
     from kiosk import bp as kiosk_bp
     from kiosk import public_bp as kiosk_public_bp
     from kiosk.views.tablet import rating_bp
@@ -190,14 +195,31 @@ def _register_blueprints(app: Flask) -> None:
     from visits.web.home import bp as home_bp
     from visits.web.ops import bp as ops_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(ops_bp)
-    app.register_blueprint(staff_bp, url_prefix="/staff")
-    app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
-    app.register_blueprint(kiosk_public_bp)  # /t/<token>, the ticket's own page
-    app.register_blueprint(signage_bp, url_prefix="/signage")
-    app.register_blueprint(rating_bp)  # /t/<token>/rating
+    return [
+        (auth_bp, None),
+        (home_bp, None),
+        (ops_bp, None),
+        (staff_bp, "/staff"),
+        (kiosk_bp, "/kiosk"),
+        (kiosk_public_bp, None),  # /t/<token>, the ticket's own page
+        (signage_bp, "/signage"),
+        (rating_bp, None),  # /t/<token>/rating
+    ]
+
+
+def screens_import() -> None:
+    """Import the code of every screen without building an app.
+
+    The server's master calls this before it forks its workers: the modules
+    (and the libraries they import) are then loaded once and their pages shared
+    by every worker, instead of loaded again in each.
+    """
+    _screens()
+
+
+def _register_blueprints(app: Flask) -> None:
+    for blueprint, prefix in _screens():
+        app.register_blueprint(blueprint, url_prefix=prefix)
 
 
 def _register_template_helpers(app: Flask, office: OfficeConfig, calendar: WorkCalendar) -> None:

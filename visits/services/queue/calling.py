@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
 from visits.errors import Conflict
-from visits.models import HistoryKind, Staff, Ticket, TicketStatus
+from visits.models import Client, HistoryKind, PushEvent, Room, Staff, Ticket, TicketStatus
 from visits.ru import minutes_phrase
 from visits.rules import apology_due, apology_text, day_window
 from visits.services.history import ticket_event_record
@@ -29,11 +29,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CallResult:
-    """A called ticket and, when the call is late, the apology to say."""
+    """A called ticket, the apology to say when the call is late, and the call's pushed event."""
 
     ticket: Ticket
     # §34.4: the apology prompt when the call is late, else None.
     apology: str | None
+    # Its id, set at commit, lets the caller's own screen know the event's echo.
+    event: PushEvent
 
 
 def lateness(
@@ -64,8 +66,11 @@ def ticket_call_next(
         staff_locked(session, staff)
         staff_ensure_free(session, staff)
         start, end = day_window(calendar, now)
+        # The ticket with its room and client in one read: the call's record names both.
         stmt = (
-            select(Ticket)
+            select(Ticket, Room, Client)
+            .join(Room, col(Room.id) == Ticket.room_id)
+            .join(Client, col(Client.id) == Ticket.client_id)
             .where(
                 Ticket.staff_id == staff.id,
                 Ticket.status == TicketStatus.WAITING,
@@ -78,11 +83,12 @@ def ticket_call_next(
             .execution_options(populate_existing=True)
         )
         if for_update(session):
-            stmt = stmt.with_for_update(skip_locked=True)
-        ticket = session.exec(stmt).first()
-        if ticket is None:
+            stmt = stmt.with_for_update(skip_locked=True, of=Ticket)
+        found = session.exec(stmt).first()
+        if found is None:
             raise Conflict("Сейчас никто не ждёт вызова. Список обновлён.", code="queue_empty")
-        return _call(session, calendar, staff, ticket, now)
+        ticket, room, client = found
+        return _call(session, calendar, staff, ticket, now, room=room, client=client)
 
 
 def ticket_call(
@@ -99,11 +105,19 @@ def ticket_call(
         staff_locked(session, staff)
         ticket = own_ticket(session, staff, ticket_id, TicketStatus.WAITING)
         staff_ensure_free(session, staff)
-        return _call(session, calendar, staff, ticket, now)
+        room, client = room_of(session, ticket.room_id), ticket_client(session, ticket)
+        return _call(session, calendar, staff, ticket, now, room=room, client=client)
 
 
 def _call(
-    session: Session, calendar: WorkCalendar, staff: Staff, ticket: Ticket, now: datetime
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    room: Room,
+    client: Client,
 ) -> CallResult:
     """Mark the ticket called, record it, tell the displays, and prompt an apology if late."""
     ticket.status = TicketStatus.CALLED
@@ -121,8 +135,6 @@ def _call(
             transferred_at=ticket.transferred_at,
         )
     session.add(ticket)
-    room = room_of(session, ticket.room_id)
-    client = ticket_client(session, ticket)
     late = ticket.late_start_minutes or 0
     summary = f"Талон {ticket.number} вызван: {room.place}. Специалист {staff.full_name}."
     if first_call and late > 0:
@@ -136,12 +148,12 @@ def _call(
         action="ticket.call",
         data={"late_start_minutes": late},
     )
-    ticket_push(session, "ticket.called", ticket)
+    event = ticket_push(session, "ticket.called", ticket)
     apology = None
     if apology_due(ticket, calendar.config.office.apology_after_minutes):
         apology = apology_text(minutes=late, client=client)
     log.info("ticket %s called by %s (late %s min)", ticket.number, staff.login, late)
-    return CallResult(ticket=ticket, apology=apology)
+    return CallResult(ticket=ticket, apology=apology, event=event)
 
 
 def ticket_recall(

@@ -8,7 +8,16 @@ from sqlmodel import Session, col, select
 
 from visits.db import for_update
 from visits.errors import Conflict, NotFound
-from visits.models import Booking, Client, Room, RoomReservation, Staff, Ticket, TicketStatus
+from visits.models import (
+    Booking,
+    Client,
+    PushEvent,
+    Room,
+    RoomReservation,
+    Staff,
+    Ticket,
+    TicketStatus,
+)
 from visits.push import push_emit
 from visits.rules import ACTIVE
 
@@ -36,9 +45,12 @@ def ticket_back_to_waiting(ticket: Ticket) -> None:
     ticket.started_at = None
 
 
-def ticket_push(session: Session, kind: str, ticket: Ticket, *extra_topics: str) -> None:
-    """Tell the displays and panels that show a ticket of its change, with its room now."""
-    push_emit(
+def ticket_push(session: Session, kind: str, ticket: Ticket, *extra_topics: str) -> PushEvent:
+    """Tell the displays and panels that show a ticket of its change, with its room now.
+
+    The event's id is set when the transaction commits.
+    """
+    return push_emit(
         session,
         kind,
         ticket_topics(ticket, *extra_topics),
@@ -47,12 +59,15 @@ def ticket_push(session: Session, kind: str, ticket: Ticket, *extra_topics: str)
     )
 
 
-def staff_locked(session: Session, staff: Staff) -> Staff:
-    """Serialise one specialist's claims (SQLite: BEGIN IMMEDIATE does it already)."""
-    stmt = select(Staff).where(Staff.id == staff.id).execution_options(populate_existing=True)
+def staff_locked(session: Session, staff: Staff) -> None:
+    """Serialise one specialist's claims: her row locked (PostgreSQL).
+
+    On SQLite the write transaction (BEGIN IMMEDIATE) already holds the only write
+    lock, so there is nothing to read.
+    """
     if for_update(session):
-        stmt = stmt.with_for_update()
-    return session.exec(stmt).one()
+        stmt = select(Staff.id).where(Staff.id == staff.id).with_for_update()
+        session.exec(stmt).one()
 
 
 def ticket_locked(session: Session, ticket_id: int) -> Ticket:

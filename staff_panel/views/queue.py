@@ -20,6 +20,7 @@ from visits.queries.today import (
     colleagues,
     meeting_rooms_now,
     today_board,
+    today_called,
     transfer_choices,
 )
 from visits.rules import COMFORT_REMINDER
@@ -35,6 +36,7 @@ from visits.services.meeting_rooms import (
 )
 from visits.services.notes import client_card_viewed, client_note_add
 from visits.services.queue import (
+    CallResult,
     ticket_call,
     ticket_call_next,
     ticket_finish,
@@ -51,9 +53,12 @@ from visits.web.htmx import is_fragment_request, render
 nav_item("staff_panel.today", "Мой день", Role.SPECIALIST, order=20)
 
 BOARD = "staff_panel/partials/_today_board.html"
+CALLED = "staff_panel/partials/_today_called.html"
 PAGE = "staff_panel/pages/today.html"
 # ASCII event names: HX-Trigger must be latin-1 on a real server.
 SIDE_CLEARED = {"today-side-clear": True}
+# The pushed event of the panel's own call: its echo on the panel's stream needs no reload.
+OWN_EVENT = "today-own-event"
 
 
 def _me() -> Staff:
@@ -95,6 +100,29 @@ def _act(action: Callable[[], object], notice: str | None = None, **extra: Any) 
     return _board(notice=notice, action=True, **extra)
 
 
+def _call(action: Callable[[], CallResult]) -> Response:
+    """Call a ticket; the answer is what the call changed, not the whole day read again.
+
+    The current panel replaces itself, its row and the count come out of band
+    (_today_called.html). A refused call answers as every action does.
+    """
+    try:
+        result = action()
+    except PriyomError as exc:
+        db().rollback()
+        return _board(error=exc.message, status=exc.status)
+    if not is_fragment_request():
+        return _board(action=True)
+    board = today_called(db(), priyom().calendar, _me(), result.ticket)
+    return render(
+        CALLED,
+        CALLED,
+        board=board,
+        retarget="#today-current",
+        trigger={OWN_EVENT: {"id": result.event.id}},
+    )
+
+
 def _int(name: str) -> int:
     raw = request.form.get(name, "")
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
@@ -111,17 +139,20 @@ def today() -> Response:
 @bp.route("/today/call-next", methods=["POST"])
 @staff_required(Role.SPECIALIST)
 def today_call_next() -> Response:
-    return _act(lambda: ticket_call_next(session=db(), calendar=priyom().calendar, staff=_me()))
+    return _call(lambda: ticket_call_next(session=db(), calendar=priyom().calendar, staff=_me()))
 
 
 @bp.route("/today/tickets/<int:ticket_id>/<action>", methods=["POST"])
 @staff_required(Role.SPECIALIST)
 def today_ticket_action(ticket_id: int, action: str) -> Response:
     session, staff, calendar = db(), _me(), priyom().calendar
+    if action == "call":
+        return _call(
+            lambda: ticket_call(
+                session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
+            )
+        )
     actions: dict[str, Callable[[], object]] = {
-        "call": lambda: ticket_call(
-            session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
-        ),
         "recall": lambda: ticket_recall(session=session, staff=staff, ticket_id=ticket_id),
         "no-show": lambda: ticket_no_show(session=session, staff=staff, ticket_id=ticket_id),
         "start": lambda: ticket_start(session=session, staff=staff, ticket_id=ticket_id),

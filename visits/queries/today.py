@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.models import (
@@ -74,10 +74,7 @@ class TodayBoard:
     reservation_room: Room | None = None
     invites: list[InviteNotice] = field(default_factory=list)
     next_row: TodayRow | None = None
-
-    @property
-    def waiting_count(self) -> int:
-        return sum(1 for r in self.rows if r.state == "waiting")
+    waiting_count: int = 0
 
     @property
     def day_text(self) -> str:
@@ -108,6 +105,7 @@ def today_board(
     board = TodayBoard(staff=staff, day=calendar.to_local(now).date(), now=now, rows=rows)
     board.active = next((r for r in rows if r.state in ACTIVE), None)
     board.next_row = next((r for r in rows if r.state == "waiting"), None)
+    board.waiting_count = sum(1 for r in rows if r.state == "waiting")
     if board.active is not None and board.active.ticket is not None:
         _describe_active(session, calendar, board, board.active.ticket, now)
     board.invites = invites_for(session, staff)
@@ -130,24 +128,81 @@ def _today_rows(
     rows: list[TodayRow] = []
     for booking in all_bookings.values():
         ticket = tickets.get(booking.id or 0)
-        state = _row_state(booking, ticket, staff)
+        service = services[ticket.service_id if ticket else booking.service_id]
         who = staff_names.get(ticket.staff_id, "") if ticket else ""
         rows.append(
-            TodayRow(
-                booking=booking,
-                ticket=ticket,
-                client=clients[booking.client_id],
-                service=services[ticket.service_id if ticket else booking.service_id],
-                state=state,
-                label=_label(state, ticket, calendar, who),
-                booked_at=ticket.booked_at if ticket else booking.starts_at,
-                transferred_in=ticket is not None
-                and ticket.staff_id == staff.id
-                and booking.staff_id != staff.id,
-            )
+            _row(calendar, staff, booking, ticket, clients[booking.client_id], service, who)
         )
     rows.sort(key=lambda r: (r.booked_at, r.booking.id or 0))
     return rows
+
+
+def _row(
+    calendar: WorkCalendar,
+    staff: Staff,
+    booking: Booking,
+    ticket: Ticket | None,
+    client: Client,
+    service: Service,
+    who: str = "",
+) -> TodayRow:
+    """One visit's row; `who` is the colleague a handed-over ticket went to (§23)."""
+    state = _row_state(booking, ticket, staff)
+    return TodayRow(
+        booking=booking,
+        ticket=ticket,
+        client=client,
+        service=service,
+        state=state,
+        label=_label(state, ticket, calendar, who),
+        booked_at=ticket.booked_at if ticket else booking.starts_at,
+        transferred_in=ticket is not None
+        and ticket.staff_id == staff.id
+        and booking.staff_id != staff.id,
+    )
+
+
+def today_called(
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket: Ticket,
+    now: datetime | None = None,
+) -> TodayBoard:
+    """What a call changes on the day: the called ticket as the current row, and who still waits.
+
+    The rest of the list is not read: a call changes no other row, and a specialist
+    with a current ticket calls nobody out of turn, which the page knows without it.
+    """
+    now = now or utcnow()
+    booking, client, service = session.exec(
+        select(Booking, Client, Service)
+        .join(Client, col(Client.id) == Booking.client_id)
+        .join(Service, col(Service.id) == ticket.service_id)
+        .where(Booking.id == ticket.booking_id)
+    ).one()
+    row = _row(calendar, staff, booking, ticket, client, service)
+    start, end = day_window(calendar, now)
+    waiting = session.exec(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.staff_id == staff.id,
+            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.booked_at) >= start,
+            col(Ticket.booked_at) < end,
+        )
+    ).one()
+    board = TodayBoard(
+        staff=staff,
+        day=calendar.to_local(now).date(),
+        now=now,
+        rows=[row],
+        active=row,
+        waiting_count=waiting,
+    )
+    _describe_active(session, calendar, board, ticket, now)
+    return board
 
 
 def _today_bookings_and_tickets(

@@ -71,7 +71,7 @@ def test_call_next_start_finish(
     ticket = _today_ticket(session, open_calendar, 9)
     login_as(client, "ivanova")
     status, body = _post(client, "/staff/today/call-next")
-    assert status == 200 and 'id="today-board"' in body and "Вызван в" in body
+    assert status == 200 and 'id="today-current"' in body and "Вызван в" in body
     assert "Клиент пришёл, начать приём" in body
     assert session.exec(select(PushEvent).where(PushEvent.kind == "ticket.called")).one()
     status, body = _post(client, f"/staff/today/tickets/{ticket.id}/start")
@@ -261,3 +261,66 @@ def test_late_call_shows_the_apology(
         status, body = _post(client, "/staff/today/call-next")
     assert status == 200 and "позже записи. Извинитесь перед Иваном Петровичем." in body
     assert 'class="apology"' in body
+
+
+def test_a_call_answers_with_what_changed_not_the_whole_day(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    first = _today_ticket(session, open_calendar, 9)
+    later = _today_ticket(session, open_calendar, 10)
+    last = _today_ticket(session, open_calendar, 11)
+    login_as(client, "ivanova")
+    response = client.post("/staff/today/call-next", headers=htmx_headers(client))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    # The current panel replaces itself; the list is not sent again.
+    assert response.headers["HX-Retarget"] == "#today-current"
+    assert body.lstrip().startswith('<section id="today-current"') and first.number in body
+    assert 'id="today-board"' not in body and "<table" not in body
+    assert later.number not in body and last.number not in body
+    # Out of band: the called row, the count, the message; the others' «Вызвать» removed.
+    assert f'<tr id="today-row-{first.booking_id}"' in body and "Вызван в" in body
+    assert 'id="today-counts"' in body and "<strong data-waiting>2</strong>" in body
+    assert 'id="today-message"' in body
+    assert 'hx-swap-oob="delete:#today-board .call-out-of-turn"' in body
+    # The call's own event, so the panel does not read its day again on the echo.
+    event = session.exec(select(PushEvent).where(PushEvent.kind == "ticket.called")).one()
+    assert json.loads(response.headers["HX-Trigger"]) == {"today-own-event": {"id": event.id}}
+
+    # The whole day, read afterwards, shows the same: the called row, no call buttons left.
+    board = client.get("/staff/today", headers=htmx_headers(client)).get_data(as_text=True)
+    assert "<strong data-waiting>2</strong>" in board and "call-out-of-turn" not in board
+
+
+def test_a_call_out_of_turn_of_the_last_waiting_answers_with_what_changed(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    board = client.get("/staff/today", headers=htmx_headers(client)).get_data(as_text=True)
+    assert (
+        f'aria-label="Вызвать {ticket.number}"' in board
+        and 'class="btn btn-small call-out-of-turn"' in board
+    )
+    status, body = _post(client, f"/staff/today/tickets/{ticket.id}/call")
+    assert status == 200 and body.lstrip().startswith('<section id="today-current"')
+    assert "<strong data-waiting>0</strong>" in body
+    # Nobody else waits: no «Вызвать» button is left to remove.
+    assert "delete:" not in body
+    # A refused call answers with the whole day and its message, as every action does.
+    status, body = _post(client, "/staff/today/call-next")
+    assert status == 409 and 'id="today-board"' in body
+    assert "Сначала завершите приём по талону" in body
+
+
+def test_a_call_without_htmx_gets_the_whole_page(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    ticket = _today_ticket(session, open_calendar, 9)
+    login_as(client, "ivanova")
+    response = client.post(
+        "/staff/today/call-next", headers={"X-CSRF-Token": htmx_headers(client)["X-CSRF-Token"]}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "HX-Retarget" not in response.headers
+    assert "<html" in page and 'id="today-board"' in page and ticket.number in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +36,10 @@ SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
+# One password hashed or checked at a time in a process: each takes argon2's memory
+# cost (64 MiB) for its tens of milliseconds, and staff logging in at the start of a
+# day would stack them (three at once: 192 MiB). Its own lanes already keep the cores busy.
+_argon2_turn = threading.Lock()
 # Verified against when the login is unknown, so timing does not reveal which logins exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -54,7 +59,8 @@ def staff_set_password(*, session: Session, login: str, password: str) -> Staff:
         staff = session.exec(select(Staff).where(Staff.login == login)).first()
         if staff is None:
             raise NotFound(f"Сотрудника с логином {login} нет в настройках офиса.")
-        staff.password_hash = _hasher.hash(password)
+        with _argon2_turn:
+            staff.password_hash = _hasher.hash(password)
         staff.failed_logins = 0
         staff.locked_until = None
         session.add(staff)
@@ -129,7 +135,8 @@ def _login_failed(
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _argon2_turn:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

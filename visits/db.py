@@ -21,6 +21,8 @@ from sqlalchemy import BigInteger, Engine, Integer, String, Text, cast, event, f
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
@@ -131,6 +133,18 @@ def write_transaction(session: Session) -> Iterator[Session]:
         _immediate.reset(immediate_token)
         if writer is not None:
             writer.release()
+
+
+def orm_synced(session: Session, model: type[Any], ident: int, **values: Any) -> None:
+    """After a Core write: give an object this session already holds the values written.
+
+    The hot paths write with Core statements, which leave the session's objects as they
+    were; the caller's copy (a test's, a service's that loaded it earlier) must not go stale.
+    """
+    loaded = session.identity_map.get(identity_key(model, ident))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
 
 
 def for_update(session: Session) -> bool:

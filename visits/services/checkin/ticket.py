@@ -1,17 +1,27 @@
-"""Check-in by the booking code, typed or scanned from the confirmation's QR (§31, §34.3)."""
+"""Check-in by the booking code, typed or scanned from the confirmation's QR (§31, §34.3).
+
+The kiosk's busiest path: one write transaction of Core statements built once at
+import. The booking is read with its ticket, if any, and the words the ticket
+needs in one statement; the number, the ticket, the booking's status, the print
+job and the history entry follow; a reprint is rare and goes through the ORM.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row, Select, bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
-from visits.db import for_update, is_sqlite, write_transaction
+from visits.db import for_update, is_sqlite, orm_synced, write_transaction
 from visits.errors import NotFound
 from visits.models import (
     Booking,
@@ -24,7 +34,13 @@ from visits.models import (
     TicketStatus,
 )
 from visits.push import push_emit
-from visits.queries.ticket_page import TicketInfo, ticket_info
+from visits.queries.ticket_page import (
+    WORD_COLUMNS,
+    TicketInfo,
+    ticket_info,
+    ticket_info_new,
+    with_words,
+)
 from visits.services.checkin.common import (
     KIOSK_ACTOR,
     CheckinRefused,
@@ -41,6 +57,81 @@ log = logging.getLogger(__name__)
 SAME_PRESS = timedelta(seconds=15)
 
 
+def _found_statement(key: str, locked: bool) -> Select[Any]:
+    """The booking by its code or id, its ticket if it has one, and the ticket's words."""
+    by = col(Booking.code) if key == "code" else col(Booking.id)
+    statement = (
+        with_words(
+            sa_select(
+                col(Booking.id).label("booking_id"),
+                col(Booking.status).label("status"),
+                col(Booking.starts_at).label("starts_at"),
+                col(Booking.client_id).label("client_id"),
+                col(Booking.service_id).label("service_id"),
+                col(Booking.staff_id).label("staff_id"),
+                col(Booking.room_id).label("room_id"),
+                col(Service.letter).label("letter"),
+                col(Ticket.id).label("ticket_id"),
+                *WORD_COLUMNS,
+            ).select_from(Booking),
+            client_id=col(Booking.client_id),
+            service_id=col(Booking.service_id),
+            staff_id=col(Booking.staff_id),
+            room_id=col(Booking.room_id),
+        )
+        .outerjoin(Ticket, col(Ticket.booking_id) == col(Booking.id))
+        .where(by == bindparam(key))
+    )
+    # PostgreSQL: serialise check-ins of one booking; a second one then sees the ticket.
+    return statement.with_for_update(of=Booking) if locked else statement
+
+
+# Built once: a statement made per call costs more Python than the database's work.
+_FOUND = {
+    (key, locked): _found_statement(key, locked)
+    for key in ("code", "booking_id")
+    for locked in (False, True)
+}
+_TICKET_OF_BOOKING = sa_select(col(Ticket.id)).where(
+    col(Ticket.booking_id) == bindparam("booking_id")
+)
+_TICKET_INSERT = insert(Ticket).returning(col(Ticket.id))
+_JOB_INSERT = insert(PrintJob).returning(col(PrintJob.id))
+_BOOKING_CHECKED_IN = (
+    update(Booking)
+    .where(col(Booking.id) == bindparam("booking_id"))
+    .values(status=BookingStatus.CHECKED_IN)
+)
+
+
+def _next_seq_statement(dialect: Any) -> Any:
+    """Take the next sequence of a letter on an office day, in one upsert.
+
+    The upsert's row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) makes two
+    kiosks take two different numbers.
+    """
+    insert_counter = dialect.insert(TicketCounter).values(
+        office_day=bindparam("office_day"), letter=bindparam("letter"), last_seq=1
+    )
+    return insert_counter.on_conflict_do_update(
+        index_elements=["office_day", "letter"],
+        set_={"last_seq": col(TicketCounter.last_seq) + 1},
+    ).returning(col(TicketCounter.last_seq))
+
+
+_NEXT_SEQ = {"sqlite": _next_seq_statement(sqlite), "postgresql": _next_seq_statement(postgresql)}
+
+
+@dataclass(frozen=True)
+class _Due:
+    """The booking as the window rule reads it (checkin_window_check)."""
+
+    id: int
+    status: BookingStatus
+    starts_at: datetime
+    service_id: int
+
+
 def ticket_checkin(
     *,
     session: Session,
@@ -50,18 +141,7 @@ def ticket_checkin(
     now: datetime | None = None,
 ) -> CheckinResult:
     """Check a booking in by its code (typed or scanned); return its ticket."""
-    value = scanned_code(code)
-    booking_id = session.exec(select(Booking.id).where(Booking.code == value)).first()
-    if booking_id is None:
-        log.info("check-in refused: unknown code")
-        raise NotFound(
-            f"Записи с кодом {value} нет. Проверьте код в сообщении о записи "
-            "или найдите запись по номеру телефона.",
-            code="checkin_unknown",
-        )
-    return checkin_booking(
-        session=session, calendar=calendar, booking_id=booking_id, device_id=device_id, now=now
-    )
+    return _checkin_once(session, calendar, ("code", scanned_code(code)), device_id, now)
 
 
 def checkin_booking(
@@ -73,116 +153,163 @@ def checkin_booking(
     now: datetime | None = None,
 ) -> CheckinResult:
     """Issue the booking's ticket, or return the one it already has (a reprint)."""
+    return _checkin_once(session, calendar, ("booking_id", booking_id), device_id, now)
+
+
+def _checkin_once(
+    session: Session,
+    calendar: WorkCalendar,
+    key: tuple[str, object],
+    device_id: int,
+    now: datetime | None,
+) -> CheckinResult:
     now = now or utcnow()
     try:
-        return _checkin(session, calendar, booking_id, device_id, now)
+        return _checkin(session, calendar, key, device_id, now)
     except IntegrityError:
         # Another kiosk checked the same booking in at this very moment (the row
         # lock covers PostgreSQL; this covers the rest): theirs is the ticket.
         session.rollback()
-        log.info("check-in of booking %s raced; returning the ticket issued", booking_id)
-        return _checkin(session, calendar, booking_id, device_id, now)
+        log.info("check-in of booking %s raced; returning the ticket issued", key[1])
+        return _checkin(session, calendar, key, device_id, now)
 
 
 def _checkin(
-    session: Session, calendar: WorkCalendar, booking_id: int, device_id: int, now: datetime
+    session: Session,
+    calendar: WorkCalendar,
+    key: tuple[str, object],
+    device_id: int,
+    now: datetime,
 ) -> CheckinResult:
     """Issue the ticket, its print job, the history row and the staff's push, in one transaction."""
     with write_transaction(session):
-        booking = _booking_locked(session, booking_id)
-        ticket = session.exec(
-            select(Ticket)
-            .where(Ticket.booking_id == booking_id)
-            .execution_options(populate_existing=True)
-        ).first()
-        if ticket is not None:
-            return _reprint(session, calendar, booking, ticket, device_id, now)
-        late_minutes = checkin_window_check(session, calendar, booking, now)
-        ticket = _ticket_issue(session, calendar, booking, late_minutes, device_id, now)
-        assert ticket.id is not None
-        job = PrintJob(ticket_id=ticket.id, device_id=device_id, created_at=now)
-        session.add(job)
-        session.flush()
-        info = ticket_info(session, calendar, ticket)
-        _checkin_record(session, booking, ticket, info, late_minutes, device_id, now)
+        session.flush()  # a booking a caller's own transaction just added must be seen
+        found, ticket_id = _found(session, key)
+        if ticket_id is not None:
+            return _reprint(session, calendar, found.booking_id, ticket_id, device_id, now)
+        due = _Due(found.booking_id, found.status, found.starts_at, found.service_id)
+        late_minutes = checkin_window_check(session, calendar, due, now)
+        info, job_id = _ticket_issue(session, calendar, found, late_minutes, device_id, now)
+        _checkin_record(session, found, info, late_minutes, device_id, now)
+    orm_synced(session, Booking, found.booking_id, status=BookingStatus.CHECKED_IN)
     log.info(
-        "check-in: booking %s -> ticket %s (late %s min)", booking_id, ticket.number, late_minutes
+        "check-in: booking %s -> ticket %s (late %s min)",
+        found.booking_id,
+        info.number,
+        late_minutes,
     )
     return CheckinResult(
         info=info,
-        booking_id=booking_id,
-        staff_id=booking.staff_id,
-        print_job_id=job.id,
+        booking_id=found.booking_id,
+        staff_id=found.staff_id,
+        print_job_id=job_id,
         reprint=False,
     )
 
 
-def _booking_locked(session: Session, booking_id: int) -> Booking:
-    """Read the booking afresh, locked where the database can lock a row."""
-    stmt = select(Booking).where(Booking.id == booking_id)
-    if for_update(session):
-        # Serialise check-ins of one booking; a second one then sees the ticket.
-        stmt = stmt.with_for_update()
-    return session.exec(stmt.execution_options(populate_existing=True)).one()
+def _found(session: Session, key: tuple[str, object]) -> tuple[Row[Any], int | None]:
+    """The booking's row (_found_statement), locked where the database can lock a row,
+    and the id of its ticket if it has one."""
+    connection = session.connection()
+    kind, value = key
+    found = connection.execute(_FOUND[kind, for_update(session)], {kind: value}).first()
+    if found is None:
+        if kind == "code":
+            log.info("check-in refused: unknown code")
+            raise NotFound(
+                f"Записи с кодом {value} нет. Проверьте код в сообщении о записи "
+                "или найдите запись по номеру телефона.",
+                code="checkin_unknown",
+            )
+        raise NotFound("Запись не найдена.")
+    ticket_id: int | None = found.ticket_id
+    if ticket_id is None and found.status != BookingStatus.BOOKED:
+        # PostgreSQL, after waiting for the lock, reads the booking anew but not the
+        # joined ticket: a ticket that other check-in committed is looked up again.
+        again = connection.execute(_TICKET_OF_BOOKING, {"booking_id": found.booking_id})
+        ticket_id = again.scalar()
+    return found, ticket_id
 
 
 def _ticket_issue(
     session: Session,
     calendar: WorkCalendar,
-    booking: Booking,
+    found: Row[Any],
     late_minutes: int,
     device_id: int,
     now: datetime,
-) -> Ticket:
-    """Number a new waiting ticket for the booking and mark the booking checked in."""
-    service = session.get(Service, booking.service_id)
-    assert service is not None and booking.id is not None
+) -> tuple[TicketInfo, int]:
+    """Number a new waiting ticket, mark the booking checked in and add the print job."""
+    connection = session.connection()
     day = calendar.to_local(now).date()
-    seq = _next_seq(session, day, service.letter)
-    ticket = Ticket(
-        number=f"{service.letter}-{seq:03d}",
-        letter=service.letter,
-        seq=seq,
-        office_day=day,
-        booking_id=booking.id,
-        client_id=booking.client_id,
-        token=secrets.token_urlsafe(18),
+    dialect = "sqlite" if is_sqlite(session) else "postgresql"
+    seq = int(
+        connection.execute(
+            _NEXT_SEQ[dialect], {"office_day": day, "letter": found.letter}
+        ).scalar_one()
+    )
+    number, token = f"{found.letter}-{seq:03d}", secrets.token_urlsafe(18)
+    ticket_id = connection.execute(
+        _TICKET_INSERT,
+        {
+            "number": number,
+            "letter": found.letter,
+            "seq": seq,
+            "office_day": day,
+            "booking_id": found.booking_id,
+            "client_id": found.client_id,
+            "token": token,
+            "status": TicketStatus.WAITING,
+            "service_id": found.service_id,
+            "staff_id": found.staff_id,
+            "room_id": found.room_id,
+            "booked_at": found.starts_at,
+            "checked_in_at": now,
+            "late_arrival": late_minutes > 0,
+            "kiosk_device_id": device_id,
+        },
+    ).scalar_one()
+    assert ticket_id is not None
+    connection.execute(_BOOKING_CHECKED_IN, {"booking_id": found.booking_id})
+    job_id = connection.execute(
+        _JOB_INSERT, {"ticket_id": ticket_id, "device_id": device_id, "created_at": now}
+    ).scalar_one()
+    assert job_id is not None
+    info = ticket_info_new(
+        calendar,
+        found,
+        ticket_id=ticket_id,
+        number=number,
+        token=token,
         status=TicketStatus.WAITING,
-        service_id=booking.service_id,
-        staff_id=booking.staff_id,
-        room_id=booking.room_id,
-        booked_at=booking.starts_at,
+        office_day=day,
+        booked_at=found.starts_at,
         checked_in_at=now,
         late_arrival=late_minutes > 0,
-        kiosk_device_id=device_id,
+        rated=False,
     )
-    session.add(ticket)
-    booking.status = BookingStatus.CHECKED_IN
-    session.add(booking)
-    session.flush()
-    return ticket
+    return info, job_id
 
 
 def _checkin_record(
     session: Session,
-    booking: Booking,
-    ticket: Ticket,
+    found: Row[Any],
     info: TicketInfo,
     late_minutes: int,
     device_id: int,
     now: datetime,
 ) -> None:
     """Write the check-in to the client's history (§4) and tell the staff's screens."""
-    summary = f"Регистрация в терминале, талон {ticket.number}. {info.visit_sentence}" + (
+    summary = f"Регистрация в терминале, талон {info.number}. {info.visit_sentence}" + (
         f" Опоздание {late_minutes} мин." if late_minutes else ""
     )
     history_record(
         session,
-        client_id=booking.client_id,
+        client_id=found.client_id,
         kind=HistoryKind.CHECKED_IN,
         actor=KIOSK_ACTOR,
-        booking_id=booking.id,
-        ticket_id=ticket.id,
+        booking_id=found.booking_id,
+        ticket_id=info.ticket_id,
         summary=summary,
         data={"late_minutes": late_minutes, "device_id": device_id},
         at=now,
@@ -190,26 +317,28 @@ def _checkin_record(
     push_emit(
         session,
         "ticket.checked_in",
-        [f"staff:{booking.staff_id}", "admin"],
-        ticket_id=ticket.id,
+        [f"staff:{found.staff_id}", "admin"],
+        ticket_id=info.ticket_id,
     )
 
 
 def _reprint(
     session: Session,
     calendar: WorkCalendar,
-    booking: Booking,
-    ticket: Ticket,
+    booking_id: int,
+    ticket_id: int,
     device_id: int,
     now: datetime,
 ) -> CheckinResult:
     """Return the booking's ticket again, printed again unless this is the same press."""
+    ticket = session.get(Ticket, ticket_id, populate_existing=True)
+    assert ticket is not None
     if ticket.status == TicketStatus.DONE:
         raise CheckinRefused(
             "Приём по этой записи уже завершён. Если остался вопрос, "
             f"позвоните по телефону {office_phones(calendar)} или запишитесь снова.",
             reason="finished",
-            booking_id=booking.id,
+            booking_id=booking_id,
         )
     assert ticket.id is not None
     recent = session.exec(
@@ -222,26 +351,11 @@ def _reprint(
         job = PrintJob(ticket_id=ticket.id, device_id=device_id, reprint=True, created_at=now)
         session.add(job)
         session.flush()
-    log.info("check-in again: booking %s keeps ticket %s", booking.id, ticket.number)
+    log.info("check-in again: booking %s keeps ticket %s", booking_id, ticket.number)
     return CheckinResult(
         info=ticket_info(session, calendar, ticket),
-        booking_id=booking.id or 0,
+        booking_id=booking_id,
         staff_id=ticket.staff_id,
         print_job_id=job.id,
         reprint=True,
     )
-
-
-def _next_seq(session: Session, day: date, letter: str) -> int:
-    """Take the next ticket sequence of a letter on an office day, in one upsert.
-
-    The upsert's row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) makes two
-    kiosks take two different numbers.
-    """
-    dialect = sqlite if is_sqlite(session) else postgresql
-    insert = dialect.insert(TicketCounter).values(office_day=day, letter=letter, last_seq=1)
-    upsert = insert.on_conflict_do_update(
-        index_elements=["office_day", "letter"],
-        set_={"last_seq": col(TicketCounter.last_seq) + 1},
-    ).returning(col(TicketCounter.last_seq))
-    return int(session.execute(upsert).scalar_one())

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar
-from visits.models import Booking, BookingStatus, Role, Room, RoomKind, Service, Staff
+from visits.models import BookingStatus, Role, Room, RoomKind, Service, Staff
 from visits.ru import date_with_weekday, minutes_phrase
 from visits.services.checkin.common import CheckinRefused, first_free_slot_today, office_phones
 
 
+class BookingDue(Protocol):
+    """What the window reads of a booking: a Booking, or the check-in's row of it."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def status(self) -> BookingStatus: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def service_id(self) -> int: ...
+
+
 def checkin_window_check(
-    session: Session, calendar: WorkCalendar, booking: Booking, now: datetime
+    session: Session, calendar: WorkCalendar, booking: BookingDue, now: datetime
 ) -> int:
     """Raise CheckinRefused unless the booking may be checked in now; return minutes late."""
     _refuse_by_status(calendar, booking)
@@ -48,7 +62,7 @@ def checkin_window_check(
     return max(0, late)
 
 
-def _refuse_by_status(calendar: WorkCalendar, booking: Booking) -> None:
+def _refuse_by_status(calendar: WorkCalendar, booking: BookingDue) -> None:
     """Refuse a cancelled or completed booking."""
     start = calendar.to_local(booking.starts_at)
     if booking.status == BookingStatus.CANCELLED:
@@ -64,7 +78,7 @@ def _refuse_by_status(calendar: WorkCalendar, booking: Booking) -> None:
         )
 
 
-def _refuse_other_day(calendar: WorkCalendar, booking: Booking, now: datetime) -> None:
+def _refuse_other_day(calendar: WorkCalendar, booking: BookingDue, now: datetime) -> None:
     """Refuse a booking of another day, saying when to come or whom to call."""
     office = calendar.config.office
     start = calendar.to_local(booking.starts_at)

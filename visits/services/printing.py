@@ -18,12 +18,14 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Row, and_, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from printer import (
     PROFILES,
+    PrintedTicket,
     PrinterError,
     PrinterSettings,
     PrinterStatus,
@@ -36,7 +38,7 @@ from printer import (
 from printer.status import PaperState
 from visits.calendar import WorkCalendar, utcnow
 from visits.config import OfficeConfig
-from visits.db import write_transaction
+from visits.db import orm_synced, write_transaction
 from visits.errors import InvalidInput, NotFound
 from visits.models import (
     PRINT_CLAIM_STALE_AFTER,
@@ -49,7 +51,12 @@ from visits.models import (
     Ticket,
 )
 from visits.push import push_emit
-from visits.queries.ticket_page import TICKET_PATH, TicketInfo, ticket_info
+from visits.queries.ticket_page import (
+    TICKET_PATH,
+    TicketInfo,
+    ticket_info_of,
+    ticket_info_select,
+)
 from visits.services.history import audit_record, history_record
 
 log = logging.getLogger(__name__)
@@ -145,14 +152,12 @@ def print_job_run(
     With `device_id`, only that device's job (a kiosk prints nothing of another kiosk).
     """
     now = now or utcnow()
-    job = _claim(session, job_id, worker or worker_name(), now, device_id)
-    if job is None:
+    claimed = _claim(session, job_id, worker or worker_name(), now, device_id)
+    if claimed is None:
         return _not_claimed(session, job_id, device_id, now)
-    ticket = session.get(Ticket, job.ticket_id)
-    device = session.get(Device, job.device_id)
-    assert ticket is not None and device is not None
-    info = ticket_info(session, calendar, ticket)
-    session.commit()  # end the read transaction: nothing is held while the printer works
+    job, ticket, device = claimed
+    info = ticket_info_of(calendar, ticket)
+    # Nothing is held while the printer works: the claim's transaction has committed.
     try:
         printed = print_ticket(
             ticket_layout(info, calendar.config),
@@ -167,8 +172,7 @@ def print_job_run(
             _record_paper(session, device.id or 0, "out", now)
         return PrintOutcome(job_id, PrintJobStatus.FAILED, message, False, info.path)
     status = PrintJobStatus.DONE if printed.status.confirmed else PrintJobStatus.SENT
-    _mark_done(session, job_id, device.id or 0, info, utcnow(), status, printed.data)
-    _record_paper(session, device.id or 0, printed.status.paper, utcnow())
+    _mark_done(session, job, ticket, device, status, printed, utcnow())
     log.info("print job %s: ticket %s %s on %r", job_id, info.number, status.value, device.name)
     return PrintOutcome(job_id, status.value, "", True, info.path)
 
@@ -201,36 +205,104 @@ def _not_claimed(
     return PrintOutcome(job_id, job.status, job.last_error, printed=False, ticket_path=path)
 
 
-def _claim(
-    session: Session, job_id: int, worker: str, now: datetime, device_id: int | None
-) -> PrintJob | None:
-    """Take the job with one UPDATE, returning it; only one caller can win it."""
+def _claim_statement(*, own_device_only: bool) -> Any:
+    """Take a job that is waiting, failed, or claimed by a process long dead; return it."""
     statement = (
         update(PrintJob)
         .where(
-            col(PrintJob.id) == job_id,
+            col(PrintJob.id) == bindparam("job_id"),
             or_(
                 col(PrintJob.status).in_([PrintJobStatus.PENDING, PrintJobStatus.FAILED]),
                 and_(
                     col(PrintJob.status) == PrintJobStatus.PRINTING,
-                    col(PrintJob.claimed_at) < now - STALE_CLAIM,
+                    col(PrintJob.claimed_at) < bindparam("stale_before"),
                 ),
             ),
         )
         .values(
             status=PrintJobStatus.PRINTING,
-            claimed_by=worker,
-            claimed_at=now,
+            claimed_by=bindparam("worker"),
+            claimed_at=bindparam("now"),
             attempts=col(PrintJob.attempts) + 1,
         )
-        .returning(PrintJob)
-        .execution_options(populate_existing=True)
+        .returning(
+            col(PrintJob.id),
+            col(PrintJob.ticket_id),
+            col(PrintJob.device_id),
+            col(PrintJob.attempts),
+            col(PrintJob.reprint),
+        )
     )
-    if device_id is not None:
+    if own_device_only:
         # A kiosk prints only its own jobs.
-        statement = statement.where(col(PrintJob.device_id) == device_id)
+        statement = statement.where(col(PrintJob.device_id) == bindparam("printer_device_id"))
+    return statement
+
+
+# Built once: a statement made per call costs more Python than the database's work.
+_CLAIM = {own: _claim_statement(own_device_only=own) for own in (False, True)}
+_PRINTED_TICKET = ticket_info_select(
+    col(Ticket.client_id).label("client_id"), col(Ticket.booking_id).label("booking_id")
+).where(col(Ticket.id) == bindparam("ticket_id"))
+# Only the newest job of a printer keeps its bytes (the preview of the last ticket).
+_OLDER_BYTES_DROPPED = (
+    update(PrintJob)
+    .where(
+        col(PrintJob.device_id) == bindparam("printer_device_id"),
+        col(PrintJob.id) != bindparam("job_id"),
+        col(PrintJob.sent_data).is_not(None),
+    )
+    .values(sent_data=None)
+)
+_JOB_PRINTED = (
+    update(PrintJob)
+    .where(col(PrintJob.id) == bindparam("job_id"))
+    .values(
+        status=bindparam("job_status"),
+        printed_at=bindparam("printed_at"),
+        last_error="",
+        sent_data=bindparam("data"),
+    )
+)
+
+# SET takes the columns the parameters name (the roll's answer, an error cleared).
+_DEVICE_ANSWERED = update(Device).where(col(Device.id) == bindparam("answered_device_id"))
+
+
+def _claim(
+    session: Session, job_id: int, worker: str, now: datetime, device_id: int | None
+) -> tuple[Row[Any], Row[Any], Device] | None:
+    """Take the job with one UPDATE; only one caller can win it.
+
+    Return the job, its ticket's row (ticket_info_select) and the printer's device.
+    """
     with write_transaction(session):
-        return session.scalars(statement).first()
+        connection = session.connection()
+        job = connection.execute(
+            _CLAIM[device_id is not None],
+            {
+                "job_id": job_id,
+                "stale_before": now - STALE_CLAIM,
+                "worker": worker,
+                "now": now,
+                "printer_device_id": device_id,
+            },
+        ).first()
+        if job is None:
+            return None
+        ticket = connection.execute(_PRINTED_TICKET, {"ticket_id": job.ticket_id}).one()
+        device = session.get(Device, job.device_id)
+        assert device is not None
+    orm_synced(
+        session,
+        PrintJob,
+        job_id,
+        status=PrintJobStatus.PRINTING,
+        claimed_by=worker,
+        claimed_at=now,
+        attempts=job.attempts,
+    )
+    return job, ticket, device
 
 
 def _mark_failed(
@@ -253,52 +325,78 @@ def _mark_failed(
 
 def _mark_done(
     session: Session,
-    job_id: int,
-    device_id: int,
-    info: TicketInfo,
-    now: datetime,
+    job: Row[Any],
+    ticket: Row[Any],
+    device: Device,
     status: PrintJobStatus,
-    data: bytes,
+    printed: PrintedTicket,
+    now: datetime,
 ) -> None:
+    """Record a printed job, the printer's answer and the history entry, in one transaction."""
+    assert device.id is not None
+    written = {"status": status, "printed_at": now, "last_error": "", "sent_data": printed.data}
+    device_values = _device_answered(session, device, printed.status.paper, now)
     with write_transaction(session):
-        job = session.get(PrintJob, job_id)
-        device = session.get(Device, device_id)
-        ticket = session.get(Ticket, info.ticket_id)
-        assert job is not None and device is not None and ticket is not None
-        # Only the newest job of a printer keeps its bytes (the preview of the last ticket).
-        session.execute(
-            update(PrintJob)
-            .where(
-                col(PrintJob.device_id) == device_id,
-                col(PrintJob.id) != job_id,
-                col(PrintJob.sent_data).is_not(None),
-            )
-            .values(sent_data=None)
+        connection = session.connection()
+        connection.execute(_OLDER_BYTES_DROPPED, {"printer_device_id": device.id, "job_id": job.id})
+        connection.execute(
+            _JOB_PRINTED,
+            {"job_id": job.id, "job_status": status, "printed_at": now, "data": printed.data},
         )
-        job.status = status
-        job.printed_at = now
-        job.last_error = ""
-        job.sent_data = data
-        session.add(job)
-        if device.printer_error:
-            device.printer_error = ""
-            device.printer_error_at = None
-            session.add(device)
-            push_emit(session, "printer.alert", ["admin"], device_id=device_id, resolved=True)
+        if device_values:
+            connection.execute(_DEVICE_ANSWERED, {"answered_device_id": device.id, **device_values})
         history_record(
             session,
             client_id=ticket.client_id,
             kind=HistoryKind.TICKET_PRINTED,
             actor=device.name,
             booking_id=ticket.booking_id,
-            ticket_id=ticket.id,
-            summary=f"Талон {ticket.number} "
-            + ("напечатан" if status == PrintJobStatus.DONE else "отправлен на принтер")
-            + (" повторно." if job.reprint else ".")
-            + ("" if status == PrintJobStatus.DONE else " Принтер не сообщает, вышел ли талон.")
-            + ("" if job.attempts <= 1 else f" Попытка {job.attempts}."),
+            ticket_id=ticket.ticket_id,
+            summary=_printed_summary(ticket.number, status, job.reprint, job.attempts),
             at=now,
         )
+    orm_synced(session, PrintJob, job.id, **written)
+    orm_synced(session, Device, device.id, **device_values)
+
+
+def _printed_summary(number: str, status: PrintJobStatus, reprint: bool, attempts: int) -> str:
+    """The history's line for a ticket printed, or sent to a printer that cannot say."""
+    return (
+        f"Талон {number} "
+        + ("напечатан" if status == PrintJobStatus.DONE else "отправлен на принтер")
+        + (" повторно." if reprint else ".")
+        + ("" if status == PrintJobStatus.DONE else " Принтер не сообщает, вышел ли талон.")
+        + ("" if attempts <= 1 else f" Попытка {attempts}.")
+    )
+
+
+def _device_answered(
+    session: Session, device: Device, paper: PaperState, now: datetime
+) -> dict[str, Any]:
+    """What a printer that printed changes on its device: its error cleared, its roll's state.
+
+    Push events go into the caller's transaction; the values are for it to write.
+    """
+    values: dict[str, Any] = {}
+    if device.printer_error:
+        values.update(printer_error="", printer_error_at=None)
+        push_emit(session, "printer.alert", ["admin"], device_id=device.id, resolved=True)
+    if paper != "unknown":
+        values.update(printer_paper=paper, printer_paper_at=now)
+        if _paper_news(device, paper):
+            push_emit(session, "printer.alert", ["admin"], device_id=device.id, paper=paper)
+    return values
+
+
+def _paper_news(device: Device, paper: PaperState) -> bool:
+    """Whether the administrator's screens hear of the roll's answer (a warning is logged).
+
+    They refresh when the roll runs low and when it is changed.
+    """
+    before = device.printer_paper
+    if paper == "near_end" and before != paper:
+        log.warning("printer of %r: paper near its end", device.name)
+    return before != paper and (paper != "ok" or before in {"near_end", "out"})
 
 
 def _record_paper(session: Session, device_id: int, paper: PaperState, now: datetime) -> None:
@@ -308,14 +406,11 @@ def _record_paper(session: Session, device_id: int, paper: PaperState, now: date
     with write_transaction(session):
         device = session.get(Device, device_id)
         assert device is not None
-        before = device.printer_paper
+        news = _paper_news(device, paper)
         device.printer_paper = paper
         device.printer_paper_at = now
         session.add(device)
-        if paper == "near_end" and before != paper:
-            log.warning("printer of %r: paper near its end", device.name)
-        # The administrator's screens refresh when the roll runs low and when it is changed.
-        if before != paper and (paper != "ok" or before in {"near_end", "out"}):
+        if news:
             push_emit(session, "printer.alert", ["admin"], device_id=device_id, paper=paper)
 
 

@@ -31,15 +31,16 @@ def render_ticket(layout: TicketLayout, settings: PrinterSettings) -> bytes:
     # The slot of CP866 differs per profile (17 on Epson, 59 on POS-5890); python-escpos
     # knows it. Forcing it keeps one page for the whole ticket instead of letting the
     # automatic encoder hop to CP855 or CP1251 for a stray character.
-    if CODEPAGE in printer.profile.get_code_pages():
+    forced = CODEPAGE in printer.profile.get_code_pages()
+    if forced:
         printer.charcode(CODEPAGE)
     for block in ticket_blocks(layout, settings):
         if isinstance(block, TextBlock):
-            _text(printer, block)
+            _text(printer, block, encoded=forced)
         elif isinstance(block, QrBlock):
             _qr(printer, block.url, settings)
         elif isinstance(block, FeedBlock):
-            printer.ln(block.count)
+            _feed(printer, block.count, encoded=forced)
     printer.set(align="left")
     printer.cut()  # feeds first; a profile without a cutter (POS-5890) only feeds
     output: bytes = printer.output
@@ -53,15 +54,33 @@ def _dummy(profile: str) -> Any:
         raise ValueError(f"unknown python-escpos printer profile: {profile!r}") from None
 
 
-def _text(printer: Any, block: TextBlock) -> None:
+def _text(printer: Any, block: TextBlock, *, encoded: bool) -> None:
+    """Print a block's lines; `encoded`: the code page is CP866 for the whole ticket.
+
+    Then the lines go as Python's cp866 bytes: the same bytes python-escpos's encoder
+    makes for them (its CP866 table is the codec's, tests/unit/printer checks), without
+    its per-character Python loop (a third of a ticket's rendering). The lines hold
+    only CP866 characters (layout.plain_text).
+    """
     printer.set(align=block.align, bold=block.bold)
     if block.scale > 1:
         printer.set(custom_size=True, width=block.scale, height=block.scale, smooth=True)
     for line in block.lines:
-        printer.textln(line)
+        if encoded:
+            printer._raw(line.encode(CODEPAGE) + b"\n")
+        else:
+            printer.textln(line)
     if block.scale > 1:
         # GS ! 0 explicitly: some clones ignore ESC ! 0 after a GS ! size.
         printer.set(custom_size=True, width=1, height=1, smooth=False)
+
+
+def _feed(printer: Any, count: int, *, encoded: bool) -> None:
+    """Blank lines: printer.ln() sends the same newlines through the encoder (see _text)."""
+    if encoded:
+        printer._raw(b"\n" * count)
+    else:
+        printer.ln(count)
 
 
 def _qr(printer: Any, url: str, settings: PrinterSettings) -> None:

@@ -152,7 +152,12 @@ Block = TextBlock | QrBlock | FeedBlock
 
 def plain_text(text: str) -> str:
     """Replace characters a CP866 printer lacks by look-alikes it has, "?" as the last resort."""
-    return " ".join("".join(_printable(ch) for ch in text.translate(_PLAIN)).split())
+    translated = text.translate(_PLAIN)
+    if not _in_cp866(translated):
+        # Character by character only when the line has one to replace: the usual
+        # Russian line is checked in one call instead of one per character.
+        translated = "".join(_printable(ch) for ch in translated)
+    return " ".join(translated.split())
 
 
 def _printable(ch: str) -> str:
@@ -167,9 +172,9 @@ def _printable(ch: str) -> str:
     return "?"
 
 
-def _in_cp866(ch: str) -> bool:
+def _in_cp866(text: str) -> bool:
     try:
-        ch.encode("cp866")
+        text.encode("cp866")
     except UnicodeEncodeError:
         return False
     return True

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from escpos.printer import Dummy
 from PIL import Image
 
 from printer import (
@@ -70,6 +71,20 @@ def test_cyrillic_goes_out_as_cp866_after_one_code_page_command(profile: str) ->
     assert "А-001".encode("cp866") in data
     assert 'Отдел "Центр госуслуг" -'.encode("cp866") in data
     assert "Спасибо ?".encode("cp866") in data
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+def test_text_sent_as_cp866_is_what_python_escpos_would_send(profile: str) -> None:
+    # render_ticket encodes its lines with Python's cp866 codec, not python-escpos's
+    # per-character encoder: the two must agree on every printable character of the page.
+    every = "".join(bytes([code]).decode("cp866") for code in range(32, 256) if code != 127)
+    printer = Dummy(profile=profile)
+    printer.charcode("CP866")
+    before = len(printer.output)
+
+    printer.textln(every)
+
+    assert printer.output[before:] == every.encode("cp866") + b"\n"
 
 
 @pytest.mark.parametrize(

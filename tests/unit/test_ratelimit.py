@@ -221,3 +221,15 @@ def test_stale_counters_and_waits_are_purged(session: Session) -> None:
     assert limits_purge(session=session, now=now) == 4
     assert session.exec(select(Throttle)).all()[0].key == throttle_key("login", "fresh")
     assert len(session.exec(select(RateLimitHit)).all()) == 1
+
+
+def test_a_new_window_drops_the_keys_older_ones_and_counts_from_one(session: Session) -> None:
+    now = utcnow()
+    for _ in range(3):
+        kiosk_lookup_hit(session=session, device_id=1, now=now - timedelta(minutes=20))
+    kiosk_lookup_hit(session=session, device_id=2, now=now - timedelta(minutes=20))
+    kiosk_lookup_hit(session=session, device_id=1, now=now)
+    kiosk_lookup_hit(session=session, device_id=1, now=now)
+    rows = {(r.key, r.count) for r in session.exec(select(RateLimitHit)).all()}
+    # Kiosk 1's old window went when its new one started; kiosk 2's is its own.
+    assert rows == {("kiosk-lookup:1", 2), ("kiosk-lookup:2", 1)}

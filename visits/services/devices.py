@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from printer import CHARS_PER_LINE, PAPER_WIDTHS_MM, PROFILES, uri_can_confirm
@@ -195,9 +196,14 @@ def device_pair(*, session: Session, code: str) -> tuple[Device, str]:
     return device, token
 
 
+# Built once: every request of a kiosk, display and tablet looks its device up.
+_BY_TOKEN_HASH = select(Device).where(col(Device.token_hash) == bindparam("token_hash"))
+
+
 def device_by_token(*, session: Session, token: str, kind: DeviceKind) -> Device | None:
     """Return the active device of that kind for a token, touching its last contact time."""
-    device = session.exec(select(Device).where(Device.token_hash == token_hash(token))).first()
+    found = session.execute(_BY_TOKEN_HASH, {"token_hash": token_hash(token)})
+    device: Device | None = found.scalars().first()
     if device is None or not device.active or device.kind != kind.value:
         return None
     now = utcnow()

@@ -170,6 +170,10 @@ def _check_migrated(run: _Run) -> bool:
 
 
 def _serve(run: _Run) -> int:
+    from visits.migrate import migrate_heads_read_apart
+
+    # This process becomes the server's master: Alembic stays out of it and of its workers.
+    migrate_heads_read_apart()
     if not _check_migrated(run):
         return 3
     if not _check_public_url(run):

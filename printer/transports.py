@@ -120,17 +120,10 @@ def _flag(value: str) -> bool:
 
 
 Ask = Callable[[bytes], "int | None"]
-Four = tuple["int | None", "int | None", "int | None", "int | None"]
-# The four status questions, in the order _ask_four asks them.
-FOUR_QUESTIONS: Final = (DLE_EOT_PRINTER, DLE_EOT_OFFLINE_CAUSE, DLE_EOT_ERROR, DLE_EOT_PAPER)
 
 
 def _confirmed_send(
-    four: Callable[[], Four],
-    write: Callable[[bytes], None],
-    data: bytes,
-    *,
-    clear: Callable[[], None] | None,
+    ask: Ask, write: Callable[[bytes], None], data: bytes, *, clear: Callable[[], None] | None
 ) -> PrinterStatus:
     """Ask before the job, send it, ask again after: printed only if the printer says so.
 
@@ -138,15 +131,14 @@ def _confirmed_send(
     the ticket waits in it. After: DLE EOT is answered on arrival, behind every byte of
     the job on the same connection; a fault there means the ticket did not come out
     whole, and the buffers are cleared (where the model can) so the retry prints it once.
-    `four` asks the four questions (FOUR_QUESTIONS) and returns the answers, None for none.
     """
-    before, reason = full_status(*four())
+    before, reason = full_status(*_ask_four(ask))
     if reason == "timeout":
         raise PrinterError("timeout", "Принтер не ответил на запрос состояния")
     if reason is not None:
         raise PrinterError(reason, before.error)
     write(data)
-    after, reason = full_status(*four())
+    after, reason = full_status(*_ask_four(ask))
     if reason == "timeout":
         raise PrinterError("unconfirmed", "Принтер не подтвердил печать: связь прервалась")
     if reason is not None:
@@ -157,7 +149,7 @@ def _confirmed_send(
     return PrinterStatus(online=True, paper=after.paper, confirmed=True)
 
 
-def _ask_four(ask: Ask) -> Four:
+def _ask_four(ask: Ask) -> tuple[int | None, int | None, int | None, int | None]:
     online = ask(DLE_EOT_PRINTER)
     if online is None:
         return None, None, None, None
@@ -202,13 +194,16 @@ class TcpTransport:
                         sock.shutdown(socket.SHUT_WR)
                     return UNKNOWN
 
+                def ask(command: bytes) -> int | None:
+                    return _ask_socket(sock, command, monotonic() + self.timeout)
+
                 def clear() -> None:
                     sock.settimeout(self.timeout)
                     sock.sendall(DLE_DC4_CLEAR_BUFFERS)
                     _await_bytes(sock, CLEAR_RESPONSE, monotonic() + self.timeout)
 
                 return _confirmed_send(
-                    lambda: _ask_socket_four(sock, self.timeout),
+                    ask,
                     lambda job: _send_chunks(sock, job, self.timeout),
                     data,
                     clear=clear if self.clear_buffer else None,
@@ -262,14 +257,6 @@ def _ask_socket(sock: socket.socket, command: bytes, deadline: float) -> int | N
     try:
         sock.settimeout(_remaining(deadline))
         sock.sendall(command)
-    except (TimeoutError, OSError):
-        return None
-    return _status_byte(sock, deadline)
-
-
-def _status_byte(sock: socket.socket, deadline: float) -> int | None:
-    """Wait for the next status byte until `deadline`; None when none comes."""
-    try:
         while True:
             sock.settimeout(_remaining(deadline))
             chunk = sock.recv(1)
@@ -279,27 +266,6 @@ def _status_byte(sock: socket.socket, deadline: float) -> int | None:
                 return chunk[0]
     except (TimeoutError, OSError):
         return None
-
-
-def _ask_socket_four(sock: socket.socket, timeout: float) -> Four:
-    """Put the four questions at once and read the answers in order, each within `timeout`.
-
-    A printer answers DLE EOT in the order the questions arrive: one round trip instead
-    of four (a ticket asks twice), the same answers. The first question unanswered
-    leaves the rest unread, as _ask_four does not ask them.
-    """
-    try:
-        sock.settimeout(timeout)
-        sock.sendall(b"".join(FOUR_QUESTIONS))
-    except (TimeoutError, OSError):
-        return None, None, None, None
-    online = _status_byte(sock, monotonic() + timeout)
-    if online is None:
-        return None, None, None, None
-    offline_cause = _status_byte(sock, monotonic() + timeout)
-    error = _status_byte(sock, monotonic() + timeout)
-    paper = _status_byte(sock, monotonic() + timeout)
-    return online, offline_cause, error, paper
 
 
 def _await_bytes(sock: socket.socket, expected: bytes, deadline: float) -> None:
@@ -447,9 +413,7 @@ class UsbTransport:
                 write(data)
                 return UNKNOWN
             return _confirmed_send(
-                lambda: _ask_four(
-                    lambda command: self._ask(device, command, monotonic() + self.timeout)
-                ),
+                lambda command: self._ask(device, command, monotonic() + self.timeout),
                 write,
                 data,
                 clear=None,
@@ -571,9 +535,7 @@ class SerialTransport:
                 write(data)
                 return UNKNOWN
             return _confirmed_send(
-                lambda: _ask_four(
-                    lambda command: _ask_serial(port, command, monotonic() + self.timeout)
-                ),
+                lambda command: _ask_serial(port, command, monotonic() + self.timeout),
                 write,
                 data,
                 clear=None,

@@ -109,33 +109,6 @@ def test_tcp_job_is_confirmed_by_the_answers_after_it(listener: socket.socket) -
     assert status == PrinterStatus(online=True, paper="near_end", confirmed=True)
 
 
-def test_tcp_status_questions_go_four_at_once(listener: socket.socket) -> None:
-    """One round trip per check, not four: a printer that answers only once all four
-    questions are in still confirms the job (asked one by one, the first would time out)."""
-    received = bytearray()
-    four = b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04"
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            pending = b""
-            while chunk := conn.recv(65536):
-                pending += chunk
-                while (at := pending.find(four)) != -1:
-                    received.extend(pending[:at])
-                    conn.sendall(bytes([0x12, 0x12, 0x12, 0x12]))
-                    pending = pending[at + len(four) :]
-            received.extend(pending)
-
-    server = in_thread(serve)
-
-    status = transport_from_uri(uri_of(listener), timeout=0.5).send(b"ticket")
-    server.join(JOIN)
-
-    assert bytes(received) == b"ticket"
-    assert status == PrinterStatus(online=True, paper="ok", confirmed=True)
-
-
 def test_tcp_refused_connection() -> None:
     transport = transport_from_uri(f"tcp://127.0.0.1:{free_port()}", timeout=0.3)
 

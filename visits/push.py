@@ -29,7 +29,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import event as sa_event
@@ -54,12 +54,18 @@ CHANNEL = "priyom_push"
 # pg_advisory_xact_lock key held while event ids are given out (any constant of ours).
 _ID_LOCK_KEY = 7_316_001
 
+# Told of each announcement, with its topics (None: for everyone); called by the announcing
+# thread, so it must return at once (the stream hub writes one byte to its wake-up socket).
+Listener = Callable[[frozenset[str] | None], None]
+
 
 class PushBus(Protocol):
     @property
     def latest(self) -> int: ...
 
     def notify(self, event_id: int, topics: Iterable[str] | None = None) -> None: ...
+
+    def subscribe(self, listener: Listener) -> None: ...
 
     def wait_beyond(
         self, event_id: int, timeout: float, topics: Sequence[str] | None = None
@@ -84,12 +90,18 @@ class InProcessBus:
         self._latest_for: dict[str, int] = {}
         self._latest_for_all = 0
         self._waiters: dict[threading.Event, frozenset[str] | None] = {}
+        self._listeners: tuple[Listener, ...] = ()
         self._closed = False
 
     @property
     def latest(self) -> int:
         """The newest event id this process has heard of."""
         return self._latest
+
+    def subscribe(self, listener: Listener) -> None:
+        """Tell `listener` of every announcement (the stream hub: one thread for many streams)."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
 
     def notify(self, event_id: int, topics: Iterable[str] | None = None) -> None:
         """Announce an event (the newest id of a commit) and whom it is for."""
@@ -104,6 +116,9 @@ class InProcessBus:
             for wake, interests in self._waiters.items():
                 if wanted is None or interests is None or wanted & interests:
                     wake.set()
+            listeners = self._listeners
+        for listener in listeners:
+            listener(wanted)
 
     def _latest_of(self, topics: frozenset[str] | None) -> int:
         if topics is None:

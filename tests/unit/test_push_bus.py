@@ -134,3 +134,14 @@ def test_a_session_without_a_bus_writes_its_event_and_wakes_nobody(
         row = push_emit(session, "printer.alert", ["admin"], printer="kiosk-1")
     with session_factory() as session:
         assert row.id is not None and push_latest_id(session) >= row.id
+
+
+def test_a_listener_hears_each_announcement_with_its_topics() -> None:
+    """The stream hub's way in: told at once, by the announcing thread."""
+    bus = InProcessBus()
+    heard: list[frozenset[str] | None] = []
+    bus.subscribe(heard.append)
+    bus.notify(5, ["staff:3", "admin"])
+    bus.notify(6)
+    assert heard == [frozenset({"staff:3", "admin"}), None]
+    assert bus.latest == 6

@@ -7,7 +7,8 @@ the stream adds the call's public line (ticket number, room, floor, the way from
 this display's spot, the words to say) to the event, and the display draws it.
 
 The facts of a call are read once per process (one event, a hundred streams),
-and the line once per spot.
+and the line once per spot: the displays of a spot share one shape (for_spot),
+and the stream hub writes them one text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -46,6 +48,20 @@ class DisplayLines:
         self._facts: OrderedDict[int, CalledTicket | None] = OrderedDict()
         self._lines: OrderedDict[tuple[int, str, bool, bool], str] = OrderedDict()
         self._capacity = capacity
+        self._spots: dict[str | None, Callable[[int, str, str], str]] = {}
+
+    def for_spot(
+        self, session_factory: Callable[[], Session], config: OfficeConfig, spot_key: str | None
+    ) -> Callable[[int, str, str], str]:
+        """The shape of the streams of displays at `spot_key`: one object per spot, so that
+        their streams are one group and get one text per event."""
+        with self._lock:
+            shape = self._spots.get(spot_key)
+            if shape is None:
+                shape = self._spots[spot_key] = partial(
+                    self.shape, session_factory, config, spot_key
+                )
+            return shape
 
     def shape(
         self,

@@ -81,9 +81,7 @@ def stream() -> Response:
     # by another process without NOTIFY.
     heartbeat = priyom().settings.sse_heartbeat_within(HEARTBEAT_SECONDS)
 
-    def shape(event_id: int, kind: str, data: str) -> str:
-        return lines.shape(factory, config, spot_key, event_id, kind, data)
-
+    shape = lines.for_spot(factory, config, spot_key)
     return sse_response([DISPLAYS_TOPIC], factory, heartbeat=heartbeat, on_idle=touch, shape=shape)
 
 

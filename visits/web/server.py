@@ -1,10 +1,12 @@
-"""Production server: gunicorn with threads, so long-lived push streams do not starve requests.
+"""Production server: gunicorn with threads for requests, one thread for all push streams.
 
-Each hallway display and tablet keeps one Server-Sent Events stream open; a
-gthread worker gives each its own thread (cheap: they sleep on a condition),
-while ordinary requests use the same pool. Several workers use every core:
-on PostgreSQL LISTEN/NOTIFY carries push events between them, on SQLite each
-worker reads the event table's newest rows every few milliseconds.
+Ordinary requests use a gthread worker's pool. Each hallway display and tablet
+keeps one Server-Sent Events stream open for half an hour; once its response is
+decided, the worker hands the connection to the app's stream hub
+(visits/web/stream_hub.py), whose one thread writes every stream, and the
+request's thread goes back to the pool. Several workers use every core: on
+PostgreSQL LISTEN/NOTIFY carries push events between them, on SQLite each worker
+reads the event table's newest rows every few milliseconds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flask import Flask
 
 from visits.config import OfficeConfig
 from visits.settings import Settings
+from visits.web.sse import HANDOVER_ENVIRON, StreamHandedOver
 
 if TYPE_CHECKING:
     from visits.push import PushBus
@@ -28,10 +31,55 @@ if TYPE_CHECKING:
         def __init__(self) -> None: ...
         def run(self) -> None: ...
 
+    class ThreadWorker:
+        cfg: Any
+        wsgi: Any
+        nr_conns: int
+
+        def load_wsgi(self) -> None: ...
+        def handle_request(self, req: Any, conn: Any) -> bool: ...
+        def finish_request(self, conn: Any, fs: Any) -> None: ...
+
 else:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.workers.gthread import ThreadWorker
 
 log = logging.getLogger(__name__)
+
+
+class PushStreamWorker(ThreadWorker):
+    """gunicorn's gthread worker that lets a push stream's connection go to the stream hub.
+
+    A thousand displays held a thousand threads, all woken by each call (a second
+    of queueing for the interpreter lock, 47 MiB of stacks). Here the app answers a
+    stream by handing its socket to the hub and raising StreamHandedOver; the worker
+    then forgets the connection: it neither answers nor closes it.
+    """
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app = self.wsgi
+        if self.cfg.is_ssl:
+            return  # the hub writes plain sockets; behind TLS streams keep their thread
+
+        def offering_handover(environ: dict[str, Any], start_response: Any) -> Any:
+            environ[HANDOVER_ENVIRON] = True
+            return app(environ, start_response)
+
+        self.wsgi = offering_handover
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        try:
+            return super().handle_request(req, conn)
+        except StreamHandedOver:
+            conn.priyom_handed_over = True
+            return False
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        if getattr(conn, "priyom_handed_over", False):
+            self.nr_conns -= 1  # the hub owns the socket now
+            return
+        super().finish_request(conn, fs)
 
 
 def _post_worker_init(_worker: Any) -> None:
@@ -135,13 +183,13 @@ def run_server(
     threads: int,
     scheduler: bool,
 ) -> None:
-    """Run gunicorn (gthread) in the foreground."""
+    """Run gunicorn (gthread, push streams handed to the hub) in the foreground."""
     log.info("serving on http://%s:%s (%d worker(s) x %d threads)", host, port, workers, threads)
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            "worker_class": PushStreamWorker,
             "threads": threads,
             # Push streams send a heartbeat every 15 s; a silent connection is dead.
             "timeout": 60,
@@ -153,7 +201,7 @@ def run_server(
             "access_log_format": '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "errorlog": "-",
             "loglevel": "info",
-            # Every open push stream is a connection: never fewer than the threads holding them.
+            # Requests and kept-alive browsers; streams handed to the hub no longer count.
             "worker_connections": max(1000, threads + 200),
             "post_worker_init": (
                 _post_worker_init_with_scheduler if scheduler else _post_worker_init

@@ -4,6 +4,12 @@ A stream sends the PushEvent rows addressed to its topics, each with its id,
 so a reconnecting browser (Last-Event-ID, or ?after=<id>) gets exactly what it
 missed. Between events it sleeps on the push bus, and sends a comment every
 `heartbeat` seconds so proxies and the browser know the line is alive.
+
+Under `priyom serve` the worker lets a stream's connection go to the app's
+StreamHub (visits/web/stream_hub.py): one thread writes all of them, and the
+request's thread returns to the pool. Elsewhere (the Flask test client, a plain
+WSGI server) the stream is a generator that holds its thread, with the same
+texts and the same semantics.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from flask import Response, current_app, g, request, stream_with_context, url_for
 from sqlalchemy.exc import DBAPIError
@@ -22,28 +30,32 @@ from sqlmodel import Session
 from visits.models import PushEvent
 from visits.push import PushBus, push_events_after, push_latest_id
 from visits.web.context import priyom
+from visits.web.stream_hub import (
+    DB_RETRY_SECONDS,
+    HubStream,
+    Shape,
+    StreamHub,
+    count_stream,
+    events_text,
+    run_idle_hook,
+)
+from visits.web.stream_hub import connected_streams as connected_streams
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15.0
-# A stream ends after this long and the browser reconnects at once: no thread is held forever.
+# A stream ends after this long and the browser reconnects at once: nothing is held forever.
 MAX_STREAM_SECONDS = 30 * 60
-# While the database is unreachable a stream looks again this often.
-DB_RETRY_SECONDS = 1.0
-
-_connected = 0
-_connected_lock = threading.Lock()
+# Set in the environ by the production worker (visits/web/server.py): a push stream's
+# connection may be handed to the app's StreamHub instead of holding the request's thread.
+HANDOVER_ENVIRON = "priyom.stream_handover"
 
 
-def connected_streams() -> int:
-    """Push streams open in this process now (for /metrics)."""
-    return _connected
-
-
-def _count(delta: int) -> None:
-    global _connected
-    with _connected_lock:
-        _connected += delta
+class StreamHandedOver(Exception):  # noqa: N818 (not an error: a way out for the worker)
+    """Raised past Flask once the hub owns the connection: the worker lets the socket go."""
 
 
 class RecentEvents:
@@ -63,6 +75,39 @@ class RecentEvents:
         self._capacity = capacity
         self._min_interval = min_interval
 
+    @property
+    def upto(self) -> int:
+        """The newest event id read into the cache."""
+        return self._upto
+
+    def refresh(
+        self, session_factory: Callable[[], Session], *, known_latest: int, force: bool
+    ) -> None:
+        """Read the rows newer than the cache when the bus announced one, or when `force`
+        (nothing announced: another process may have written; at most every `min_interval`)."""
+        with self._lock:
+            self._refresh(session_factory, known_latest=known_latest, force=force)
+
+    def _refresh(
+        self, session_factory: Callable[[], Session], *, known_latest: int, force: bool
+    ) -> None:
+        now = time.monotonic()
+        stale = known_latest > self._upto or (force and now - self._read_at >= self._min_interval)
+        if self._base is not None and not stale:
+            return
+        with session_factory() as session:
+            if self._base is None:
+                self._base = self._upto = push_latest_id(session)
+            rows, _ = push_events_after(session, self._upto, (), limit=1000, all_topics=True)
+        self._read_at = now
+        for row in rows:
+            self._events.append((row.id or 0, row.kind, frozenset(row.topics), _json(row)))
+            self._upto = max(self._upto, row.id or 0)
+        if len(self._events) > self._capacity:
+            drop = len(self._events) - self._capacity
+            self._base = self._events[drop - 1][0]
+            del self._events[:drop]
+
     def after(
         self,
         session_factory: Callable[[], Session],
@@ -74,25 +119,8 @@ class RecentEvents:
     ) -> tuple[list[tuple[int, str, str]], int]:
         """Events after `after_id` for `topics` as (id, kind, json), and the last id read."""
         with self._lock:
-            now = time.monotonic()
-            stale = known_latest > self._upto or (
-                force and now - self._read_at >= self._min_interval
-            )
-            if self._base is None or stale:
-                with session_factory() as session:
-                    if self._base is None:
-                        self._base = self._upto = push_latest_id(session)
-                    rows, _ = push_events_after(
-                        session, self._upto, (), limit=1000, all_topics=True
-                    )
-                self._read_at = now
-                for row in rows:
-                    self._events.append((row.id or 0, row.kind, frozenset(row.topics), _json(row)))
-                    self._upto = max(self._upto, row.id or 0)
-                if len(self._events) > self._capacity:
-                    drop = len(self._events) - self._capacity
-                    self._base = self._events[drop - 1][0]
-                    del self._events[:drop]
+            self._refresh(session_factory, known_latest=known_latest, force=force)
+            assert self._base is not None
             if after_id >= self._base:
                 # Ids are in order: look only at the events after this stream's position
                 # (a wake-up costs each of 100 streams the new events, not the whole cache).
@@ -157,19 +185,34 @@ def sse_response(
     heartbeat: float = HEARTBEAT_SECONDS,
     max_seconds: float = MAX_STREAM_SECONDS,
     on_idle: Callable[[], None] | None = None,
-    shape: Callable[[int, str, str], str] | None = None,
+    shape: Shape | None = None,
 ) -> Response:
     """Stream the events of `topics` as text/event-stream.
 
     `shape(id, kind, data)` may give a screen more than the row's ids: a hallway
     display gets the line it draws, so it does not fetch its board on each call.
+    Streams with equal topics and the same `shape` object share one text per wake-up.
     """
     after = _start_id(session_factory)
     bus = priyom().bus
     recent = _recent_events()
+    if request.environ.get(HANDOVER_ENVIRON) and "gunicorn.socket" in request.environ:
+        hub = _stream_hub(session_factory, bus, recent)
+        return _HandedOverStream(
+            hub,
+            lambda sock: HubStream(
+                sock=sock,
+                topics=tuple(topics),
+                last=after,
+                heartbeat=heartbeat,
+                ends_at=time.monotonic() + max_seconds,
+                shape=shape,
+                on_idle=on_idle,
+            ),
+        )
 
     def generate() -> Iterator[str]:
-        _count(+1)
+        count_stream(+1)
         try:
             yield from _stream(
                 after,
@@ -183,13 +226,60 @@ def sse_response(
                 shape=shape,
             )
         finally:
-            _count(-1)
+            count_stream(-1)
 
-    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    return _with_stream_headers(Response(stream_with_context(generate())))
+
+
+def _with_stream_headers(response: Response) -> Response:
+    response.mimetype = "text/event-stream"
     response.headers["Cache-Control"] = "no-cache"
     # nginx: do not buffer the stream (see the deployment guide).
     response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+def _opening(after: int) -> str:
+    return f"retry: 2000\n: connected after {after}\n\n"
+
+
+class _HandedOverStream(Response):
+    """A stream whose connection the hub takes once Flask has decided the response.
+
+    Its head is written as Flask made it (the after-request headers included), as
+    HTTP/1.1 with `Connection: close`: the body ends when the hub closes the socket.
+    """
+
+    def __init__(self, hub: StreamHub, make: Callable[[socket.socket], HubStream]) -> None:
+        super().__init__()
+        _with_stream_headers(self)
+        self._hub, self._make = hub, make
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> NoReturn:
+        _body, status, headers = self.get_wsgi_response(environ)
+        # The empty body's Content-Length would end the stream before it starts.
+        lines = [f"{k}: {v}\r\n" for k, v in headers if k.lower() != "content-length"]
+        head = f"HTTP/1.1 {status}\r\n{''.join(lines)}Connection: close\r\n\r\n"
+        stream = self._make(environ["gunicorn.socket"])
+        self._hub.attach(stream, head.encode("latin-1") + _opening(stream.last).encode())
+        raise StreamHandedOver
+
+
+def _stream_hub(
+    session_factory: Callable[[], Session], bus: PushBus, recent: RecentEvents
+) -> StreamHub:
+    """The app's hub (one per app: tests run many apps on many databases in one process)."""
+    extensions = current_app.extensions
+    hub: StreamHub | None = extensions.get("priyom_stream_hub")
+    if hub is None:
+        with _hub_lock:
+            hub = extensions.get("priyom_stream_hub")
+            if hub is None:
+                hub = extensions["priyom_stream_hub"] = StreamHub(session_factory, bus, recent)
+    return hub
+
+
+_hub_lock = threading.Lock()
 
 
 def _stream(
@@ -207,7 +297,7 @@ def _stream(
     """Yield the events after `after`, a ping each quiet heartbeat, until `max_seconds` pass."""
     last = after
     deadline = time.monotonic() + max_seconds
-    yield f"retry: 2000\n: connected after {last}\n\n"
+    yield _opening(last)
     force = False
     heard = last
     while time.monotonic() < deadline:
@@ -226,11 +316,7 @@ def _stream(
         if events:
             # One write for what one wake-up found: a burst of calls costs each of a
             # thousand streams one send, not one per event.
-            yield "".join(
-                f"id: {event_id}\nevent: {kind}\n"
-                f"data: {shape(event_id, kind, data) if shape else data}\n\n"
-                for event_id, kind, data in events
-            )
+            yield events_text(events, shape)
             continue
         # An id the bus announced but the table does not show (yet) is not waited
         # for again: the stream sleeps until something newer or the heartbeat,
@@ -241,15 +327,5 @@ def _stream(
             # Nothing announced: events written by another process (a scheduler,
             # a server without a shared bus) are found by reading the table.
             force = True
-            _run_idle_hook(on_idle)
+            run_idle_hook(on_idle)
             yield ": ping\n\n"
-
-
-def _run_idle_hook(on_idle: Callable[[], None] | None) -> None:
-    """Run the screen's idle hook, if any; a database outage only logs."""
-    if on_idle is None:
-        return
-    try:
-        on_idle()
-    except DBAPIError:
-        log.warning("push stream: idle hook could not reach the database")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import getpass
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +183,7 @@ def _serve(run: _Run) -> int:
         return 2
     from visits.web.server import run_server
 
+    _two_malloc_arenas()
     args = run.args
     run_server(
         settings=run.settings,
@@ -192,6 +196,27 @@ def _serve(run: _Run) -> int:
         scheduler=not args.no_scheduler,
     )
     return 0
+
+
+def _two_malloc_arenas() -> None:
+    """Let glibc's malloc keep two arenas in each server process, not eight per core.
+
+    A thread's first malloc gives it an arena of its own while there are fewer than
+    the limit, and each arena keeps what was freed in it for its own later use: a
+    worker's request threads spread its memory over sixteen heaps. The interpreter
+    lock lets one thread allocate at a time anyway. Measured on SQLite after a short
+    load (20 logins, 300 check-ins, 60 calls): 101 -> 95 MB resident. Set before
+    gunicorn starts, so the workers it forks inherit it; MALLOC_ARENA_MAX, when the
+    deployment sets it, wins. Not glibc (musl, macOS): nothing to set.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    m_arena_max = -8  # from glibc's malloc.h
+    mallopt(m_arena_max, 2)
 
 
 def _check_public_url(run: _Run) -> bool:

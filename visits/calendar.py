@@ -9,13 +9,11 @@ config can add local exceptions on top (`[calendar]`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
+from functools import cache
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from visits.config import WEEKDAYS, OfficeConfig, WorkingHours
 
@@ -33,6 +31,52 @@ class Period:
     end: datetime
 
 
+# The years of the production calendar read at first use; a day outside them is
+# looked up in the package on its own.
+RUSSIA_YEARS = range(2020, 2036)
+
+
+@dataclass(frozen=True)
+class DaysOff:
+    """Russia's production calendar: days off (holidays, transferred days) and Saturdays worked."""
+
+    holidays: frozenset[date]
+    weekend_workdays: frozenset[date]
+
+
+# RUSSIA_YEARS' days off, once read: the package's data does not change while a process runs.
+_days_off: list[DaysOff] = []
+
+
+def russia_days_off() -> DaysOff:
+    """The days off of RUSSIA_YEARS (read from the `holidays` package once per process)."""
+    if not _days_off:
+        _days_off.append(_russia_read(RUSSIA_YEARS))
+    return _days_off[0]
+
+
+def russia_days_off_known(days_off: DaysOff) -> None:
+    """Keep days off read elsewhere (the server's master reads them in a child process)."""
+    if not _days_off:
+        _days_off.append(days_off)
+
+
+@cache
+def _russia_year(year: int) -> DaysOff:
+    return _russia_read([year])
+
+
+def _russia_read(years: Iterable[int]) -> DaysOff:
+    # Imported here: for one country the package imports every country's calendar
+    # (280 modules, 12 MiB in each process), and the dates are all we keep.
+    import holidays
+
+    calendar = holidays.country_holidays("RU", years=years)
+    return DaysOff(
+        holidays=frozenset(calendar), weekend_workdays=frozenset(calendar.weekend_workdays)
+    )
+
+
 _ALL_DAY = WorkingHours(days=list(WEEKDAYS), open="00:00", close="23:59", lunch=("13:00", "13:48"))
 
 
@@ -47,10 +91,6 @@ class WorkCalendar:
         self._extra_off = set(config.calendar.extra_days_off)
         self._extra_working = set(config.calendar.extra_working_days)
         self._periods: dict[date, tuple[Period, ...]] = {}
-
-    @cached_property
-    def _russia(self) -> holidays.HolidayBase:
-        return holidays.country_holidays("RU", years=range(2020, 2036))
 
     def to_local(self, moment: datetime) -> datetime:
         """Convert an aware moment to the office's time zone."""
@@ -74,10 +114,11 @@ class WorkCalendar:
             return False
         if day in self._extra_working:
             return True
-        if day in self._russia:
+        russia = russia_days_off() if day.year in RUSSIA_YEARS else _russia_year(day.year)
+        if day in russia.holidays:
             return False
         if day.weekday() >= 5:
-            return day in self._russia.weekend_workdays
+            return day in russia.weekend_workdays
         return True
 
     def hours_on(self, day: date) -> WorkingHours | None:

@@ -3,14 +3,12 @@
 Alembic is imported inside the functions that run it: with Mako and Pygments it is
 8 MiB in every process that loads it, and a web server only compares the
 database's revision with the code's newest (migrate_is_current), at start and in
-/readyz. The server's master reads the newest one in a child process
-(migrate_heads_read_apart), so neither it nor the workers it forks load Alembic.
+/readyz. The server's master reads the newest one in a child process (see
+`priyom serve`), so neither it nor the workers it forks load Alembic.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,29 +54,10 @@ def migrate_heads() -> frozenset[str]:
     return _heads[0]
 
 
-def migrate_heads_read_apart() -> None:
-    """Read the newest revisions in a short-lived child process and keep them here.
-
-    For the web server's master, before it starts: what it loads stays loaded in
-    it and in every worker it forks. If the child fails, nothing is kept and the
-    next migrate_heads() reads here (and raises what the child met).
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: read, tell the parent, leave without the parent's exit handlers
-        code = 1
-        try:
-            os.close(read_end)
-            os.write(write_end, json.dumps(sorted(migrate_heads())).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        told = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) == 0 and not _heads:
-        _heads.append(frozenset(json.loads(told)))
+def migrate_heads_known(heads: frozenset[str]) -> None:
+    """Keep the newest revisions read elsewhere (the server's master reads them in a child process)."""
+    if not _heads:
+        _heads.append(heads)
 
 
 def migrate_current(engine: Engine) -> set[str]:

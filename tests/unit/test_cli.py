@@ -5,13 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
+import visits.calendar
+import visits.migrate
+from visits.calendar import RUSSIA_YEARS, DaysOff
 from visits.config import DEMO_CONFIG_PATH
+from visits.migrate import alembic_config
 from visits.web.app import LOG_FORMAT, setup_logging
-from visits.web.cli import main
+from visits.web.cli import _read_apart, main
 
 
 @pytest.fixture
@@ -29,6 +35,22 @@ def test_serve_refuses_an_unmigrated_database(
     with caplog.at_level(logging.ERROR):
         assert main(["serve", "--port", "1"]) == 3
     assert "is not migrated to the newest schema. Run: priyom migrate" in caplog.text
+
+
+def test_serve_reads_the_schema_revision_and_the_days_off_in_a_child_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(visits.migrate, "_heads", [])
+    monkeypatch.setattr(visits.calendar, "_days_off", [])
+    _read_apart()
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert visits.migrate._heads == [frozenset(script.get_heads())]
+    import holidays
+
+    russia = holidays.country_holidays("RU", years=RUSSIA_YEARS)
+    read_here = DaysOff(frozenset(russia), frozenset(russia.weekend_workdays))
+    assert visits.calendar._days_off == [read_here]
+    assert date(2026, 1, 9) in read_here.holidays  # a day off transferred by the decree
 
 
 def test_wrong_config_names_the_key(

@@ -12,13 +12,7 @@ from sqlalchemy import text
 import visits.migrate
 from tests.conftest import Database
 from visits.db import make_engine
-from visits.migrate import (
-    alembic_config,
-    migrate_current,
-    migrate_heads,
-    migrate_heads_read_apart,
-    migrate_is_current,
-)
+from visits.migrate import alembic_config, migrate_current, migrate_is_current
 
 
 @pytest.fixture
@@ -28,13 +22,6 @@ def no_heads_known(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _alembic_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
-
-
-@pytest.mark.usefixtures("no_heads_known")
-def test_the_newest_revisions_read_in_a_child_process_are_alembics() -> None:
-    migrate_heads_read_apart()
-    assert visits.migrate._heads == [_alembic_heads()]
-    assert migrate_heads() == _alembic_heads()
 
 
 @pytest.mark.usefixtures("no_heads_known")

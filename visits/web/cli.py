@@ -8,6 +8,7 @@ import ctypes.util
 import getpass
 import logging
 import os
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,10 +174,7 @@ def _check_migrated(run: _Run) -> bool:
 
 
 def _serve(run: _Run) -> int:
-    from visits.migrate import migrate_heads_read_apart
-
-    # This process becomes the server's master: Alembic stays out of it and of its workers.
-    migrate_heads_read_apart()
+    _read_apart()
     if not _check_migrated(run):
         return 3
     if not _check_public_url(run):
@@ -196,6 +194,40 @@ def _serve(run: _Run) -> int:
         scheduler=not args.no_scheduler,
     )
     return 0
+
+
+def _read_apart() -> None:
+    """Read in a short-lived child process what the server needs of two big packages.
+
+    The code's newest schema revision (Alembic, with Mako and Pygments: 8 MiB) and
+    Russia's days off (the holidays package imports every country's calendar for
+    them: 12 MiB). This process becomes the server's master, and what it loads
+    stays loaded in it and in every worker it forks: it keeps only the answers.
+    If the child fails, nothing is kept and each is read here when first needed
+    (raising what the child met).
+    """
+    from visits.calendar import russia_days_off, russia_days_off_known
+    from visits.migrate import migrate_heads, migrate_heads_known
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, tell the parent, leave without the parent's exit handlers
+        code = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump((migrate_heads(), russia_days_off()), pipe)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        told = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        heads, days_off = pickle.loads(told)  # our own child's answer
+        migrate_heads_known(heads)
+        russia_days_off_known(days_off)
 
 
 def _two_malloc_arenas() -> None:

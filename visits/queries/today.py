@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, or_, select
 
 from visits.calendar import WorkCalendar, utcnow
@@ -162,6 +163,29 @@ def _row(
     )
 
 
+# The called row's booking, client and service, and how many still wait, in one statement
+# built once (every call runs it).
+_CALLED_ROW = (
+    select(
+        Booking,
+        Client,
+        Service,
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.staff_id == bindparam("staff_id"),
+            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.booked_at) >= bindparam("day_start"),
+            col(Ticket.booked_at) < bindparam("day_end"),
+        )
+        .scalar_subquery(),
+    )
+    .join(Client, col(Client.id) == Booking.client_id)
+    .join(Service, col(Service.id) == bindparam("service_id"))
+    .where(Booking.id == bindparam("booking_id"))
+)
+
+
 def today_called(
     session: Session,
     calendar: WorkCalendar,
@@ -175,24 +199,18 @@ def today_called(
     with a current ticket calls nobody out of turn, which the page knows without it.
     """
     now = now or utcnow()
-    booking, client, service = session.exec(
-        select(Booking, Client, Service)
-        .join(Client, col(Client.id) == Booking.client_id)
-        .join(Service, col(Service.id) == ticket.service_id)
-        .where(Booking.id == ticket.booking_id)
+    start, end = day_window(calendar, now)
+    booking, client, service, waiting = session.exec(
+        _CALLED_ROW,
+        params={
+            "booking_id": ticket.booking_id,
+            "service_id": ticket.service_id,
+            "staff_id": staff.id,
+            "day_start": start,
+            "day_end": end,
+        },
     ).one()
     row = _row(calendar, staff, booking, ticket, client, service)
-    start, end = day_window(calendar, now)
-    waiting = session.exec(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.staff_id == staff.id,
-            Ticket.status == TicketStatus.WAITING,
-            col(Ticket.booked_at) >= start,
-            col(Ticket.booked_at) < end,
-        )
-    ).one()
     board = TodayBoard(
         staff=staff,
         day=calendar.to_local(now).date(),
@@ -265,6 +283,13 @@ def _row_state(booking: Booking, ticket: Ticket | None, staff: Staff) -> str:
     return ticket.status
 
 
+# Built once: the board and every call read it.
+_OPEN_RESERVATION = select(RoomReservation).where(
+    RoomReservation.ticket_id == bindparam("ticket_id"),
+    col(RoomReservation.released_at).is_(None),
+)
+
+
 def _describe_active(
     session: Session, calendar: WorkCalendar, board: TodayBoard, ticket: Ticket, now: datetime
 ) -> None:
@@ -286,12 +311,7 @@ def _describe_active(
             f"«Не подошёл» можно отметить после {NO_SHOW_RECALLS} повторных вызовов "
             f"(сделано: {ticket.recall_count}) или с {allowed_at:%H:%M}."
         )
-    board.reservation = session.exec(
-        select(RoomReservation).where(
-            RoomReservation.ticket_id == ticket.id,
-            col(RoomReservation.released_at).is_(None),
-        )
-    ).first()
+    board.reservation = session.exec(_OPEN_RESERVATION, params={"ticket_id": ticket.id}).first()
     if board.reservation is not None:
         board.reservation_room = session.get(Room, board.reservation.room_id)
 

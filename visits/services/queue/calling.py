@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
@@ -57,6 +59,31 @@ def lateness(
     return max(minutes, 0)
 
 
+def _next_waiting(*, locking: bool) -> Select[Ticket, Room, Client]:
+    """The specialist's first waiting ticket of the day, with its room and client."""
+    stmt = (
+        select(Ticket, Room, Client)
+        .join(Room, col(Room.id) == Ticket.room_id)
+        .join(Client, col(Client.id) == Ticket.client_id)
+        .where(
+            Ticket.staff_id == bindparam("staff_id"),
+            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.booked_at) >= bindparam("day_start"),
+            col(Ticket.booked_at) < bindparam("day_end"),
+        )
+        # Priority is the original booked time, also after a transfer (§23).
+        .order_by(col(Ticket.booked_at), col(Ticket.id))
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    # PostgreSQL: a ticket another call holds is skipped, not waited for.
+    return stmt.with_for_update(skip_locked=True, of=Ticket) if locking else stmt
+
+
+# Built once (by whether the database locks rows): every call runs it, under the write lock.
+_NEXT_WAITING = {locking: _next_waiting(locking=locking) for locking in (False, True)}
+
+
 def ticket_call_next(
     *, session: Session, calendar: WorkCalendar, staff: Staff, now: datetime | None = None
 ) -> CallResult:
@@ -67,24 +94,10 @@ def ticket_call_next(
         staff_ensure_free(session, staff)
         start, end = day_window(calendar, now)
         # The ticket with its room and client in one read: the call's record names both.
-        stmt = (
-            select(Ticket, Room, Client)
-            .join(Room, col(Room.id) == Ticket.room_id)
-            .join(Client, col(Client.id) == Ticket.client_id)
-            .where(
-                Ticket.staff_id == staff.id,
-                Ticket.status == TicketStatus.WAITING,
-                col(Ticket.booked_at) >= start,
-                col(Ticket.booked_at) < end,
-            )
-            # Priority is the original booked time, also after a transfer (§23).
-            .order_by(col(Ticket.booked_at), col(Ticket.id))
-            .limit(1)
-            .execution_options(populate_existing=True)
-        )
-        if for_update(session):
-            stmt = stmt.with_for_update(skip_locked=True, of=Ticket)
-        found = session.exec(stmt).first()
+        found = session.exec(
+            _NEXT_WAITING[for_update(session)],
+            params={"staff_id": staff.id, "day_start": start, "day_end": end},
+        ).first()
         if found is None:
             raise Conflict("Сейчас никто не ждёт вызова. Список обновлён.", code="queue_empty")
         ticket, room, client = found

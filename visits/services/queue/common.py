@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from visits.db import for_update
@@ -59,6 +60,15 @@ def ticket_push(session: Session, kind: str, ticket: Ticket, *extra_topics: str)
     )
 
 
+# Built once: every call runs them, under the write lock.
+_STAFF_ROW_LOCK = select(Staff.id).where(Staff.id == bindparam("staff_id")).with_for_update()
+_ACTIVE_NUMBER = (
+    select(Ticket.number)
+    .where(Ticket.staff_id == bindparam("staff_id"), col(Ticket.status).in_(ACTIVE))
+    .limit(1)
+)
+
+
 def staff_locked(session: Session, staff: Staff) -> None:
     """Serialise one specialist's claims: her row locked (PostgreSQL).
 
@@ -66,8 +76,7 @@ def staff_locked(session: Session, staff: Staff) -> None:
     lock, so there is nothing to read.
     """
     if for_update(session):
-        stmt = select(Staff.id).where(Staff.id == staff.id).with_for_update()
-        session.exec(stmt).one()
+        session.exec(_STAFF_ROW_LOCK, params={"staff_id": staff.id}).one()
 
 
 def ticket_locked(session: Session, ticket_id: int) -> Ticket:
@@ -102,14 +111,10 @@ def own_ticket(session: Session, staff: Staff, ticket_id: int, *statuses: str) -
 
 def staff_ensure_free(session: Session, staff: Staff) -> None:
     """Refuse a call while the specialist still has a called or served ticket."""
-    busy = session.exec(
-        select(Ticket)
-        .where(Ticket.staff_id == staff.id, col(Ticket.status).in_(ACTIVE))
-        .execution_options(populate_existing=True)
-    ).first()
+    busy = session.exec(_ACTIVE_NUMBER, params={"staff_id": staff.id}).first()
     if busy is not None:
         raise Conflict(
-            f"Сначала завершите приём по талону {busy.number} или верните его в очередь.",
+            f"Сначала завершите приём по талону {busy} или верните его в очередь.",
             code="busy",
         )
 

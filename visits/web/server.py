@@ -19,6 +19,7 @@ from flask import Flask
 
 from visits.config import OfficeConfig
 from visits.settings import Settings
+from visits.web.app import screens_import
 from visits.web.sse import HANDOVER_ENVIRON, StreamHandedOver
 
 if TYPE_CHECKING:
@@ -109,6 +110,16 @@ def _post_worker_init_with_scheduler(worker: Any) -> None:
     )
 
 
+def _freeze_before_fork(_server: Any, _worker: Any) -> None:
+    """Move the master's objects out of the collector's reach before a worker is forked.
+
+    A worker's collections then never write to the pages it shares with the master
+    (a full pass writes a header in every object it walks): those pages stay shared.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _freeze_startup_heap() -> None:
     """Keep what the app loaded at start out of the garbage collector's full passes.
 
@@ -185,6 +196,8 @@ def run_server(
 ) -> None:
     """Run gunicorn (gthread, push streams handed to the hub) in the foreground."""
     log.info("serving on http://%s:%s (%d worker(s) x %d threads)", host, port, workers, threads)
+    # The workers fork from the master: code loaded here is loaded once and its pages shared.
+    screens_import()
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
@@ -203,6 +216,7 @@ def run_server(
             "loglevel": "info",
             # Requests and kept-alive browsers; streams handed to the hub no longer count.
             "worker_connections": max(1000, threads + 200),
+            "pre_fork": _freeze_before_fork,
             "post_worker_init": (
                 _post_worker_init_with_scheduler if scheduler else _post_worker_init
             ),

@@ -57,7 +57,7 @@ from visits.queries.ticket_page import (
     ticket_info_of,
     ticket_info_select,
 )
-from visits.services.history import audit_record, history_record
+from visits.services.history import audit_record, history_insert
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ def _mark_done(
         )
         if device_values:
             connection.execute(_DEVICE_ANSWERED, {"answered_device_id": device.id, **device_values})
-        history_record(
+        history_insert(
             session,
             client_id=ticket.client_id,
             kind=HistoryKind.TICKET_PRINTED,

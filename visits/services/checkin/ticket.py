@@ -49,7 +49,7 @@ from visits.services.checkin.common import (
     scanned_code,
 )
 from visits.services.checkin.window import checkin_window_check
-from visits.services.history import history_record
+from visits.services.history import history_insert
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ def _checkin_record(
     summary = f"Регистрация в терминале, талон {info.number}. {info.visit_sentence}" + (
         f" Опоздание {late_minutes} мин." if late_minutes else ""
     )
-    history_record(
+    history_insert(
         session,
         client_id=found.client_id,
         kind=HistoryKind.CHECKED_IN,

@@ -2,11 +2,21 @@
 
 import gc
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from visits.config import OfficeConfig
-from visits.push import SqlitePollBus
+import httpx
+
+from tests.conftest import Database
+from tests.factories import make_device
+from visits.config import DEMO_CONFIG_PATH, OfficeConfig
+from visits.db import make_sessionmaker, write_transaction
+from visits.models import DeviceKind
+from visits.push import SqlitePollBus, push_emit, push_latest_id
 from visits.settings import Settings
 from visits.web.server import _Gunicorn, _post_worker_init
 
@@ -49,3 +59,65 @@ def test_sqlite_workers_each_give_their_app_a_bus_that_reads_the_event_table(
     finally:
         ctx.bus.close()
         app.extensions["priyom_engine"].dispose()
+
+
+def test_serve_as_make_run_does_hands_a_display_stream_to_the_hub(
+    fresh_db: Database, tmp_path: Path
+) -> None:
+    """`priyom serve` with its scheduler (as `make run`): the worker starts, a display's
+    stream answers as HTTP/1.1 without a length, and an event written by another
+    process reaches it within a heartbeat."""
+    with make_sessionmaker(fresh_db.engine)() as session:
+        _device, token = make_device(session, DeviceKind.DISPLAY, spot_key="f3-lift")
+        start = push_latest_id(session)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = dict(
+        os.environ,
+        DATABASE_URL=fresh_db.url,
+        PRIYOM_VAR_DIR=str(tmp_path),
+        PRIYOM_SECRET_KEY="server-test",
+        PRIYOM_CONFIG=str(DEMO_CONFIG_PATH),
+        PRIYOM_LOCAL_LINKS="1",
+        PRIYOM_SSE_HEARTBEAT="0.2",
+    )
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "visits.web.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the server did not answer within 30 s"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as display:
+            display.sendall(
+                f"GET /signage/stream?after={start} HTTP/1.1\r\nHost: priyom\r\n"
+                f"Cookie: priyom_device={token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+            )
+            received = display.recv(65536)
+            while b"connected after" not in received:
+                received += display.recv(65536)
+            head = received.decode()
+            assert head.startswith("HTTP/1.1 200 OK\r\n") and "Content-Length" not in head
+            assert "Connection: close\r\n" in head and "Transfer-Encoding" not in head
+            with make_sessionmaker(fresh_db.engine)() as session, write_transaction(session):
+                call = push_emit(session, "ticket.called", ["displays"], ticket_id=1)
+            while f"id: {call.id}\n".encode() not in received:
+                chunk = display.recv(65536)
+                assert chunk, received
+                received += chunk
+        assert "runs the jobs" in (tmp_path / "server.log").read_text()  # its scheduler too
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()

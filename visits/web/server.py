@@ -59,15 +59,8 @@ class PushStreamWorker(ThreadWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        app = self.wsgi
-        if self.cfg.is_ssl:
-            return  # the hub writes plain sockets; behind TLS streams keep their thread
-
-        def offering_handover(environ: dict[str, Any], start_response: Any) -> Any:
-            environ[HANDOVER_ENVIRON] = True
-            return app(environ, start_response)
-
-        self.wsgi = offering_handover
+        if not self.cfg.is_ssl:  # the hub writes plain sockets; behind TLS streams keep a thread
+            _offer_handover(self.wsgi)
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         try:
@@ -81,6 +74,21 @@ class PushStreamWorker(ThreadWorker):
             self.nr_conns -= 1  # the hub owns the socket now
             return
         super().finish_request(conn, fs)
+
+
+def _offer_handover(app: Flask) -> None:
+    """Tell the app's requests that a push stream's connection may be handed over.
+
+    Set inside the Flask app (its wsgi_app), so the worker's `wsgi` stays the app
+    itself: the scheduler's start reads its context from there.
+    """
+    inner = app.wsgi_app
+
+    def offering_handover(environ: dict[str, Any], start_response: Any) -> Any:
+        environ[HANDOVER_ENVIRON] = True
+        return inner(environ, start_response)
+
+    app.wsgi_app = offering_handover  # type: ignore[method-assign]
 
 
 def _post_worker_init(_worker: Any) -> None:

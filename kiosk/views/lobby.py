@@ -96,9 +96,13 @@ def phone_keypad() -> ResponseReturnValue:
 def checkin_code() -> ResponseReturnValue:
     code = request.form.get("code", "")
     try:
-        _lookup()
+        # The look-up is counted by the check-in, in its one transaction.
         result = ticket_checkin(
-            session=db(), calendar=priyom().calendar, code=code, device_id=_device().id or 0
+            session=db(),
+            calendar=priyom().calendar,
+            code=code,
+            device_id=_device().id or 0,
+            limits=limits(),
         )
     except CheckinRefused as refused:
         return _refused(refused, code=code)

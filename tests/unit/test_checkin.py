@@ -39,6 +39,7 @@ from visits.services.checkin import (
     walkin_book,
     walkin_offers,
 )
+from visits.services.ratelimit import Limits
 
 
 @pytest.fixture
@@ -309,6 +310,34 @@ def test_phone_lookup_shows_no_surname_and_checks_the_chosen_booking_in(
         now=now,
     )
     assert result.info.number == "А-001"
+
+
+def test_code_look_ups_count_against_the_kiosk_limit_refused_ones_too(
+    session: Session, calendar: WorkCalendar, kiosk: Device
+) -> None:
+    booking = _booking(session, calendar)
+    now = booking.starts_at - timedelta(minutes=20)
+    limits = Limits(kiosk_lookups_per_10_min=3)
+    for _ in range(3):  # guesses: each refused, each counted
+        with pytest.raises(NotFound):
+            ticket_checkin(
+                session=session,
+                calendar=calendar,
+                code="PRIYOM:AAAAAA",
+                device_id=kiosk.id,
+                now=now,
+                limits=limits,
+            )
+    with pytest.raises(TooManyAttempts):
+        ticket_checkin(
+            session=session,
+            calendar=calendar,
+            code=booking.code,
+            device_id=kiosk.id,
+            now=now,
+            limits=limits,
+        )
+    assert session.exec(select(Ticket)).all() == []
 
 
 def test_phone_lookups_are_rate_limited_per_kiosk(

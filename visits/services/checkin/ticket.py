@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, is_sqlite, orm_synced, write_transaction
-from visits.errors import NotFound
+from visits.errors import NotFound, PriyomError
 from visits.models import (
     Booking,
     BookingStatus,
@@ -50,6 +50,7 @@ from visits.services.checkin.common import (
 )
 from visits.services.checkin.window import checkin_window_check
 from visits.services.history import history_insert
+from visits.services.ratelimit import Limits, kiosk_lookup_hit
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,15 @@ def ticket_checkin(
     code: str,
     device_id: int,
     now: datetime | None = None,
+    limits: Limits | None = None,
 ) -> CheckinResult:
-    """Check a booking in by its code (typed or scanned); return its ticket."""
-    return _checkin_once(session, calendar, ("code", scanned_code(code)), device_id, now)
+    """Check a booking in by its code (typed or scanned); return its ticket.
+
+    With `limits`, the kiosk's look-up is counted (Limits: against guessing codes) in the
+    check-in's own transaction; a refused code or check-in is counted as well.
+    """
+    key = ("code", scanned_code(code))
+    return _checkin_once(session, calendar, key, device_id, now, limits)
 
 
 def checkin_booking(
@@ -153,7 +160,7 @@ def checkin_booking(
     now: datetime | None = None,
 ) -> CheckinResult:
     """Issue the booking's ticket, or return the one it already has (a reprint)."""
-    return _checkin_once(session, calendar, ("booking_id", booking_id), device_id, now)
+    return _checkin_once(session, calendar, ("booking_id", booking_id), device_id, now, None)
 
 
 def _checkin_once(
@@ -162,16 +169,43 @@ def _checkin_once(
     key: tuple[str, object],
     device_id: int,
     now: datetime | None,
+    limits: Limits | None,
 ) -> CheckinResult:
     now = now or utcnow()
     try:
-        return _checkin(session, calendar, key, device_id, now)
+        return _checkin_counted(session, calendar, key, device_id, now, limits)
     except IntegrityError:
         # Another kiosk checked the same booking in at this very moment (the row
         # lock covers PostgreSQL; this covers the rest): theirs is the ticket.
         session.rollback()
         log.info("check-in of booking %s raced; returning the ticket issued", key[1])
+        return _checkin_counted(session, calendar, key, device_id, now, limits)
+
+
+def _checkin_counted(
+    session: Session,
+    calendar: WorkCalendar,
+    key: tuple[str, object],
+    device_id: int,
+    now: datetime,
+    limits: Limits | None,
+) -> CheckinResult:
+    """The check-in, the kiosk's look-up counted first in the same transaction (`limits`).
+
+    One write transaction where there were two. A refusal (the limit, an unknown code,
+    the window) comes before anything of the check-in is written: the transaction then
+    holds the count alone, is committed, and the refusal raised.
+    """
+    if limits is None:
         return _checkin(session, calendar, key, device_id, now)
+    refusal: PriyomError | None = None
+    with write_transaction(session):
+        try:
+            kiosk_lookup_hit(session=session, device_id=device_id, limits=limits, now=now)
+            return _checkin(session, calendar, key, device_id, now)
+        except PriyomError as exc:
+            refusal = exc
+    raise refusal
 
 
 def _checkin(

@@ -198,8 +198,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         checkins(server.url, plan.kiosk_tokens, capacity, printer, unpaced, concurrency=10)
 
         print(f"[{backend}] calls to the displays ...", flush=True)
-        drawable = _call_round(specialists, [displays], db, rounds=2)
+        drawable, call_requests = _call_round(specialists, [displays], db, rounds=2)
         lags = {DRAWABLE: _fleet_lag([displays])}
+        calls_alone = {DRAWABLE: call_requests.summary()}
         _finish_all(specialists, db)
         print(f"[{backend}] calls unpaced, 20 specialists ...", flush=True)
         calls = _call_capacity(specialists, db, rounds=4)
@@ -221,8 +222,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             print(
                 f"[{backend}] {GROWTH_DISPLAYS} displays connected (+{growth_mb} MiB)", flush=True
             )
-            drawable_1000 = _call_round(specialists, fleets, db, rounds=1)
+            drawable_1000, call_requests = _call_round(specialists, fleets, db, rounds=1)
             lags[DRAWABLE_1000] = _fleet_lag(fleets)
+            calls_alone[DRAWABLE_1000] = call_requests.summary()
             _finish_all(specialists, db)
 
         duplicates, called_twice = _integrity(db)
@@ -244,6 +246,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             "server memory idle (PSS, all processes)": {"value": idle_mb},
         }
         results["display fleet's loop lag"] = lags
+        results["the paced calls' own requests"] = calls_alone
         if args.growth:
             results[DRAWABLE_1000] = drawable_1000.summary()
             results["memory added by 1,000 displays"] = {"value": growth_mb}
@@ -409,10 +412,15 @@ def _staff_ids(db: Any) -> dict[str, int]:
 
 def _call_round(
     specialists: list[StaffClient], fleets: list[DisplayFleet], db: Any, rounds: int
-) -> Series:
+) -> tuple[Series, Series]:
     """Specialists press "call next" CALL_INTERVAL apart; time each click until the number
-    is drawable on every display (its event arrived there with the line to draw)."""
+    is drawable on every display (its event arrived there with the line to draw).
+
+    Also returned: the "call next" requests' own time (click to the specialist's answer),
+    the part of the figure that is the call itself rather than its way to the displays.
+    """
     series = Series("call next -> drawable")
+    requests = Series("call next, paced")
     for fleet in fleets:
         fleet.lag(reset=True)
     staff_ids = _staff_ids(db)
@@ -439,6 +447,7 @@ def _call_round(
             if response.status_code != 200:
                 series.error(f"call-next {response.status_code}: {gist(response.text)}")
                 return
+            requests.add((time.monotonic() - started) * 1000)
             clicked[staff_ids[client.login]] = started
 
         run_parallel(20, specialists, call)
@@ -464,7 +473,7 @@ def _call_round(
         if round_no + 1 < rounds:
             _finish_all(specialists, db)
     series.finished = time.monotonic()
-    return series
+    return series, requests
 
 
 def _fleet_lag(fleets: list[DisplayFleet]) -> dict[str, float]:
@@ -678,6 +687,12 @@ def report(all_results: dict[str, dict[str, Any]]) -> bool:
                 print(
                     f"load generator (not a budget): the displays' loop woke late by p50 "
                     f"{lag['p50']} / p95 {lag['p95']} / max {lag['max']} ms during {measure!r}"
+                )
+        for measure, call in results.get("the paced calls' own requests", {}).items():
+            if call.get("count"):
+                print(
+                    f"the call itself (not a budget): click to the specialist's answer p50 "
+                    f"{call['p50']} / p95 {call['p95']} ms during {measure!r}"
                 )
         for label, figures in results.get("growth", {}).items():
             print(f"growth {label}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from tests.conftest import Database
@@ -212,3 +213,28 @@ def test_the_worker_hands_a_stream_to_the_hub_with_flasks_headers(
         browser.close()
         ctx.bus.close()
         app.extensions["priyom_engine"].dispose()
+
+
+def test_while_the_database_is_away_the_stream_stays_and_then_catches_up(
+    fresh_db: Database,
+) -> None:
+    """A restart or a failover: the screens keep their connection and miss nothing."""
+    bus = InProcessBus()
+    factory = make_sessionmaker(fresh_db.engine, info=push_session_info(bus))
+    away = True
+
+    def sessions() -> Session:
+        if away:
+            raise OperationalError("SELECT", {}, ConnectionRefusedError("the database restarts"))
+        return factory()
+
+    hub_ = StreamHub(sessions, bus, RecentEvents(min_interval=0.0))
+    try:
+        browser = _open(hub_, ("displays",), _latest(factory))
+        call = _emit(factory, "ticket.called", ["displays"], ticket_id=1)
+        _read_until(browser, ": database unavailable\n\n")
+        away = False
+        text = _read_until(browser, f"id: {call}\n")
+        assert "event: ticket.called" in text
+    finally:
+        bus.close()

@@ -31,7 +31,7 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.queries.today import today_board
+from visits.queries.today import today_board, today_called
 from visits.services.queue import (
     TRANSFER_LIMIT,
     lateness,
@@ -386,6 +386,37 @@ def test_today_board_lists_the_day_in_time_order_with_statuses(
     assert board.active is not None and board.active.ticket.id == called.id  # type: ignore[union-attr]
     assert board.next_row is not None and board.next_row.ticket.id == waiting.id  # type: ignore[union-attr]
     assert board.waiting_count == 1
+
+
+def test_what_a_call_changes_reads_as_the_whole_day_shows_it(
+    session: Session, calendar: WorkCalendar, day: datetime
+) -> None:
+    ivanova = staff_by_login(session, "ivanova")
+    smirnov = staff_by_login(session, "smirnov")
+    called = _ticket(session, calendar, day)
+    _ticket(session, calendar, day + timedelta(hours=1))
+    # Handed over by a colleague (§23): hers now, and counted among those who wait.
+    handed = _ticket(session, calendar, day + timedelta(hours=2), login="smirnov")
+    ticket_transfer(
+        session=session,
+        staff=smirnov,
+        ticket_id=handed.id or 0,
+        to_staff_id=ivanova.id or 0,
+        reason="Ведёт Иванова",
+        now=day,
+    )
+    make_booking(session, calendar, starts_at=day + timedelta(hours=4))  # not arrived yet
+    late = day + timedelta(minutes=12, seconds=30)
+    result = ticket_call_next(session=session, calendar=calendar, staff=ivanova, now=late)
+    assert result.ticket.id == called.id and result.event.id is not None
+
+    part = today_called(session, calendar, ivanova, result.ticket, now=late)
+    whole = today_board(session, calendar, ivanova, now=late)
+    assert part.active == whole.active and part.rows == [whole.active]
+    assert part.waiting_count == whole.waiting_count == 2
+    assert part.apology == whole.apology == result.apology and part.apology
+    assert (part.no_show_allowed, part.no_show_hint) == (whole.no_show_allowed, whole.no_show_hint)
+    assert part.reservation is None and whole.reservation is None
 
 
 def test_client_card_shows_earlier_visits_messages_and_documents_but_no_ratings(

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, func, or_, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.models import (
@@ -108,7 +109,9 @@ def today_board(
     board.next_row = next((r for r in rows if r.state == "waiting"), None)
     board.waiting_count = sum(1 for r in rows if r.state == "waiting")
     if board.active is not None and board.active.ticket is not None:
-        _describe_active(session, calendar, board, board.active.ticket, now)
+        ticket = board.active.ticket
+        reservation = session.exec(_OPEN_RESERVATION, params={"ticket_id": ticket.id}).first()
+        _describe_active(session, calendar, board, ticket, now, reservation=reservation)
     board.invites = invites_for(session, staff)
     return board
 
@@ -163,13 +166,15 @@ def _row(
     )
 
 
-# The called row's booking, client and service, and how many still wait, in one statement
-# built once (every call runs it).
+# The called row's booking, client and service, its open meeting-room reservation (§35) and
+# how many still wait, in one statement built once (every call runs it).
 _CALLED_ROW = (
-    select(
+    # SQLAlchemy's select: SQLModel's types at most four columns.
+    sa_select(
         Booking,
         Client,
         Service,
+        RoomReservation,
         select(func.count())
         .select_from(Ticket)
         .where(
@@ -182,7 +187,14 @@ _CALLED_ROW = (
     )
     .join(Client, col(Client.id) == Booking.client_id)
     .join(Service, col(Service.id) == bindparam("service_id"))
-    .where(Booking.id == bindparam("booking_id"))
+    .outerjoin(
+        RoomReservation,
+        and_(
+            col(RoomReservation.ticket_id) == bindparam("ticket_id"),
+            col(RoomReservation.released_at).is_(None),
+        ),
+    )
+    .where(col(Booking.id) == bindparam("booking_id"))
 )
 
 
@@ -200,16 +212,19 @@ def today_called(
     """
     now = now or utcnow()
     start, end = day_window(calendar, now)
-    booking, client, service, waiting = session.exec(
+    found = session.execute(
         _CALLED_ROW,
         params={
             "booking_id": ticket.booking_id,
             "service_id": ticket.service_id,
+            "ticket_id": ticket.id,
             "staff_id": staff.id,
             "day_start": start,
             "day_end": end,
         },
-    ).one()
+    ).first()
+    assert found is not None  # the called ticket's booking, client and service exist
+    booking, client, service, reservation, waiting = found
     row = _row(calendar, staff, booking, ticket, client, service)
     board = TodayBoard(
         staff=staff,
@@ -219,7 +234,7 @@ def today_called(
         active=row,
         waiting_count=waiting,
     )
-    _describe_active(session, calendar, board, ticket, now)
+    _describe_active(session, calendar, board, ticket, now, reservation=reservation)
     return board
 
 
@@ -291,9 +306,18 @@ _OPEN_RESERVATION = select(RoomReservation).where(
 
 
 def _describe_active(
-    session: Session, calendar: WorkCalendar, board: TodayBoard, ticket: Ticket, now: datetime
+    session: Session,
+    calendar: WorkCalendar,
+    board: TodayBoard,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    reservation: RoomReservation | None,
 ) -> None:
-    """The current ticket's apology prompt (§34.4), no-show hint and meeting room (§35)."""
+    """The current ticket's apology prompt (§34.4), no-show hint and meeting room (§35).
+
+    `reservation` is the ticket's open reservation, read by the caller.
+    """
     assert board.active is not None
     if apology_due(ticket, calendar.config.office.apology_after_minutes):
         board.apology = apology_text(
@@ -311,7 +335,7 @@ def _describe_active(
             f"«Не подошёл» можно отметить после {NO_SHOW_RECALLS} повторных вызовов "
             f"(сделано: {ticket.recall_count}) или с {allowed_at:%H:%M}."
         )
-    board.reservation = session.exec(_OPEN_RESERVATION, params={"ticket_id": ticket.id}).first()
+    board.reservation = reservation
     if board.reservation is not None:
         board.reservation_room = session.get(Room, board.reservation.room_id)
 

@@ -17,12 +17,11 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, String, Text, cast, event, func
+from sqlalchemy import BigInteger, Engine, Integer, String, Text, cast, event, func, inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
@@ -160,7 +159,7 @@ def orm_synced(session: Session, model: type[Any], ident: int, **values: Any) ->
     The hot paths write with Core statements, which leave the session's objects as they
     were; the caller's copy (a test's, a service's that loaded it earlier) must not go stale.
     """
-    loaded = session.identity_map.get(identity_key(model, ident))
+    loaded = session.identity_map.get(inspect(model).identity_key_from_primary_key((ident,)))
     if loaded is not None:
         for name, value in values.items():
             set_committed_value(loaded, name, value)

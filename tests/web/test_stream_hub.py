@@ -238,3 +238,16 @@ def test_while_the_database_is_away_the_stream_stays_and_then_catches_up(
         assert "event: ticket.called" in text
     finally:
         bus.close()
+
+
+def test_displays_that_connect_together_are_pinged_spread_over_the_heartbeat(hub: Hub) -> None:
+    """After a restart a thousand displays reconnect at once: their idle touches of the
+    database come spread over the heartbeat, not in one burst."""
+    hub_, factory, _bus = hub
+    opened = time.monotonic()
+    browsers = [_open(hub_, ("displays",), _latest(factory), heartbeat=20.0) for _ in range(20)]
+    for browser in browsers:
+        _read_until(browser, "opening")
+    due = [stream.quiet_until - opened for stream in list(hub_._streams)]
+    assert len(due) == 20 and all(9.0 <= d <= 21.0 for d in due)
+    assert max(due) - min(due) > 1.0

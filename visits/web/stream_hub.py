@@ -27,6 +27,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import random
 import selectors
 import socket
 import threading
@@ -195,9 +196,11 @@ class StreamHub:
             self._selector.register(stream.sock, selectors.EVENT_READ, stream)
             self._streams[stream] = None
             self._topics.update(stream.topics)
-            stream.quiet_until = now + stream.heartbeat
-            heapq.heappush(self._timers, (stream.due(), next(self._order), stream))
             self._write(stream, opening)
+            # The first ping after a random part of the heartbeat: a thousand displays that
+            # reconnect together (a server restart) do not all touch the database at once.
+            stream.quiet_until = now + stream.heartbeat * random.uniform(0.5, 1.0)
+            heapq.heappush(self._timers, (stream.due(), next(self._order), stream))
             self._unsynced = True  # its position is its own until the next pass
         if arrivals:
             self._interests = frozenset(self._topics)

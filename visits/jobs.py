@@ -23,6 +23,8 @@ standalone `priyom scheduler` has none; its events are read from the table.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import signal
 import threading
@@ -33,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_
 
@@ -110,20 +112,38 @@ class JobArgs:
         }
 
 
+@functools.lru_cache(maxsize=4)
+def _job_engine(database_url: str) -> Engine:
+    """One small engine per database for this process's job runs (one connection).
+
+    A new engine each run compiled its statements anew and left the garbage of the
+    last: a server's workers, idle but for their jobs, grew by megabytes each.
+    """
+    return make_engine(database_url, pool_size=1, max_overflow=0)
+
+
+# The office's calendar by its settings: built once, not at every job run.
+_job_calendars: dict[tuple[str, bool], WorkCalendar] = {}
+
+
+def _job_calendar(office: dict[str, Any], always_open: bool) -> WorkCalendar:
+    key = (json.dumps(office, sort_keys=True, default=str), always_open)
+    calendar = _job_calendars.get(key)
+    if calendar is None:
+        calendar = WorkCalendar(OfficeConfig.model_validate(office), always_open=always_open)
+        _job_calendars[key] = calendar
+    return calendar
+
+
 @contextmanager
 def _opened(
     database_url: str, office: dict[str, Any], always_open: bool, push_bus: PushBus | None
 ) -> Iterator[tuple[Session, WorkCalendar]]:
     """A session (waking `push_bus`, if any) and the office calendar from a job's arguments."""
-    calendar = WorkCalendar(OfficeConfig.model_validate(office), always_open=always_open)
-    # One connection for the run, closed after it: a job runs at most once a minute or so.
-    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    calendar = _job_calendar(office, always_open)
     info = push_session_info(push_bus) if push_bus is not None else {}
-    try:
-        with make_sessionmaker(engine, info=info)() as session:
-            yield session, calendar
-    finally:
-        engine.dispose()
+    with make_sessionmaker(_job_engine(database_url), info=info)() as session:
+        yield session, calendar
 
 
 # --- Jobs: each opens its own session from its arguments and calls services -------------

@@ -206,6 +206,12 @@ def run_server(
     log.info("serving on http://%s:%s (%d worker(s) x %d threads)", host, port, workers, threads)
     # The workers fork from the master: code loaded here is loaded once and its pages shared.
     screens_import()
+    if scheduler:
+        # Every worker starts a scheduler runner (one holds the lease): its code too.
+        import apscheduler.schedulers.background  # noqa: F401
+        import apscheduler.triggers.cron  # noqa: F401
+
+        import visits.jobs  # noqa: F401
     _Gunicorn(
         {
             "bind": f"{host}:{port}",

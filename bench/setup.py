@@ -279,7 +279,7 @@ class Server:
                 str(self.workers),
                 "--threads",
                 str(self.threads),
-                "--no-scheduler",
+                # With its scheduler, as production runs it: the idle memory is an office's.
             ],
             env=env,
             stdout=self.log,

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -253,7 +252,7 @@ def test_a_reminder_is_exported_as_the_card_reads_it(
 ) -> None:
     """§30, §4: every export names the reminder, its due time, what became of it and the channel."""
     client = make_client(session, channel="sms")
-    visit = next_working_moment(calendar, hour=14, minute=0) + timedelta(days=2)
+    visit = next_working_moment(calendar, days_ahead=2, hour=14, minute=0)
     booking = make_booking(
         session,
         calendar,

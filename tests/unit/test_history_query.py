@@ -224,7 +224,7 @@ def test_a_reminder_reads_as_a_reminder_with_its_time_state_and_channel(
         session,
         calendar,
         client=client,
-        starts_at=visit + timedelta(days=1),
+        starts_at=next_working_moment(calendar, days_ahead=2, hour=14, minute=0),
         remind_day_before=True,
     )
     booking_cancel(session=session, calendar=calendar, booking_id=dropped.id or 0, staff=None)

@@ -2,12 +2,16 @@
 
 SQLite (the single-server default) runs in WAL mode. A write transaction
 on SQLite starts with BEGIN IMMEDIATE, so two writers queue on the
-database lock instead of failing half-way when a read upgrades to a write.
+database lock instead of failing half-way when a read upgrades to a write;
+before it, writers queue on a lock of ours (SqliteWriteLock: a thread lock and
+a file lock beside the database), so the next starts the moment the last commits.
 On PostgreSQL the services take row locks (FOR UPDATE / SKIP LOCKED).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import weakref
@@ -34,8 +38,73 @@ DEFAULT_MAX_OVERFLOW = 20
 
 _immediate: ContextVar[bool] = ContextVar("priyom_sqlite_immediate", default=False)
 _in_write: ContextVar[bool] = ContextVar("priyom_in_write", default=False)
-# SQLite: one write transaction at a time per engine in this process (see write_transaction).
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+class SqliteWriteLock:
+    """One write transaction at a time on a SQLite file, across threads and processes.
+
+    SQLite lets one writer in; the others sleep in its busy handler (1, 2, 5, 10 ...
+    100 ms between tries) while the database may sit free (py-spy: 45% of a check-in's
+    wall time under load). Here the threads of a process queue on a thread lock, and
+    the processes on one file (the server's workers, the scheduler, a CLI command) on
+    an exclusive flock() of `<database>-writer.lock`: the kernel wakes the next writer
+    the moment the last one releases, just after its commit. Like SQLite's own lock,
+    the kernel drops the file lock when its process dies.
+
+    The file is opened once per process (a forked worker opens its own: a descriptor
+    inherited from the master would share the master's lock).
+    """
+
+    def __init__(self, lock_path: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = lock_path
+        self._fd = -1
+        self._pid = 0
+
+    @property
+    def path(self) -> str | None:
+        return self._path
+
+    def locked(self) -> bool:
+        return self._threads.locked()
+
+    def acquire(self) -> None:
+        # The thread lock first: flock() is held by an open file, not a thread, so two
+        # threads of one process would both "hold" it.
+        self._threads.acquire()
+        if self._path is None:
+            return
+        try:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._path is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _descriptor(self) -> int:
+        pid = os.getpid()
+        if self._pid != pid:
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+            self._pid = pid
+        return self._fd
+
+
+def sqlite_write_lock_path(database: str | None) -> str | None:
+    """The lock file beside a SQLite database file (None: in memory, one process)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-writer.lock"
+
+
+# SQLite: the write lock of each engine (see write_transaction).
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, SqliteWriteLock] = weakref.WeakKeyDictionary()
 
 
 def is_sqlite(engine_or_session: Engine | Session | Connection) -> bool:
@@ -57,7 +126,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         _setup_sqlite(engine)
-        _sqlite_writers[engine] = threading.Lock()
+        _sqlite_writers[engine] = SqliteWriteLock(sqlite_write_lock_path(parsed.database))
         return engine
     # Pre-ping: after a PostgreSQL restart a pooled connection is tested and replaced
     # on checkout, so the servers carry on without a restart of their own.
@@ -120,10 +189,8 @@ def write_transaction(session: Session) -> Iterator[Session]:
             return
         # End a read transaction first: SQLite cannot upgrade it safely.
         session.commit()
-    # SQLite has one writer at a time. Threads of this process queue on a lock of
-    # ours and the next one starts the moment the last commits; left to SQLite's busy
-    # handler they sleep 1, 2, 5, 10 ... 100 ms between tries while the database
-    # sits free (py-spy: 45% of a check-in's wall time under load).
+    # SQLite has one writer at a time: writers of every thread and process queue on
+    # SqliteWriteLock and the next one starts the moment the last commits.
     writer = _sqlite_writers.get(bind.engine) if isinstance(bind, Engine | Connection) else None
     if writer is not None:
         writer.acquire()

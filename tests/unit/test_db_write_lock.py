@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 
 import pytest
@@ -50,3 +52,57 @@ def test_the_lock_is_given_back_when_the_transaction_fails(fresh_db: Database) -
         assert _sqlite_writers[fresh_db.engine].locked()
         raise RuntimeError("refused")
     assert not _sqlite_writers[fresh_db.engine].locked()
+
+
+def test_other_processes_queue_on_the_lock_file_beside_the_database(fresh_db: Database) -> None:
+    """A writer holds an exclusive flock() of `<database>-writer.lock` until it commits:
+    another process (here: another open of the file, as flock() sees a process) waits."""
+    if fresh_db.backend != "sqlite":
+        pytest.skip("PostgreSQL writers lock rows, not the database")
+    path = _sqlite_writers[fresh_db.engine].path
+    assert path is not None and path.endswith("-writer.lock")
+    factory = make_sessionmaker(fresh_db.engine)
+    other = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        with factory() as session, write_transaction(session), pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again after the commit
+        fcntl.flock(other, fcntl.LOCK_UN)
+        with pytest.raises(RuntimeError), factory() as session, write_transaction(session):
+            raise RuntimeError("refused")
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # and after a rollback
+    finally:
+        os.close(other)
+
+
+def test_a_forked_process_takes_the_file_lock_through_a_file_of_its_own(
+    fresh_db: Database,
+) -> None:
+    """A worker forked from a master that had written must not share the master's lock."""
+    if fresh_db.backend != "sqlite":
+        pytest.skip("PostgreSQL writers lock rows, not the database")
+    factory = make_sessionmaker(fresh_db.engine)
+    with factory() as session, write_transaction(session):
+        pass  # the lock file is open in this process now
+    read_end, write_end = os.pipe()
+    with factory() as session, write_transaction(session):
+        pid = os.fork()
+        if pid == 0:  # the child: try the lock without waiting, tell the parent, leave
+            code = 1
+            try:
+                try:
+                    fcntl.flock(
+                        _sqlite_writers[fresh_db.engine]._descriptor(),  # noqa: SLF001
+                        fcntl.LOCK_EX | fcntl.LOCK_NB,
+                    )
+                    os.write(write_end, b"taken")
+                except BlockingIOError:
+                    os.write(write_end, b"waits")
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        answer = os.read(read_end, 16)
+        os.waitpid(pid, 0)
+    os.close(read_end)
+    assert answer == b"waits"

@@ -9,9 +9,11 @@ server is back (sent late while still useful, else skipped with the reason,
 visits.notify.sender).
 
 One scheduler per deployment: whoever holds the SchedulerLease row runs the
-jobs, renewing it every 15 s; a second `priyom scheduler` (or a second web
-worker) waits and takes over within a minute after the holder dies. Even if
-two ran at once, each message is claimed atomically and goes once.
+jobs, renewing it every 15 s; a second `priyom scheduler` (or another server)
+waits and takes over within a minute after the holder dies. Even if two ran at
+once, each message is claimed atomically and goes once. Within one server, one
+worker at a time has a runner at all: the one holding the server's turn (a file
+lock, see SchedulerRunner); the others wait for the turn, not the lease.
 
 Each job is a plain function of plain keyword arguments (JobArgs: the database
 URL, the office config as data, the always-open switch) and builds its session
@@ -23,15 +25,18 @@ standalone `priyom scheduler` has none; its events are read from the table.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -63,6 +68,8 @@ LEASE_TTL = timedelta(seconds=45)
 HEARTBEAT_SECONDS = 15.0
 WAIT_POLL_SECONDS = 10.0
 SEND_EVERY_SECONDS = 30
+# How often a server's worker without the scheduler's turn looks whether it is free.
+TURN_POLL_SECONDS = 1.0
 
 
 def lease_timing(seconds: float = LEASE_TTL.total_seconds()) -> tuple[timedelta, float, float]:
@@ -329,7 +336,15 @@ def build_scheduler(args: JobArgs) -> Any:
 
 
 class SchedulerRunner:
-    """Waits for the lease, runs the jobs while holding it, stops when asked."""
+    """Waits for the lease, runs the jobs while holding it, stops when asked.
+
+    With `turn_lock` (a server's workers, `priyom serve`), it first waits for the
+    server's turn: an exclusive flock() of that file, which one worker holds at a
+    time. Only that worker opens an engine and competes for the lease; the others
+    keep a thread that looks once a second, nothing else. When the holder exits
+    (a restart, a crash: the kernel drops its lock), another worker takes the
+    turn, then the lease (at once if it was released, else when it expires).
+    """
 
     def __init__(
         self,
@@ -341,8 +356,10 @@ class SchedulerRunner:
         ttl: timedelta | None = None,
         lease_seconds: float = LEASE_TTL.total_seconds(),
         scheduler_factory: Callable[[JobArgs], Any] = build_scheduler,
+        turn_lock: Path | None = None,
     ) -> None:
         self.args = args
+        self.turn_lock = turn_lock
         self.holder = holder or holder_name()
         lease_ttl, lease_heartbeat, lease_poll = lease_timing(lease_seconds)
         self.ttl = ttl or lease_ttl
@@ -362,14 +379,36 @@ class SchedulerRunner:
             return False
 
     def run(self) -> None:
-        """Block until stop(): wait for the lease, run the jobs while it is held."""
-        engine = make_engine(self.args.database_url, pool_size=1, max_overflow=0)
+        """Block until stop(): wait for the turn and the lease, run the jobs while held."""
+        turn = self._wait_turn()
         try:
-            self._run(make_sessionmaker(engine))
+            if turn is not None:
+                engine = make_engine(self.args.database_url, pool_size=1, max_overflow=0)
+                try:
+                    self._run(make_sessionmaker(engine))
+                finally:
+                    engine.dispose()
+                log.info("scheduler: %s stopped", self.holder)
         finally:
-            engine.dispose()
-        log.info("scheduler: %s stopped", self.holder)
-        self.stopped.set()
+            if turn is not None and turn >= 0:
+                os.close(turn)  # gives the turn to another worker
+            self.stopped.set()
+
+    def _wait_turn(self) -> int | None:
+        """Hold the server's turn (its open lock file; -1 without `turn_lock`); None if
+        stopped while waiting."""
+        if self.turn_lock is None:
+            return -1
+        self.turn_lock.parent.mkdir(parents=True, exist_ok=True)
+        turn = os.open(self.turn_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        while True:
+            try:
+                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return turn
+            except BlockingIOError:
+                if self.stop_event.wait(TURN_POLL_SECONDS):
+                    os.close(turn)
+                    return None
 
     def _run(self, sessions: Callable[[], Session]) -> None:
         waiting_logged = False
@@ -432,10 +471,12 @@ def start_background_scheduler(
     always_open: bool,
     lease_seconds: float = LEASE_TTL.total_seconds(),
     push_bus: PushBus | None = None,
+    turn_lock: Path | None = None,
 ) -> SchedulerRunner:
     """`priyom serve`: run the scheduler in a daemon thread of this process; stop() ends it.
 
     `push_bus` is the server's: the jobs' events wake its streams as its own commits do.
+    `turn_lock`: the server's file that lets one of its workers at a time run a scheduler.
     """
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     runner = SchedulerRunner(
@@ -446,6 +487,7 @@ def start_background_scheduler(
             push_bus=push_bus,
         ),
         lease_seconds=lease_seconds,
+        turn_lock=turn_lock,
     )
     threading.Thread(target=runner.run, name="priyom-scheduler", daemon=True).start()
     return runner

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -104,6 +106,51 @@ def test_second_scheduler_waits_and_takes_over(
     assert second.running.wait(10)
     second.stop()
     assert second.stopped.wait(10)
+    assert log == ["first start", "first stop", "second start", "second stop"]
+
+
+def test_one_worker_of_a_server_at_a_time_has_a_runner(
+    fresh_db: Database, office_config: OfficeConfig, tmp_path: Path
+) -> None:
+    """The workers of `priyom serve` share a turn (a file lock): the one without it opens
+    no engine and never asks for the lease; it takes the turn when the holder stops."""
+    args = JobArgs.of(database_url=fresh_db.url, config=office_config, always_open=False)
+    log: list[str] = []
+    turn = tmp_path / "scheduler.lock"
+
+    def runner(name: str) -> SchedulerRunner:
+        return SchedulerRunner(
+            args,
+            holder=name,
+            heartbeat=0.05,
+            poll=0.05,
+            scheduler_factory=lambda _ctx: FakeScheduler(log, name),
+            turn_lock=turn,
+        )
+
+    first, second = runner("first"), runner("second")
+    threading.Thread(target=first.run, daemon=True).start()
+    assert first.running.wait(10)
+    first.stop()  # the first gives up the lease as it stops, but keeps the turn...
+    second_thread = threading.Thread(target=second.run, daemon=True)
+    with open(turn) as held:  # ...while a third worker holds it (another open of the file)
+        assert first.stopped.wait(10)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        second_thread.start()
+        # Without the turn the second never asks for the lease, which stays the first's.
+        assert not second.running.wait(0.3)
+        with make_sessionmaker(fresh_db.engine)() as session:
+            lease = session.get(SchedulerLease, "scheduler")
+            assert lease is not None and lease.holder == "first"
+    assert second.running.wait(10)  # the turn came free: the second runs the jobs
+    second.stop()
+    assert second.stopped.wait(10)
+    waiting = runner("third")  # stopped while waiting for the turn: it ends at once
+    with open(turn) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        threading.Thread(target=waiting.run, daemon=True).start()
+        waiting.stop()
+        assert waiting.stopped.wait(10)
     assert log == ["first start", "first stop", "second start", "second stop"]
 
 

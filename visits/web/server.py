@@ -12,7 +12,9 @@ reads the event table's newest rows every few milliseconds.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
@@ -97,10 +99,11 @@ def _post_worker_init(_worker: Any) -> None:
 
 
 def _post_worker_init_with_scheduler(worker: Any) -> None:
-    """Settle the loaded app's memory, then start this worker's scheduler runner.
+    """Settle the loaded app's memory, then let this worker wait for the scheduler's turn.
 
-    Every worker starts a runner, but only the holder of the scheduler lease runs
-    jobs; the others wait and take over if that worker dies or restarts.
+    One worker of the server at a time runs a scheduler runner (the holder of the
+    server's turn, a file lock), and it runs jobs while it holds the lease; the
+    others keep one idle thread and take the turn if that worker dies or restarts.
     """
     _freeze_startup_heap()
     from visits.jobs import start_background_scheduler
@@ -115,7 +118,14 @@ def _post_worker_init_with_scheduler(worker: Any) -> None:
         # The jobs' events (a no-show at the day's close, a printer's alert) wake
         # this worker's streams at once, as the app's own commits do.
         push_bus=ctx.bus,
+        turn_lock=scheduler_turn_lock(ctx.settings),
     )
+
+
+def scheduler_turn_lock(settings: Settings) -> Path:
+    """The file whose lock one worker at a time holds to run the scheduler (per database)."""
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return settings.var_dir / f"scheduler-{digest}.lock"
 
 
 def _freeze_before_fork(_server: Any, _worker: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 from printer.profiles import DEFAULT_DOTS, PROFILES
@@ -180,11 +181,21 @@ def _in_cp866(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=1024)
 def wrap(text: str, width: int) -> tuple[str, ...]:
-    """Wrap text to `width` columns without breaking words or hyphenated words."""
+    """Wrap text to `width` columns without breaking words or hyphenated words.
+
+    Cached: most of a ticket's lines repeat (the office, the phones, a room's route,
+    a service, a specialist), and wrapping was two thirds of a ticket's rendering.
+    """
+    plain = plain_text(text)
+    if len(plain) <= width:
+        # What textwrap returns for a line that fits: plain_text leaves single spaces
+        # and no space at either end.
+        return (plain,) if plain else ()
     return tuple(
         textwrap.wrap(
-            plain_text(text),
+            plain,
             width=width,
             break_long_words=False,
             break_on_hyphens=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from printer import (
     render_ticket,
 )
 from printer import preview as preview_module
-from printer.layout import number_scale, wrap
+from printer.layout import number_scale, plain_text, wrap
 
 ROUTE = (
     "Поднимитесь на лифте на третий этаж, поверните направо и пройдите "
@@ -172,6 +173,32 @@ def test_a_word_longer_than_the_paper_is_not_broken() -> None:
     long_word = "Северо-Западный-административно-хозяйственный-корпус"
 
     assert wrap(f"Корпус {long_word} вход", 32) == ("Корпус", long_word, "вход")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "Кабинет 305, 3 этаж",
+        "  Вход  со\tдвора,\n второй   подъезд  ",
+        "Ровно сорок два знака шириной: 1234567890",
+        "Ровно сорок два знака шириной: 12345678901",
+        "«Кавычки» — и тире… с\u00a0пробелом",
+        "Ünïcödé Қазақ",
+        ROUTE,
+    ],
+)
+@pytest.mark.parametrize("width", [16, 32, 41, 42, 48])
+def test_wrap_gives_what_textwrap_gives(text: str, width: int) -> None:
+    # wrap() skips textwrap for a line that fits and caches its answers: the lines stay
+    # exactly what textwrap makes of the printable text.
+    expected = tuple(
+        textwrap.wrap(plain_text(text), width=width, break_long_words=False, break_on_hyphens=False)
+    )
+
+    assert wrap(text, width) == expected
+    assert wrap(text, width) == expected  # the cached answer
 
 
 def test_empty_fields_are_left_out() -> None:

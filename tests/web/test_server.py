@@ -6,10 +6,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+import time_machine
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
 
 from tests.conftest import Database
 from tests.factories import make_device
@@ -18,7 +22,7 @@ from visits.db import make_sessionmaker, write_transaction
 from visits.models import DeviceKind
 from visits.push import SqlitePollBus, push_emit, push_latest_id
 from visits.settings import Settings
-from visits.web.server import _Gunicorn, _post_worker_init
+from visits.web.server import ACCESS_LOG_FORMAT, AccessLogger, _Gunicorn, _post_worker_init
 
 
 def test_a_started_worker_keeps_its_loaded_app_out_of_full_collections() -> None:
@@ -121,3 +125,38 @@ def test_serve_as_make_run_does_hands_a_display_stream_to_the_hub(
         server.terminate()
         server.wait(15)
         log.close()
+
+
+def test_the_access_log_writes_the_line_gunicorn_would(tmp_path: Path) -> None:
+    """The cheap access log writes what gunicorn's own logger writes with our format:
+    the path without its query string (a phone number searched for stays out)."""
+    response = SimpleNamespace(status="303 SEE OTHER", sent=0, headers=[("Location", "/staff/")])
+    request = SimpleNamespace(headers=[("HOST", "priyom"), ("COOKIE", "session=x")])
+    environ = {
+        "REMOTE_ADDR": "10.0.0.7",
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/staff/desk/search?q=%2B79130000000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/staff/desk/search",
+        "QUERY_STRING": "q=%2B79130000000",
+    }
+    with time_machine.travel(1796100000.5, tick=False):  # one second for both lines
+        lines = [
+            _access_line(logger_class, tmp_path, response, request, environ)
+            for logger_class in (Logger, AccessLogger)
+        ]
+    assert lines[0] == lines[1]
+    assert lines[1].endswith(' "GET /staff/desk/search" 303 0 1002ms\n')
+    assert "7913" not in lines[1]
+
+
+def _access_line(logger_class: type[Logger], tmp_path: Path, *atoms: object) -> str:
+    """The line a gunicorn logger of `logger_class` writes for one request."""
+    path = tmp_path / f"{logger_class.__name__}.log"
+    config = Config()
+    config.set("accesslog", str(path))
+    config.set("access_log_format", ACCESS_LOG_FORMAT)
+    logger = logger_class(config)
+    logger.access(*atoms, timedelta(seconds=1, microseconds=2500))
+    logger.access_log.handlers[0].close()
+    return path.read_text()

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import tempfile
 import threading
@@ -21,11 +22,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from bench.load import DisplayFleet, Listener, StaffClient, checkins, gist, run_parallel
+from bench.keepalive import TransportError
+from bench.load import DisplayFleet, StaffClient, checkins, gist, run_parallel
 from bench.office import large_office
 from bench.printer_server import PrinterServer
 from bench.setup import Server, create_database, load_bench_config, pss_mb, rss_mb, seed_day
@@ -107,6 +108,51 @@ def _server_mb(server: Server) -> float:
     return round(sum(pss_mb(pid) for pid in server.pids()), 1)
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user and system) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used by the server's processes and by the load generator during a measure.
+
+    The load generator (this process with its kiosks, staff clients and printer, and
+    the displays' and tablets' loops) shares the machine's cores with the server: its
+    own CPU per operation is printed beside the figures (not a budget), so a reader
+    sees what it took from the server.
+    """
+
+    def __init__(self, server: Server, fleets: list[DisplayFleet]) -> None:
+        self.server, self.fleets = server, fleets
+        self.figures: dict[str, dict[str, float]] = {}
+
+    def _load_pids(self) -> list[int]:
+        return [pid for fleet in self.fleets if (pid := fleet.pid) is not None]
+
+    def _now(self) -> tuple[float, float]:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        load = own.ru_utime + own.ru_stime + sum(_process_cpu(p) for p in self._load_pids())
+        return sum(_process_cpu(p) for p in self.server.pids()), load
+
+    def measure(self, name: str, count_of: Any, run: Any) -> Any:
+        """Run `run()`; note the server's and the load generator's CPU per operation
+        (`count_of(result)` operations)."""
+        server0, load0 = self._now()
+        result = run()
+        server1, load1 = self._now()
+        count = max(1, count_of(result))
+        self.figures[name] = {
+            "server_ms": round((server1 - server0) * 1000 / count, 2),
+            "load_ms": round((load1 - load0) * 1000 / count, 2),
+            "count": count,
+        }
+        return result
+
+
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     config_path = large_office(tmp / "office.toml")
     config = load_bench_config(config_path)
@@ -139,22 +185,21 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
     memory.start()
     results: dict[str, Any] = {}
     errors = 0
-    listeners: list[Listener] = []
+    tablets: DisplayFleet | None = None
     fleets: list[DisplayFleet] = []
     try:
         displays = DisplayFleet(server.url, plan.display_tokens[: args.displays])
         fleets.append(displays)
         displays.start()
-        listeners = [Listener(server.url, t, "/kiosk/tablet/events") for t in plan.tablet_tokens]
-        for listener in listeners:
-            listener.start()
-        for listener in listeners:
-            if not listener.connected.wait(30):
-                raise RuntimeError("a push listener could not connect")
+        # The rooms' tablets hold their streams on a loop of their own as the displays do.
+        tablets = DisplayFleet(server.url, plan.tablet_tokens, "/kiosk/tablet/events")
+        tablets.start()
+        if not tablets.wait_connected(30):
+            raise RuntimeError(f"{tablets.open} of {len(plan.tablet_tokens)} tablets connected")
         if not displays.wait_connected(60):
             raise RuntimeError(f"{displays.open} of {args.displays} displays connected")
         print(
-            f"[{backend}] {args.displays} displays and {len(listeners)} tablets connected "
+            f"[{backend}] {args.displays} displays and {len(plan.tablet_tokens)} tablets connected "
             f"({len(plan.due_codes)} visits due); logging in staff ...",
             flush=True,
         )
@@ -195,7 +240,12 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         one_by_one = Series("sequential check-in")
         checkins(server.url, plan.kiosk_tokens, sequential, printer, one_by_one, concurrency=1)
         unpaced = Series("unpaced check-ins")
-        checkins(server.url, plan.kiosk_tokens, capacity, printer, unpaced, concurrency=10)
+        cpu = CpuMeter(server, [*fleets, tablets])
+        cpu.measure(
+            "check-ins unpaced, 10 kiosks",
+            lambda _numbers: len(unpaced.samples),
+            partial(checkins, server.url, plan.kiosk_tokens, capacity, printer, unpaced, 10),
+        )
 
         print(f"[{backend}] calls to the displays ...", flush=True)
         drawable, call_requests = _call_round(specialists, [displays], db, rounds=2)
@@ -203,7 +253,11 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         calls_alone = {DRAWABLE: call_requests.summary()}
         _finish_all(specialists, db)
         print(f"[{backend}] calls unpaced, 20 specialists ...", flush=True)
-        calls = _call_capacity(specialists, db, rounds=4)
+        calls = cpu.measure(
+            "call next unpaced, 20 specialists",
+            lambda series: len(series.samples),
+            partial(_call_capacity, specialists, db, rounds=4),
+        )
         _finish_all(specialists, db)
 
         growth_mb: float | None = None
@@ -247,17 +301,18 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         }
         results["display fleet's loop lag"] = lags
         results["the paced calls' own requests"] = calls_alone
+        results["CPU per operation"] = cpu.figures
         if args.growth:
             results[DRAWABLE_1000] = drawable_1000.summary()
             results["memory added by 1,000 displays"] = {"value": growth_mb}
-        errors += sum(listener.errors for listener in listeners)
+        errors += tablets.errors
         errors += sum(fleet.errors for fleet in fleets)
         for fleet in fleets:
             for why in fleet.error_samples:
                 print(f"  display error: {why}")
     finally:
-        for listener in listeners:
-            listener.stop.set()
+        if tablets is not None:
+            tablets.stop()
         for fleet in fleets:
             fleet.stop()
         memory.stop.set()
@@ -441,7 +496,7 @@ def _call_round(
             started = time.monotonic()
             try:
                 response = client.post("/staff/today/call-next")
-            except httpx.TransportError as exc:
+            except TransportError as exc:
                 series.error(f"call-next: {type(exc).__name__}")
                 return
             if response.status_code != 200:
@@ -498,7 +553,7 @@ def _call_capacity(specialists: list[StaffClient], db: Any, rounds: int) -> Seri
         started = time.monotonic()
         try:
             response = client.post("/staff/today/call-next")
-        except httpx.TransportError as exc:
+        except TransportError as exc:
             series.error(f"call-next: {type(exc).__name__}")
             return
         if response.status_code == 200:
@@ -534,7 +589,7 @@ def _finish_all(specialists: list[StaffClient], db: Any) -> None:
                 if client.post(f"/staff/today/tickets/{row[0]}/start").status_code == 200:
                     client.post(f"/staff/today/tickets/{row[0]}/finish")
                 return
-            except httpx.TransportError as exc:
+            except TransportError as exc:
                 print(f"  finishing ticket {row[0]}: {type(exc).__name__}", flush=True)
 
     run_parallel(10, list(rows), finish)
@@ -688,6 +743,12 @@ def report(all_results: dict[str, dict[str, Any]]) -> bool:
                     f"load generator (not a budget): the displays' loop woke late by p50 "
                     f"{lag['p50']} / p95 {lag['p95']} / max {lag['max']} ms during {measure!r}"
                 )
+        for measure, used in results.get("CPU per operation", {}).items():
+            print(
+                f"CPU (not a budget): server {used['server_ms']} ms, load generator "
+                f"{used['load_ms']} ms (kiosks, staff, printer, displays' and tablets' loops) "
+                f"per operation during {measure!r}"
+            )
         for measure, call in results.get("the paced calls' own requests", {}).items():
             if call.get("count"):
                 print(

@@ -16,12 +16,11 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-
+from bench.keepalive import Answer, KeepAliveClient, TransportError
 from bench.printer_server import PrinterServer
 from bench.setup import PASSWORD
 from bench.stats import Series
@@ -30,7 +29,6 @@ _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CSRF_HEADER = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 _PRINT_JOB = re.compile(r"/kiosk/print/(\d+)")
 _TICKET_NUMBER = re.compile(r"([А-ЯЁ]-\d{3})")
-TIMEOUT = httpx.Timeout(30.0)
 
 
 def gist(html: str) -> str:
@@ -46,21 +44,16 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-@dataclass
 class StaffClient:
-    """A logged-in staff browser."""
+    """A logged-in staff browser, on one kept-alive connection (bench/keepalive.py)."""
 
-    base: str
-    login: str
-    http: httpx.Client = field(init=False)
-    csrf: str = ""
-
-    def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base, timeout=TIMEOUT)
+    def __init__(self, base: str, login: str) -> None:
+        self.base, self.login = base, login
+        self.http = KeepAliveClient(base)
         page = self.http.get("/login")
         response = self.http.post(
             "/login",
-            data={
+            {
                 "login": self.login,
                 "password": PASSWORD,
                 "csrf_token": _csrf(page.text),
@@ -71,74 +64,25 @@ class StaffClient:
             raise RuntimeError(f"login {self.login} failed: {response.status_code}")
         self.csrf = _csrf(self.http.get("/login").text)
 
-    def get(self, path: str, **params: object) -> httpx.Response:
-        return self.http.get(path, params=params, headers={"HX-Request": "true"})
+    def get(self, path: str, **params: object) -> Answer:
+        return self.http.get(path, params, {"HX-Request": "true"})
 
-    def post(self, path: str, data: dict[str, object] | None = None) -> httpx.Response:
-        return self.http.post(
-            path, data=data or {}, headers={"HX-Request": "true", "X-CSRF-Token": self.csrf}
-        )
+    def post(self, path: str, data: dict[str, object] | None = None) -> Answer:
+        return self.http.post(path, data, {"HX-Request": "true", "X-CSRF-Token": self.csrf})
 
 
-@dataclass
 class DeviceClient:
-    base: str
-    token: str
-    home: str
-    http: httpx.Client = field(init=False)
-    csrf: str = ""
+    """A paired device (a kiosk), on one kept-alive connection."""
 
-    def __post_init__(self) -> None:
-        self.http = httpx.Client(
-            base_url=self.base, timeout=TIMEOUT, cookies={"priyom_device": self.token}
-        )
-        page = self.http.get(self.home)
+    def __init__(self, base: str, token: str, home: str) -> None:
+        self.base, self.token, self.home = base, token, home
+        self.http = KeepAliveClient(base, cookies={"priyom_device": token})
+        page = self.http.get(home)
         page.raise_for_status()
         self.csrf = _csrf(page.text)
 
-    def post(self, path: str, data: dict[str, object] | None = None) -> httpx.Response:
-        return self.http.post(
-            path, data=data or {}, headers={"HX-Request": "true", "X-CSRF-Token": self.csrf}
-        )
-
-
-class Listener(threading.Thread):
-    """One hallway display or tablet holding its push stream open; records arrival times."""
-
-    def __init__(self, base: str, token: str, path: str) -> None:
-        super().__init__(daemon=True)
-        self.base, self.token, self.path = base, token, path
-        self.events: dict[tuple[str, int], float] = {}
-        self.connected = threading.Event()
-        self.stop = threading.Event()
-        self.errors = 0
-
-    def run(self) -> None:
-        with httpx.Client(
-            base_url=self.base,
-            cookies={"priyom_device": self.token},
-            timeout=httpx.Timeout(5.0, read=None),
-        ) as http:
-            while not self.stop.is_set():
-                try:
-                    with http.stream(
-                        "GET", self.path, headers={"Accept": "text/event-stream"}
-                    ) as stream:
-                        self.connected.set()
-                        for line in stream.iter_lines():
-                            if self.stop.is_set():
-                                return
-                            if line.startswith("data:"):
-                                payload = json.loads(line[5:])
-                                ticket = payload.get("ticket_id")
-                                if ticket is not None:
-                                    self.events.setdefault(
-                                        (payload.get("kind", ""), int(ticket)), time.monotonic()
-                                    )
-                except httpx.HTTPError:
-                    if not self.stop.is_set():
-                        self.errors += 1
-                        time.sleep(0.5)
+    def post(self, path: str, data: dict[str, object] | None = None) -> Answer:
+        return self.http.post(path, data, {"HX-Request": "true", "X-CSRF-Token": self.csrf})
 
 
 class DisplayFleet:
@@ -157,18 +101,24 @@ class DisplayFleet:
     """
 
     def __init__(self, base: str, tokens: list[str], path: str = "/signage/stream") -> None:
-        url = httpx.URL(base)
+        url = urlsplit(base)
         self.tokens = tokens
         self._errors_here: list[str] = []
         context = multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
         self._process = context.Process(
-            target=_fleet_process, args=(child, url.host, url.port or 80, path, tokens), daemon=True
+            target=_fleet_process,
+            args=(child, url.hostname, url.port or 80, path, tokens),
+            daemon=True,
         )
         self._lock = threading.Lock()
 
     def start(self) -> None:
         self._process.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def _ask(self, *request: object) -> Any:
         with self._lock:
@@ -420,8 +370,8 @@ def checkins(
                 with lock:
                     series.add((landed.received_at - started) * 1000)
                     numbers.append(number.group(1))
-            except httpx.HTTPError as exc:
-                series.error(f"check-in: {type(exc).__name__}")
+            except TransportError as exc:
+                series.error(f"check-in: {exc}")
 
     series.started = time.monotonic()
     run_parallel(len(kiosks), kiosks, worker)  # type: ignore[arg-type]

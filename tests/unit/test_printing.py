@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from printer import VirtualPrinter, transport_from_uri
 from tests.conftest import Database
 from tests.emulator.escpos_printer import EmulatedPrinter
-from tests.factories import make_booking, make_device, staff_by_login
+from tests.factories import make_booking, make_device, next_working_moment, staff_by_login
 from visits.calendar import WorkCalendar
 from visits.db import make_sessionmaker
 from visits.errors import NotFound
@@ -85,6 +85,43 @@ def test_job_prints_the_ticket_once_with_cp866_qr_and_cut(
     again = print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
     assert not again.printed and again.status == "done"
     assert len(_virtual(device).jobs) == 1
+
+
+def test_only_the_newest_printed_job_of_a_printer_keeps_its_bytes(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    device, _ = make_device(session, DeviceKind.KIOSK)
+    other_device, _ = make_device(session, DeviceKind.KIOSK)
+
+    def checked_in(kiosk: Device, staff_login: str, hour: int = 10) -> CheckinResult:
+        starts_at = next_working_moment(calendar, hour=hour)
+        booking = make_booking(session, calendar, staff_login=staff_login, starts_at=starts_at)
+        return checkin_booking(
+            session=session,
+            calendar=calendar,
+            booking_id=booking.id,
+            device_id=kiosk.id,
+            now=booking.starts_at - timedelta(minutes=10),
+        )
+
+    first, other_kiosk = checked_in(device, "ivanova"), checked_in(other_device, "smirnov")
+    for result in (first, other_kiosk):
+        assert print_job_run(session=session, calendar=calendar, job_id=result.print_job_id)
+    second = checked_in(device, "ivanova", hour=11)
+    outcome = print_job_run(session=session, calendar=calendar, job_id=second.print_job_id)
+
+    assert outcome.status == "done"
+    jobs = {
+        job.id: job
+        for job in session.exec(select(PrintJob).execution_options(populate_existing=True))
+    }
+    # The printer's older job keeps what it was, without its bytes; the newest has them.
+    older, newest = jobs[first.print_job_id], jobs[second.print_job_id]
+    assert older.status == "done" and older.printed_at is not None and older.sent_data is None
+    assert newest.status == "done" and newest.printed_at is not None and newest.last_error == ""
+    assert newest.sent_data == _virtual(device).jobs[-1].data
+    # Another printer's last job is that printer's preview: it keeps its bytes.
+    assert jobs[other_kiosk.print_job_id].sent_data
 
 
 def test_a_kiosk_cannot_print_another_kiosks_job(session: Session, calendar: WorkCalendar) -> None:

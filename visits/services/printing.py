@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, update
+from sqlalchemy import LargeBinary, Row, and_, bindparam, case, literal, null, or_, update
 from sqlmodel import Session, col, select
 
 from printer import (
@@ -244,24 +244,35 @@ _CLAIM = {own: _claim_statement(own_device_only=own) for own in (False, True)}
 _PRINTED_TICKET = ticket_info_select(
     col(Ticket.client_id).label("client_id"), col(Ticket.booking_id).label("booking_id")
 ).where(col(Ticket.id) == bindparam("ticket_id"))
-# Only the newest job of a printer keeps its bytes (the preview of the last ticket).
-_OLDER_BYTES_DROPPED = (
+
+
+_JOBS = PrintJob.__table__  # type: ignore[attr-defined]
+
+
+def _on_this_job(value: Any, column: Any) -> Any:
+    """SET column = value on the printed job, its own value on the printer's other jobs."""
+    return case((col(PrintJob.id) == bindparam("job_id"), value), else_=column)
+
+
+# The job printed, and only the newest job of a printer keeps its bytes (the preview of
+# the last ticket): one UPDATE of the printed job and the printer's older job that had them.
+_JOB_PRINTED = (
     update(PrintJob)
     .where(
         col(PrintJob.device_id) == bindparam("printer_device_id"),
-        col(PrintJob.id) != bindparam("job_id"),
-        col(PrintJob.sent_data).is_not(None),
+        or_(col(PrintJob.id) == bindparam("job_id"), col(PrintJob.sent_data).is_not(None)),
     )
-    .values(sent_data=None)
-)
-_JOB_PRINTED = (
-    update(PrintJob)
-    .where(col(PrintJob.id) == bindparam("job_id"))
     .values(
-        status=bindparam("job_status"),
-        printed_at=bindparam("printed_at"),
-        last_error="",
-        sent_data=bindparam("data"),
+        status=_on_this_job(
+            bindparam("job_status", type_=_JOBS.c.status.type),
+            col(PrintJob.status),
+        ),
+        printed_at=_on_this_job(
+            bindparam("printed_at", type_=_JOBS.c.printed_at.type),
+            col(PrintJob.printed_at),
+        ),
+        last_error=_on_this_job(literal(""), col(PrintJob.last_error)),
+        sent_data=_on_this_job(bindparam("data", type_=LargeBinary()), null()),
     )
 )
 
@@ -338,10 +349,15 @@ def _mark_done(
     device_values = _device_answered(session, device, printed.status.paper, now)
     with write_transaction(session):
         connection = session.connection()
-        connection.execute(_OLDER_BYTES_DROPPED, {"printer_device_id": device.id, "job_id": job.id})
         connection.execute(
             _JOB_PRINTED,
-            {"job_id": job.id, "job_status": status, "printed_at": now, "data": printed.data},
+            {
+                "job_id": job.id,
+                "printer_device_id": device.id,
+                "job_status": status,
+                "printed_at": now,
+                "data": printed.data,
+            },
         )
         if device_values:
             connection.execute(_DEVICE_ANSWERED, {"answered_device_id": device.id, **device_values})

@@ -28,10 +28,10 @@ from visits.models import Booking, DeviceKind
 # minute (that one also notes when the device was last seen and starts its look-up window):
 # check-in: the device, the look-up count, the booking with its ticket and words, the
 #   number, the ticket, the booking's status, the print job, the history, the push event;
-# print: the device, the claim, the ticket's words, the older job's bytes dropped, the job
-#   printed, the printer's answer, the history.
+# print: the device, the claim, the ticket's words, the job printed (the older job's bytes
+#   dropped with it), the printer's answer, the history.
 CHECKIN_STATEMENTS = 9
-PRINT_STATEMENTS = 7
+PRINT_STATEMENTS = 6
 # PostgreSQL: the push event's advisory lock and its NOTIFY.
 POSTGRES_PUSH_STATEMENTS = 2
 # Transactions of each request (each is a SAVEPOINT in the tests' shared connection):

@@ -12,8 +12,9 @@ no bus of the process, so two apps on two databases never wake each other.
   newest id between servers, and the rows themselves stay the source of truth,
   so a missed notification only delays an event until the next wake-up.
 - SqlitePollBus: several worker processes on one SQLite file; each looks for
-  rows newer than the newest it knows every few milliseconds (one indexed read
-  that finds nothing most of the time), and wakes its streams.
+  rows newer than the newest it knows when another worker pokes it after a
+  commit, and every few milliseconds anyway (one indexed read that finds nothing
+  most of the time), and wakes its streams.
 
 On PostgreSQL two transactions may take ids 10 and 11 and commit 11 first: a
 stream that read 11 would never see 10. So the event rows are written just
@@ -25,8 +26,13 @@ commit, never for a rollback).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
 import json
 import logging
+import os
+import select as io_select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -226,15 +232,64 @@ class SqlitePollBus(InProcessBus):
     SQLite has no NOTIFY. Its writers take turns, so event ids follow commit order and
     "rows after the newest id I know" is exactly what other processes committed since.
     Events committed in this process wake its streams at once, as before.
+
+    The look comes at once when another worker pokes: each bus binds a datagram socket
+    (abstract, Linux) and names it by a file in `<database>-push/`, and a commit in one
+    worker sends a byte to every other's after it is committed (a few microseconds
+    each). Otherwise every `interval` seconds: events written by a process without a
+    bus (a CLI command, the standalone scheduler) or without a socket (not Linux) wait
+    that long at most.
     """
+
+    _count = itertools.count()
 
     def __init__(self, path: str, *, interval: float = 0.02) -> None:
         super().__init__()
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
+        self._peers_dir = f"{path}-push"
+        self._peers: list[tuple[str, str]] = []
+        self._peers_read = -1.0
+        self._wake, self._registration = _bind_wake_socket(self._peers_dir, next(self._count))
         self._thread = threading.Thread(target=self._poll_forever, name="push-poll", daemon=True)
         self._thread.start()
+
+    def notify(self, event_id: int, topics: Iterable[str] | None = None) -> None:
+        """Announce a commit of this process here, then poke the other workers' buses."""
+        super().notify(event_id, topics)
+        if self._wake is not None:
+            self._poke_peers()
+
+    def _poke_peers(self) -> None:
+        assert self._wake is not None
+        now = time.monotonic()
+        if now - self._peers_read > PEERS_REREAD_SECONDS:
+            self._peers = _peer_addresses(self._peers_dir, self._registration)
+            self._peers_read = now
+        for registration, address in self._peers:
+            try:
+                self._wake.sendto(b"!", address)
+            except BlockingIOError:
+                pass  # its queue is full of pokes already: it will look
+            except (ConnectionRefusedError, FileNotFoundError):
+                # A worker that died without closing: nobody reads there any more.
+                self._peers_read = -1.0
+                with contextlib.suppress(OSError):
+                    os.unlink(registration)
+            except OSError as exc:
+                log.debug("push: cannot poke %s (%s)", registration, exc)
+
+    def _sleep(self) -> bool:
+        """Wait for a poke or the interval; True once the bus is closed."""
+        if self._wake is None:
+            return self._stop.wait(self._interval)
+        readable, _, _ = io_select.select([self._wake], [], [], self._interval)
+        if readable:
+            with contextlib.suppress(OSError):
+                while self._wake.recv(64):  # the pokes that came meanwhile: one look for all
+                    pass
+        return self._stop.is_set()
 
     def _poll_forever(self) -> None:
         import sqlite3
@@ -247,7 +302,7 @@ class SqlitePollBus(InProcessBus):
                     row = conn.execute(f"SELECT max(id) FROM {table}").fetchone()
                     seen = max(seen, int(row[0] or 0))
                     super().notify(seen)
-                    while not self._stop.wait(self._interval):
+                    while not self._sleep():
                         rows = conn.execute(
                             f"SELECT id, topics FROM {table} WHERE id > ? ORDER BY id LIMIT 500",
                             (seen,),
@@ -263,6 +318,65 @@ class SqlitePollBus(InProcessBus):
     def close(self) -> None:
         self._stop.set()
         super().close()
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                self._wake.sendto(b"!", self._wake.getsockname())  # the poll thread ends now
+            self._thread.join(1.0)
+            self._wake.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self._registration)
+
+
+# A bus reads the list of other workers' sockets this often (new workers, restarts).
+PEERS_REREAD_SECONDS = 1.0
+_WAKE_SUFFIX = ".wake"
+
+
+def _wake_address(directory: str, name: str) -> str:
+    """The abstract socket address (Linux) of a registration file's bus.
+
+    Abstract: no path-length limit (a socket file's path must fit in 107 bytes) and
+    gone with its process; the file in `directory` only tells the others its name.
+    """
+    digest = hashlib.sha256(os.path.abspath(directory).encode()).hexdigest()[:16]
+    return f"\0priyom-push-{digest}-{name.removesuffix(_WAKE_SUFFIX)}"
+
+
+def _bind_wake_socket(directory: str, serial: int) -> tuple[socket.socket | None, str]:
+    """This bus's datagram socket and its registration file in `directory`.
+
+    None where it cannot be (not Linux, a read-only directory): then it only polls.
+    """
+    registration = os.path.join(directory, f"{os.getpid()}-{serial}{_WAKE_SUFFIX}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        wake = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    except OSError as exc:
+        log.warning("push: no wake-up socket in %s (%s): workers poll only", directory, exc)
+        return None, registration
+    try:
+        wake.bind(_wake_address(directory, os.path.basename(registration)))
+        with open(registration, "w"):
+            pass
+    except OSError as exc:
+        wake.close()
+        log.warning("push: no wake-up socket for %s (%s): workers poll only", registration, exc)
+        return None, registration
+    wake.setblocking(False)
+    return wake, registration
+
+
+def _peer_addresses(directory: str, mine: str) -> list[tuple[str, str]]:
+    """The other buses' (registration file, socket address)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return [
+        (path, _wake_address(directory, name))
+        for name in names
+        if name.endswith(_WAKE_SUFFIX) and (path := os.path.join(directory, name)) != mine
+    ]
 
 
 def push_session_info(bus: PushBus) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The push bus wakes only the streams an event is for (DOMAIN: displays, panels, tablets)."""
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -145,3 +146,29 @@ def test_a_listener_hears_each_announcement_with_its_topics() -> None:
     bus.notify(6)
     assert heard == [frozenset({"staff:3", "admin"}), None]
     assert bus.latest == 6
+
+
+def test_a_worker_s_commit_pokes_the_other_workers_buses_at_once(fresh_db: Database) -> None:
+    """Two workers' buses on one SQLite file: a commit in one wakes the other's streams
+    through its wake-up socket, not at its next poll (here: an hour away)."""
+    if fresh_db.backend != "sqlite":
+        pytest.skip("PostgreSQL servers hear each other by LISTEN/NOTIFY")
+    path = make_url(fresh_db.url).database or ""
+    # A worker that died without closing its bus left its name behind: it is cleared.
+    os.makedirs(f"{path}-push", exist_ok=True)
+    open(f"{path}-push/1-0.wake", "w").close()  # noqa: SIM115
+    writer, reader = SqlitePollBus(path, interval=3600), SqlitePollBus(path, interval=3600)
+    try:
+        with make_sessionmaker(fresh_db.engine)() as session:
+            start = push_latest_id(session)
+        display, result = _waiter(reader, start, ["displays"])
+        factory = make_sessionmaker(fresh_db.engine, info=push_session_info(writer))
+        with factory() as session, write_transaction(session):
+            call = push_emit(session, "ticket.called", ["displays"], ticket_id=1)
+        display.join(10)
+        assert result["newest"] == call.id
+        assert not os.path.exists(f"{path}-push/1-0.wake")
+    finally:
+        writer.close()
+        reader.close()
+    assert os.listdir(f"{path}-push") == []  # each bus took its socket away

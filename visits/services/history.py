@@ -108,6 +108,10 @@ def audit_record(
     return entry
 
 
+# Built once: every call, start and finish of a ticket writes one of each.
+_AUDIT_INSERT = insert(AuditEntry)
+
+
 def ticket_event_record(
     session: Session,
     *,
@@ -118,24 +122,39 @@ def ticket_event_record(
     action: str,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """A staff action on a ticket: the client's history (§4) and the audit log, together."""
-    history_record(
-        session,
-        client_id=ticket.client_id,
-        kind=kind,
-        staff=staff,
-        booking_id=ticket.booking_id,
-        ticket_id=ticket.id,
-        summary=summary,
-        data=data,
+    """A staff action on a ticket: the client's history (§4) and the audit log, together.
+
+    The rows are the ones history_record() and audit_record() would add, written at
+    once by Core statements in the caller's transaction: no ORM objects built and
+    flushed on every call, start and finish of a ticket (about a tenth of a call).
+    """
+    at = utcnow()
+    connection = session.connection()
+    connection.execute(
+        _HISTORY_INSERT,
+        {
+            "client_id": ticket.client_id,
+            "at": at,
+            "kind": kind.value,
+            "staff_id": staff.id,
+            "actor": staff.full_name,
+            "channel": None,
+            "summary": summary,
+            "booking_id": ticket.booking_id,
+            "ticket_id": ticket.id,
+            "data": data or {},
+        },
     )
-    audit_record(
-        session,
-        staff=staff,
-        action=action,
-        client_id=ticket.client_id,
-        ticket_id=ticket.id,
-        details=summary[:2000],
+    connection.execute(
+        _AUDIT_INSERT,
+        {
+            "at": at,
+            "staff_id": staff.id,
+            "action": action,
+            "client_id": ticket.client_id,
+            "ticket_id": ticket.id,
+            "details": summary[:2000],
+        },
     )
 
 

@@ -8,6 +8,7 @@ Prints a table per database and writes bench/results/latest.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -38,6 +40,8 @@ from visits.queries.slots import free_slots, slot_grid
 from visits.queries.today import today_board
 
 DRAWABLE = "call -> number drawable on all 100 displays"
+UNPACED_CHECKINS = "check-ins unpaced, 10 kiosks"
+UNPACED_CALLS = "call next unpaced, 20 specialists"
 DRAWABLE_1000 = "call -> number drawable on all 1,000 displays"
 BUDGETS = [
     Budget("kiosk check-in -> ticket bytes at the printer", "p95", 100, "ms"),
@@ -128,29 +132,35 @@ class CpuMeter:
 
     def __init__(self, server: Server, fleets: list[DisplayFleet]) -> None:
         self.server, self.fleets = server, fleets
-        self.figures: dict[str, dict[str, float]] = {}
-
-    def _load_pids(self) -> list[int]:
-        return [pid for fleet in self.fleets if (pid := fleet.pid) is not None]
+        self.used: dict[str, list[float]] = {}  # name -> [server s, load generator s]
 
     def _now(self) -> tuple[float, float]:
         own = resource.getrusage(resource.RUSAGE_SELF)
-        load = own.ru_utime + own.ru_stime + sum(_process_cpu(p) for p in self._load_pids())
+        loops = [pid for fleet in self.fleets if (pid := fleet.pid) is not None]
+        load = own.ru_utime + own.ru_stime + sum(_process_cpu(p) for p in loops)
         return sum(_process_cpu(p) for p in self.server.pids()), load
 
-    def measure(self, name: str, count_of: Any, run: Any) -> Any:
-        """Run `run()`; note the server's and the load generator's CPU per operation
-        (`count_of(result)` operations)."""
+    @contextlib.contextmanager
+    def span(self, name: str) -> Iterator[None]:
+        """Count the CPU used while the block runs towards `name` (spans add up)."""
         server0, load0 = self._now()
-        result = run()
-        server1, load1 = self._now()
-        count = max(1, count_of(result))
-        self.figures[name] = {
-            "server_ms": round((server1 - server0) * 1000 / count, 2),
-            "load_ms": round((load1 - load0) * 1000 / count, 2),
-            "count": count,
+        try:
+            yield
+        finally:
+            server1, load1 = self._now()
+            used = self.used.setdefault(name, [0.0, 0.0])
+            used[0] += server1 - server0
+            used[1] += load1 - load0
+
+    def per_operation(self, counts: dict[str, int]) -> dict[str, dict[str, float]]:
+        """Milliseconds of CPU per operation of each measure (`counts`: its operations)."""
+        return {
+            name: {
+                "server_ms": round(server * 1000 / max(1, counts[name]), 2),
+                "load_ms": round(load * 1000 / max(1, counts[name]), 2),
+            }
+            for name, (server, load) in self.used.items()
         }
-        return result
 
 
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -241,11 +251,8 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         checkins(server.url, plan.kiosk_tokens, sequential, printer, one_by_one, concurrency=1)
         unpaced = Series("unpaced check-ins")
         cpu = CpuMeter(server, [*fleets, tablets])
-        cpu.measure(
-            "check-ins unpaced, 10 kiosks",
-            lambda _numbers: len(unpaced.samples),
-            partial(checkins, server.url, plan.kiosk_tokens, capacity, printer, unpaced, 10),
-        )
+        with cpu.span(UNPACED_CHECKINS):
+            checkins(server.url, plan.kiosk_tokens, capacity, printer, unpaced, concurrency=10)
 
         print(f"[{backend}] calls to the displays ...", flush=True)
         drawable, call_requests = _call_round(specialists, [displays], db, rounds=2)
@@ -253,11 +260,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         calls_alone = {DRAWABLE: call_requests.summary()}
         _finish_all(specialists, db)
         print(f"[{backend}] calls unpaced, 20 specialists ...", flush=True)
-        calls = cpu.measure(
-            "call next unpaced, 20 specialists",
-            lambda series: len(series.samples),
-            partial(_call_capacity, specialists, db, rounds=4),
-        )
+        calls = _call_capacity(specialists, db, rounds=4, cpu=cpu)
         _finish_all(specialists, db)
 
         growth_mb: float | None = None
@@ -301,7 +304,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         }
         results["display fleet's loop lag"] = lags
         results["the paced calls' own requests"] = calls_alone
-        results["CPU per operation"] = cpu.figures
+        results["CPU per operation"] = cpu.per_operation(
+            {UNPACED_CHECKINS: len(unpaced.samples), UNPACED_CALLS: len(calls.samples)}
+        )
         if args.growth:
             results[DRAWABLE_1000] = drawable_1000.summary()
             results["memory added by 1,000 displays"] = {"value": growth_mb}
@@ -544,7 +549,9 @@ def _fleet_lag(fleets: list[DisplayFleet]) -> dict[str, float]:
     }
 
 
-def _call_capacity(specialists: list[StaffClient], db: Any, rounds: int) -> Series:
+def _call_capacity(
+    specialists: list[StaffClient], db: Any, rounds: int, cpu: CpuMeter | None = None
+) -> Series:
     """Twenty specialists at once press "call next", unpaced; between rounds (untimed) the
     called visits are started and finished. Throughput counts the calls' own time."""
     series = Series("call next, unpaced")
@@ -564,7 +571,8 @@ def _call_capacity(specialists: list[StaffClient], db: Any, rounds: int) -> Seri
     series.started = time.monotonic()
     for round_no in range(rounds):
         began = time.monotonic()
-        run_parallel(20, specialists, call)
+        with cpu.span(UNPACED_CALLS) if cpu else contextlib.nullcontext():
+            run_parallel(20, specialists, call)
         series.spans.append(time.monotonic() - began)
         if round_no + 1 < rounds:
             _finish_all(specialists, db)

@@ -3,7 +3,8 @@
 The kiosk's busiest path: one write transaction of Core statements built once at
 import. The booking is read with its ticket, if any, and the words the ticket
 needs in one statement; the number, the ticket, the booking's status, the print
-job and the history entry follow; a reprint is rare and goes through the ORM.
+job (on PostgreSQL the three in one statement) and the history entry follow; a reprint
+is rare and goes through the ORM.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, insert, update
+from sqlalchemy import Connection, Row, Select, bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -103,6 +104,60 @@ _BOOKING_CHECKED_IN = (
     .where(col(Booking.id) == bindparam("booking_id"))
     .values(status=BookingStatus.CHECKED_IN)
 )
+# The columns of a new ticket that _ticket_issue gives; the rest take their defaults.
+_TICKET_VALUES = (
+    "number",
+    "letter",
+    "seq",
+    "office_day",
+    "booking_id",
+    "client_id",
+    "token",
+    "status",
+    "service_id",
+    "staff_id",
+    "room_id",
+    "booked_at",
+    "checked_in_at",
+    "late_arrival",
+    "kiosk_device_id",
+)
+
+
+def _issued_statement() -> Select[Any]:
+    """PostgreSQL: the ticket, the booking's status and the print job in one statement.
+
+    Three round trips fewer a check-in. Data-modifying WITH clauses all run, each once;
+    the job takes the new ticket's id from its clause. SQLite has no such clauses and
+    sends the three statements one by one.
+    """
+    # Parameters are named apart from the columns (SQLAlchemy keeps the columns' names).
+    ticket = (
+        insert(Ticket)
+        .values({name: bindparam(f"new_{name}") for name in _TICKET_VALUES})
+        .returning(col(Ticket.id))
+        .cte("new_ticket")
+    )
+    checked_in = (
+        update(Booking)
+        .where(col(Booking.id) == bindparam("new_booking_id"))
+        .values(status=BookingStatus.CHECKED_IN)
+        .cte("checked_in")
+    )
+    job = (
+        insert(PrintJob)
+        .values(
+            ticket_id=sa_select(ticket.c.id).scalar_subquery(),
+            device_id=bindparam("new_kiosk_device_id"),
+            created_at=bindparam("new_checked_in_at"),
+        )
+        .returning(col(PrintJob.id), col(PrintJob.ticket_id))
+        .cte("new_job")
+    )
+    return sa_select(job.c.ticket_id, job.c.id).add_cte(checked_in)
+
+
+_ISSUED = _issued_statement()
 
 
 def _next_seq_statement(dialect: Any) -> Any:
@@ -283,32 +338,24 @@ def _ticket_issue(
         ).scalar_one()
     )
     number, token = f"{found.letter}-{seq:03d}", secrets.token_urlsafe(18)
-    ticket_id = connection.execute(
-        _TICKET_INSERT,
-        {
-            "number": number,
-            "letter": found.letter,
-            "seq": seq,
-            "office_day": day,
-            "booking_id": found.booking_id,
-            "client_id": found.client_id,
-            "token": token,
-            "status": TicketStatus.WAITING,
-            "service_id": found.service_id,
-            "staff_id": found.staff_id,
-            "room_id": found.room_id,
-            "booked_at": found.starts_at,
-            "checked_in_at": now,
-            "late_arrival": late_minutes > 0,
-            "kiosk_device_id": device_id,
-        },
-    ).scalar_one()
-    assert ticket_id is not None
-    connection.execute(_BOOKING_CHECKED_IN, {"booking_id": found.booking_id})
-    job_id = connection.execute(
-        _JOB_INSERT, {"ticket_id": ticket_id, "device_id": device_id, "created_at": now}
-    ).scalar_one()
-    assert job_id is not None
+    values = {
+        "number": number,
+        "letter": found.letter,
+        "seq": seq,
+        "office_day": day,
+        "booking_id": found.booking_id,
+        "client_id": found.client_id,
+        "token": token,
+        "status": TicketStatus.WAITING,
+        "service_id": found.service_id,
+        "staff_id": found.staff_id,
+        "room_id": found.room_id,
+        "booked_at": found.starts_at,
+        "checked_in_at": now,
+        "late_arrival": late_minutes > 0,
+        "kiosk_device_id": device_id,
+    }
+    ticket_id, job_id = _ticket_filed(connection, dialect, values)
     info = ticket_info_new(
         calendar,
         found,
@@ -323,6 +370,31 @@ def _ticket_issue(
         rated=False,
     )
     return info, job_id
+
+
+def _ticket_filed(connection: Connection, dialect: str, values: dict[str, Any]) -> tuple[int, int]:
+    """Insert the ticket of `values`, mark its booking checked in, add its print job.
+
+    Return the ticket's and the job's ids.
+    """
+    if dialect == "postgresql":
+        issued = connection.execute(
+            _ISSUED, {f"new_{name}": values[name] for name in _TICKET_VALUES}
+        ).one()
+        return int(issued.ticket_id), int(issued.id)
+    ticket_id = connection.execute(_TICKET_INSERT, values).scalar_one()
+    assert ticket_id is not None
+    connection.execute(_BOOKING_CHECKED_IN, {"booking_id": values["booking_id"]})
+    job_id = connection.execute(
+        _JOB_INSERT,
+        {
+            "ticket_id": ticket_id,
+            "device_id": values["kiosk_device_id"],
+            "created_at": values["checked_in_at"],
+        },
+    ).scalar_one()
+    assert job_id is not None
+    return int(ticket_id), int(job_id)
 
 
 def _checkin_record(

@@ -107,6 +107,16 @@ def test_session_cookie_flags_and_logout(client: FlaskClient) -> None:
     assert client.get("/staff/").status_code == 303
 
 
+def test_unchanged_session_cookie_is_not_sent_again(client: FlaskClient) -> None:
+    """A staff answer re-signs and re-sends the session cookie only when the session changed."""
+    login_as(client, "operator")
+    response = client.get("/staff/", headers={"HX-Request": "true"})
+    assert response.status_code in (200, 302)
+    assert "Set-Cookie" not in response.headers
+    response = client.post("/logout", headers=htmx_headers(client))
+    assert "session=" in response.headers["Set-Cookie"]
+
+
 def test_idle_session_expires(client: FlaskClient) -> None:
     login_as(client, "operator")
     with time_machine.travel(utcnow() + timedelta(minutes=31)):

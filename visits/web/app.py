@@ -148,6 +148,10 @@ def _configure(app: Flask, env: Settings, *, demo: bool, overrides: dict[str, An
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=env.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=env.session_hours),
+        # The cookie is signed and sent again only when the session changes (login,
+        # logout, a new CSRF token, a flash), not on every staff answer: its expiry
+        # then counts from the login, as the server's own limit (session_hours) does.
+        SESSION_REFRESH_EACH_REQUEST=False,
         PRIYOM_DEMO=demo,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         PRIYOM_METRICS_TOKEN=(

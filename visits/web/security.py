@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, abort, current_app, request
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.routing import BaseConverter, ValidationError
 
 from visits.errors import InvalidInput
@@ -182,22 +182,44 @@ DOCUMENT_SECURITY_POLICY = (
 NO_STORE_PREFIXES = ("/staff", "/login", "/kiosk", "/t/", "/device")
 
 
+# What every answer carries unless its view set the header itself.
+_EVERY_ANSWER = (
+    ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
+    ("referrer-policy", "Referrer-Policy", "same-origin"),
+    ("x-frame-options", "X-Frame-Options", "DENY"),
+)
+
+
 def security_headers(response: Response) -> Response:
-    """Add the headers every answer carries."""
+    """Add the headers every answer carries.
+
+    The names present are read once (a header looked up by name is a scan of the
+    list): this runs after every request.
+    """
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if "Content-Disposition" in headers:
-        headers.setdefault("Content-Security-Policy", DOCUMENT_SECURITY_POLICY)
-    headers.setdefault(
-        "Content-Security-Policy",
-        current_app.config.get("PRIYOM_CSP", CONTENT_SECURITY_POLICY),
-    )
-    if request.path.startswith(NO_STORE_PREFIXES) and "/static/" not in request.path:
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+    present = {name.lower() for name, _value in headers}
+    for key, name, value in _EVERY_ANSWER:
+        if key not in present:
+            headers.add(name, value)
+    if "content-security-policy" not in present:
+        if "content-disposition" in present:
+            policy = DOCUMENT_SECURITY_POLICY
+        else:
+            policy = current_app.config.get("PRIYOM_CSP", CONTENT_SECURITY_POLICY)
+        headers.add("Content-Security-Policy", policy)
+    path = request.path
+    if path.startswith(NO_STORE_PREFIXES) and "/static/" not in path:
+        _header_replace(headers, present, "Cache-Control", "no-store")
+        _header_replace(headers, present, "Pragma", "no-cache")
     return response
+
+
+def _header_replace(headers: Headers, present: set[str], name: str, value: str) -> None:
+    """Set a header, replacing a view's own value if it set one."""
+    if name.lower() in present:
+        headers[name] = value
+    else:
+        headers.add(name, value)
 
 
 # --- /metrics -----------------------------------------------------------------

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, request
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
+from visits.calendar import WorkCalendar
 from visits.errors import InvalidInput, PriyomError
-from visits.models import Role, Staff
+from visits.models import Role, Staff, Ticket
 from visits.queries.client_card import client_card
 from visits.queries.today import (
     TodayBoard,
@@ -21,6 +23,7 @@ from visits.queries.today import (
     meeting_rooms_now,
     today_board,
     today_called,
+    today_freed,
     transfer_choices,
 )
 from visits.rules import COMFORT_REMINDER
@@ -37,13 +40,14 @@ from visits.services.meeting_rooms import (
 from visits.services.notes import client_card_viewed, client_note_add
 from visits.services.queue import (
     CallResult,
+    TicketChange,
     ticket_call,
     ticket_call_next,
-    ticket_finish,
+    ticket_finish_change,
     ticket_no_show,
     ticket_recall,
     ticket_return,
-    ticket_start,
+    ticket_start_change,
     ticket_transfer,
 )
 from visits.web.auth import current_staff, staff_required
@@ -53,7 +57,10 @@ from visits.web.htmx import is_fragment_request, render
 nav_item("staff_panel.today", "Мой день", Role.SPECIALIST, order=20)
 
 BOARD = "staff_panel/partials/_today_board.html"
-CALLED = "staff_panel/partials/_today_called.html"
+# What a call or a start changes; what a finish changes.
+CHANGED = "staff_panel/partials/_today_called.html"
+FINISHED = "staff_panel/partials/_today_finished.html"
+FINISHED_NOTICE = "Приём завершён. Клиенту отправлена ссылка на оценку."
 PAGE = "staff_panel/pages/today.html"
 # ASCII event names: HX-Trigger must be latin-1 on a real server.
 SIDE_CLEARED = {"today-side-clear": True}
@@ -100,11 +107,20 @@ def _act(action: Callable[[], object], notice: str | None = None, **extra: Any) 
     return _board(notice=notice, action=True, **extra)
 
 
-def _call(action: Callable[[], CallResult]) -> Response:
-    """Call a ticket; the answer is what the call changed, not the whole day read again.
+def _changed(
+    action: Callable[[], CallResult | TicketChange],
+    read: Callable[[Session, WorkCalendar, Staff, Ticket], TodayBoard],
+    partial: str,
+    *,
+    notice: str | None = None,
+    **extra: Any,
+) -> Response:
+    """Call, start or finish a ticket; the answer is what changed, not the whole day read again.
 
-    The current panel replaces itself, its row and the count come out of band
-    (_today_called.html). A refused call answers as every action does.
+    The current panel replaces itself; its row, the count and the message come out of band
+    (`partial`, from the day as `read` gives it). The answer names the action's pushed event,
+    so its echo on the panel's stream reads nothing. A refused action answers as every
+    action does.
     """
     try:
         result = action()
@@ -112,15 +128,22 @@ def _call(action: Callable[[], CallResult]) -> Response:
         db().rollback()
         return _board(error=exc.message, status=exc.status)
     if not is_fragment_request():
-        return _board(action=True)
-    board = today_called(db(), priyom().calendar, _me(), result.ticket)
+        return _board(notice=notice, action=True)
+    board = read(db(), priyom().calendar, _me(), result.ticket)
     return render(
-        CALLED,
-        CALLED,
+        partial,
+        partial,
         board=board,
+        notice=notice,
         retarget="#today-current",
         trigger={OWN_EVENT: {"id": result.event.id}},
+        **extra,
     )
+
+
+def _call(action: Callable[[], CallResult]) -> Response:
+    """Call a ticket: a busy specialist calls nobody out of turn, so those buttons go."""
+    return _changed(action, today_called, CHANGED, closes_calls=True)
 
 
 def _int(name: str) -> int:
@@ -152,21 +175,29 @@ def today_ticket_action(ticket_id: int, action: str) -> Response:
                 session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
             )
         )
+    if action == "start":
+        return _changed(
+            lambda: ticket_start_change(session=session, staff=staff, ticket_id=ticket_id),
+            today_called,
+            CHANGED,
+        )
+    if action == "finish":
+        return _changed(
+            lambda: ticket_finish_change(
+                session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
+            ),
+            today_freed,
+            FINISHED,
+            notice=FINISHED_NOTICE,
+        )
     actions: dict[str, Callable[[], object]] = {
         "recall": lambda: ticket_recall(session=session, staff=staff, ticket_id=ticket_id),
         "no-show": lambda: ticket_no_show(session=session, staff=staff, ticket_id=ticket_id),
-        "start": lambda: ticket_start(session=session, staff=staff, ticket_id=ticket_id),
-        "finish": lambda: ticket_finish(
-            session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
-        ),
         "return": lambda: ticket_return(session=session, staff=staff, ticket_id=ticket_id),
     }
     if action not in actions:
         abort(404)
-    notices = {
-        "finish": "Приём завершён. Клиенту отправлена ссылка на оценку.",
-        "recall": "Повторный вызов показан на табло.",
-    }
+    notices = {"recall": "Повторный вызов показан на табло."}
     return _act(actions[action], notice=notices.get(action))
 
 

@@ -1,5 +1,6 @@
-"""A call on the specialist's day, in a real browser: what changed is swapped in place, and
-the call's own pushed event does not make the panel read its whole day again.
+"""A call, a start and a finish on the specialist's day, in a real browser: what changed is
+swapped in place, and the action's own pushed event does not make the panel read its whole
+day again.
 """
 
 from __future__ import annotations
@@ -108,9 +109,18 @@ def test_a_call_swaps_what_changed_and_its_echo_reads_nothing(
     assert ivanova.evaluate("window.__pushedReads") == ["sse:ticket.checked_in"]
     assert ivanova.evaluate("window.__noReload") is True
 
-    # The panel works on from the swapped parts: start, then finish.
+    # The panel works on from the swapped parts: start, then finish, each answered with
+    # what it changed, and their echoes read nothing either.
     ivanova.get_by_role("button", name="Клиент пришёл, начать приём").click()
+    expect(_row(ivanova, first.number)).to_contain_text("На приёме")
     ivanova.get_by_role("button", name="Завершить приём").click()
     expect(ivanova.locator("#today-message")).to_contain_text("Приём завершён.")
     expect(_row(ivanova, first.number)).to_contain_text("Принят")
-    expect(_row(ivanova, second.number).get_by_role("button", name="Вызвать")).to_be_visible()
+    expect(ivanova.locator(".current")).to_contain_text(f"Следующий: {second.number}")
+    expect(ivanova.locator("[data-waiting]")).to_have_text("2")
+    for row in (second, third):
+        expect(_row(ivanova, row.number).get_by_role("button", name="Вызвать")).to_be_visible()
+    ivanova.wait_for_function("window.__pushed.includes('ticket.finished')")
+    assert "queue.changed" in ivanova.evaluate("window.__pushed")
+    assert ivanova.evaluate("window.__pushedReads") == ["sse:ticket.checked_in"]
+    assert ivanova.evaluate("window.__noReload") is True

@@ -31,17 +31,19 @@ from visits.models import (
     Ticket,
     TicketStatus,
 )
-from visits.queries.today import today_board, today_called
+from visits.queries.today import today_board, today_called, today_freed
 from visits.services.queue import (
     TRANSFER_LIMIT,
     lateness,
     ticket_call,
     ticket_call_next,
     ticket_finish,
+    ticket_finish_change,
     ticket_no_show,
     ticket_recall,
     ticket_return,
     ticket_start,
+    ticket_start_change,
     ticket_transfer,
 )
 
@@ -417,6 +419,51 @@ def test_what_a_call_changes_reads_as_the_whole_day_shows_it(
     assert part.apology == whole.apology == result.apology and part.apology
     assert (part.no_show_allowed, part.no_show_hint) == (whole.no_show_allowed, whole.no_show_hint)
     assert part.reservation is None and whole.reservation is None
+
+
+def test_what_a_start_and_a_finish_change_read_as_the_whole_day_shows_it(
+    session: Session, calendar: WorkCalendar, day: datetime
+) -> None:
+    ivanova = staff_by_login(session, "ivanova")
+    smirnov = staff_by_login(session, "smirnov")
+    served = _ticket(session, calendar, day)
+    later = _ticket(session, calendar, day + timedelta(hours=1))
+    # Handed over by a colleague (§23): hers now, among those who wait, booked earliest.
+    handed = _ticket(session, calendar, day - timedelta(minutes=30), login="smirnov")
+    make_booking(session, calendar, starts_at=day + timedelta(hours=4))  # not arrived yet
+    ticket_call(session=session, calendar=calendar, staff=ivanova, ticket_id=served.id, now=day)
+    ticket_transfer(
+        session=session,
+        staff=smirnov,
+        ticket_id=handed.id or 0,
+        to_staff_id=ivanova.id or 0,
+        reason="Ведёт Иванова",
+        now=day,
+    )
+    at = day + timedelta(minutes=3)
+    started = ticket_start_change(session=session, staff=ivanova, ticket_id=served.id or 0, now=at)
+    assert started.ticket.id == served.id and started.event.id is not None
+    part = today_called(session, calendar, ivanova, started.ticket, now=at)
+    whole = today_board(session, calendar, ivanova, now=at)
+    assert part.active == whole.active and part.rows == [whole.active]
+    assert part.active is not None and part.active.state == "in_service"
+    assert part.waiting_count == whole.waiting_count == 2
+
+    at += timedelta(minutes=20)
+    finished = ticket_finish_change(
+        session=session, calendar=calendar, staff=ivanova, ticket_id=served.id or 0, now=at
+    )
+    assert finished.event.id is not None and finished.event.kind == "ticket.finished"
+    part = today_freed(session, calendar, ivanova, finished.ticket, now=at)
+    whole = today_board(session, calendar, ivanova, now=at)
+    # The finished row, then those who wait, as the whole list shows them; no other row.
+    assert part.rows[0] == next(r for r in whole.rows if r.ticket and r.ticket.id == served.id)
+    assert part.rows[0].state == "done" and part.rows[0].label == "Принят"
+    assert part.rows[1:] == [r for r in whole.rows if r.state == "waiting"]
+    assert [r.ticket.id for r in part.rows[1:]] == [handed.id, later.id]  # type: ignore[union-attr]
+    assert part.rows[1].transferred_in and part.rows[1] == whole.next_row == part.next_row
+    assert part.active is None and whole.active is None
+    assert part.waiting_count == whole.waiting_count == 2
 
 
 def test_client_card_shows_earlier_visits_messages_and_documents_but_no_ratings(

@@ -205,10 +205,11 @@ def today_called(
     ticket: Ticket,
     now: datetime | None = None,
 ) -> TodayBoard:
-    """What a call changes on the day: the called ticket as the current row, and who still waits.
+    """What a call or a start changes on the day: the ticket as the current row, who still waits.
 
-    The rest of the list is not read: a call changes no other row, and a specialist
-    with a current ticket calls nobody out of turn, which the page knows without it.
+    The rest of the list is not read: a call or a start changes no other row, and a
+    specialist with a current ticket calls nobody out of turn, which the page knows
+    without it.
     """
     now = now or utcnow()
     start, end = day_window(calendar, now)
@@ -236,6 +237,66 @@ def today_called(
     )
     _describe_active(session, calendar, board, ticket, now, reservation=reservation)
     return board
+
+
+# A finished ticket and the specialist's waiting tickets of the day, with their bookings,
+# clients and services, in the list's order: one statement built once (every finish reads it).
+_FREED_ROWS = (
+    sa_select(Ticket, Booking, Client, Service)
+    .join(Booking, col(Booking.id) == Ticket.booking_id)
+    .join(Client, col(Client.id) == Booking.client_id)
+    .join(Service, col(Service.id) == Ticket.service_id)
+    .where(
+        or_(
+            col(Ticket.id) == bindparam("ticket_id"),
+            and_(
+                Ticket.staff_id == bindparam("staff_id"),
+                Ticket.status == TicketStatus.WAITING,
+                col(Ticket.booked_at) >= bindparam("day_start"),
+                col(Ticket.booked_at) < bindparam("day_end"),
+            ),
+        )
+    )
+    .order_by(col(Ticket.booked_at), col(Booking.id))
+)
+
+
+def today_freed(
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket: Ticket,
+    now: datetime | None = None,
+) -> TodayBoard:
+    """What finishing the current ticket changes on the day: its row, and who waits.
+
+    With no current ticket the waiting rows can be called out of turn again and the
+    next one is offered; the other rows do not change, so they are not read.
+    """
+    now = now or utcnow()
+    start, end = day_window(calendar, now)
+    rows = [
+        _row(calendar, staff, row_booking, row_ticket, row_client, row_service)
+        for row_ticket, row_booking, row_client, row_service in session.execute(
+            _FREED_ROWS,
+            params={
+                "ticket_id": ticket.id,
+                "staff_id": staff.id,
+                "day_start": start,
+                "day_end": end,
+            },
+        )
+    ]
+    finished = next(r for r in rows if r.ticket is not None and r.ticket.id == ticket.id)
+    waiting = [r for r in rows if r is not finished]
+    return TodayBoard(
+        staff=staff,
+        day=calendar.to_local(now).date(),
+        now=now,
+        rows=[finished, *waiting],
+        next_row=waiting[0] if waiting else None,
+        waiting_count=len(waiting),
+    )
 
 
 def _today_bookings_and_tickets(

@@ -15,8 +15,8 @@
     if (target && target.closest("[data-clear-side]")) clearSide();
   });
 
-  // A call answers with what it changed (its panel, its row, the count) and names its pushed
-  // event (HX-Trigger today-own-event). That event comes back on this panel's stream too: it
+  // A call, a start or a finish answers with what it changed (its panel, its rows, the count)
+  // and names its pushed event (HX-Trigger today-own-event). That event comes back on this panel's stream too: it
   // brings nothing new, and reading the whole day for it is the cost the answer saves. Any
   // other event still reloads the list. An event that arrives while an action of this panel
   // is under way waits for the answer, which tells whether it was the action's own. When a

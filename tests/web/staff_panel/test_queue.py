@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -311,6 +312,50 @@ def test_a_call_out_of_turn_of_the_last_waiting_answers_with_what_changed(
     status, body = _post(client, "/staff/today/call-next")
     assert status == 409 and 'id="today-board"' in body
     assert "Сначала завершите приём по талону" in body
+
+
+def test_a_start_and_a_finish_answer_with_what_changed_not_the_whole_day(
+    client: FlaskClient, session: Session, open_calendar: WorkCalendar
+) -> None:
+    first = _today_ticket(session, open_calendar, 9)
+    later = _today_ticket(session, open_calendar, 10)
+    make_booking(
+        session, open_calendar, starts_at=open_calendar.at(open_calendar.today(), time(12))
+    )
+    login_as(client, "ivanova")
+    _post(client, "/staff/today/call-next")
+
+    response = client.post(f"/staff/today/tickets/{first.id}/start", headers=htmx_headers(client))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["HX-Retarget"] == "#today-current"
+    assert body.lstrip().startswith('<section id="today-current"') and "Завершить приём" in body
+    assert f'<tr id="today-row-{first.booking_id}"' in body and "На приёме" in body
+    assert "<table" not in body and later.number not in body and "delete:" not in body
+    assert "<strong data-waiting>1</strong>" in body and 'id="today-message"' in body
+    started = session.exec(select(PushEvent).where(PushEvent.kind == "queue.changed")).one()
+    assert json.loads(response.headers["HX-Trigger"]) == {"today-own-event": {"id": started.id}}
+
+    response = client.post(f"/staff/today/tickets/{first.id}/finish", headers=htmx_headers(client))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["HX-Retarget"] == "#today-current"
+    # Free again: the call button with the next visitor, the finished row, those who wait
+    # with their «Вызвать» back, the count and the message; not the rows that did not change.
+    assert body.lstrip().startswith('<section id="today-current" class="current current-free"')
+    assert f"Следующий: <strong>{later.number}</strong>" in body and "<table" not in body
+    assert f'<tr id="today-row-{first.booking_id}"' in body and "Принят" in body
+    assert f'<tr id="today-row-{later.booking_id}"' in body
+    assert f'aria-label="Вызвать {later.number}"' in body and "Ещё не пришёл" not in body
+    assert "<strong data-waiting>1</strong>" in body
+    assert "Приём завершён. Клиенту отправлена ссылка на оценку." in body
+    finished = session.exec(select(PushEvent).where(PushEvent.kind == "ticket.finished")).one()
+    assert json.loads(response.headers["HX-Trigger"]) == {"today-own-event": {"id": finished.id}}
+
+    # The whole day, read afterwards, shows the same rows.
+    board = client.get("/staff/today", headers=htmx_headers(client)).get_data(as_text=True)
+    for booking_id in (first.booking_id, later.booking_id):
+        row = re.search(rf'<tr id="today-row-{booking_id}".*?</tr>', board, re.S)
+        assert row is not None
+        assert row.group(0).replace(">", ' hx-swap-oob="true">', 1) in body
 
 
 def test_a_call_without_htmx_gets_the_whole_page(

@@ -22,23 +22,32 @@ from visits.services.queue.calling import (
     ticket_call_next,
     ticket_recall,
     ticket_start,
+    ticket_start_change,
 )
-from visits.services.queue.common import STATUS_PHRASES, ticket_locked
-from visits.services.queue.finishing import ticket_finish, ticket_no_show, ticket_return
+from visits.services.queue.common import STATUS_PHRASES, TicketChange, ticket_locked
+from visits.services.queue.finishing import (
+    ticket_finish,
+    ticket_finish_change,
+    ticket_no_show,
+    ticket_return,
+)
 from visits.services.queue.transfer import TRANSFER_LIMIT, ticket_transfer
 
 __all__ = [
     "STATUS_PHRASES",
     "TRANSFER_LIMIT",
     "CallResult",
+    "TicketChange",
     "lateness",
     "ticket_call",
     "ticket_call_next",
     "ticket_finish",
+    "ticket_finish_change",
     "ticket_locked",
     "ticket_no_show",
     "ticket_recall",
     "ticket_return",
     "ticket_start",
+    "ticket_start_change",
     "ticket_transfer",
 ]

@@ -18,6 +18,7 @@ from visits.ru import minutes_phrase
 from visits.rules import apology_due, apology_text, day_window
 from visits.services.history import ticket_event_record
 from visits.services.queue.common import (
+    TicketChange,
     own_ticket,
     room_of,
     staff_ensure_free,
@@ -195,6 +196,13 @@ def ticket_start(
     *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
 ) -> Ticket:
     """Begin the service: the visitor came in."""
+    return ticket_start_change(session=session, staff=staff, ticket_id=ticket_id, now=now).ticket
+
+
+def ticket_start_change(
+    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+) -> TicketChange:
+    """Begin the service: the visitor came in; with the event pushed, for the panel's answer."""
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED)
@@ -211,5 +219,5 @@ def ticket_start(
             f"Специалист {staff.full_name}.",
             action="ticket.start",
         )
-        ticket_push(session, "queue.changed", ticket)
-    return ticket
+        event = ticket_push(session, "queue.changed", ticket)
+    return TicketChange(ticket=ticket, event=event)

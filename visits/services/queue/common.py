@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
@@ -29,6 +30,17 @@ STATUS_PHRASES = {
     TicketStatus.DONE: "уже принят, приём завершён",
     TicketStatus.NO_SHOW: "уже отмечен как неявка",
 }
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """A ticket after an action, and the action's pushed event.
+
+    The event's id, set at commit, lets the actor's own screen know the event's echo.
+    """
+
+    ticket: Ticket
+    event: PushEvent
 
 
 def ticket_topics(ticket: Ticket, *extra: str) -> list[str]:

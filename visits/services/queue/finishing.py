@@ -26,6 +26,7 @@ from visits.ru import minutes_phrase
 from visits.rules import ACTIVE, no_show_allowed
 from visits.services.history import ticket_event_record
 from visits.services.queue.common import (
+    TicketChange,
     own_ticket,
     reservations_release,
     ticket_back_to_waiting,
@@ -80,6 +81,20 @@ def ticket_finish(
     now: datetime | None = None,
 ) -> Ticket:
     """Close the visit, offer the rating on the room's tablet and send the final message (§17)."""
+    return ticket_finish_change(
+        session=session, calendar=calendar, staff=staff, ticket_id=ticket_id, now=now
+    ).ticket
+
+
+def ticket_finish_change(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    staff: Staff,
+    ticket_id: int,
+    now: datetime | None = None,
+) -> TicketChange:
+    """Close the visit as ticket_finish() does; with the event pushed, for the panel's answer."""
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
@@ -108,9 +123,9 @@ def ticket_finish(
         rating_prompt_open(session, ticket=ticket)
         reservations_release(session, ticket, now, move_back=False)
         _final_message_queue(session, calendar, ticket, client, staff)
-        ticket_push(session, "ticket.finished", ticket)
+        event = ticket_push(session, "ticket.finished", ticket)
     log.info("ticket %s finished by %s", ticket.number, staff.login)
-    return ticket
+    return TicketChange(ticket=ticket, event=event)
 
 
 def _final_message_queue(

@@ -405,8 +405,36 @@ def push_emit(session: Session, kind: str, topics: Sequence[str], **payload: Any
 _EVENT_TABLE = PushEvent.__table__  # type: ignore[attr-defined]
 _INSERT_ONE = insert(_EVENT_TABLE).returning(_EVENT_TABLE.c.id)
 _INSERT_MANY = insert(_EVENT_TABLE).returning(_EVENT_TABLE.c.id, sort_by_parameter_order=True)
-_ID_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+# PostgreSQL: the advisory lock, the rows and the NOTIFY in one statement, so the lock is
+# held for that one round trip and the commit (four round trips before, each a wait for the
+# interpreter lock in a busy worker: calls queued on it). The lock's CTE has a volatile
+# function, so it is materialized, and every inserted row is built from a row of it: the
+# ids are drawn after the lock is held. Rows are inserted in their order (ORDER BY n; the
+# sequence's nextval() is evaluated after the sort), so ids follow push_emit()'s order.
+# The NOTIFY's CTE reads the inserted ids, so it runs after them, once.
+_WRITE_EVENTS_POSTGRES = text(
+    f"""
+WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(:key) AS locked),
+written AS (
+    INSERT INTO {_EVENT_TABLE.name} (at, kind, topics, payload)
+    SELECT e.at, e.kind, e.topics, e.payload
+    FROM held CROSS JOIN ROWS FROM (
+        json_to_recordset(CAST(:events AS json))
+            AS (at timestamptz, kind varchar, topics json, payload json)
+    ) WITH ORDINALITY AS e(at, kind, topics, payload, n)
+    ORDER BY e.n
+    RETURNING id
+),
+notified AS MATERIALIZED (
+    SELECT pg_notify(
+        :channel,
+        json_build_object('id', (SELECT max(id) FROM written), 'topics', CAST(:topics AS json))
+            ::text
+    ) AS sent
+)
+SELECT written.id FROM written CROSS JOIN notified ORDER BY written.id
+"""
+)
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -415,17 +443,13 @@ def _write_events(session: Session) -> None:
     pending: list[PushEvent] = session.info.get(_PENDING_KEY, [])
     if not pending:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # Every other lock this transaction needs is taken by this flush, before the
-        # advisory lock: the advisory lock is always the last one, so it cannot deadlock.
-        # Ids drawn under the lock follow commit order. (SQLite: one writer at a time.)
-        session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        _write_events_postgres(session, pending)
+        return
     # Core statements on the session's connection: the ORM's bulk path cost a call or a
     # check-in 2 ms of Python for one or two rows, Session.execute another 0.1 ms each.
+    # (SQLite: one writer at a time, so ids follow commit order.)
     connection = session.connection()
-    if postgres:
-        connection.execute(_ID_LOCK, {"key": _ID_LOCK_KEY})
     rows = [{"at": r.at, "kind": r.kind, "topics": r.topics, "payload": r.payload} for r in pending]
     if len(rows) == 1:
         written = [connection.execute(_INSERT_ONE, rows[0]).scalar_one()]
@@ -433,9 +457,32 @@ def _write_events(session: Session) -> None:
         written = list(connection.execute(_INSERT_MANY, rows).scalars())
     for row, event_id in zip(pending, written, strict=True):
         row.id = event_id
-    if postgres:
-        newest = max(row.id or 0 for row in pending)
-        connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": notice_text(newest, pending)})
+
+
+def _write_events_postgres(session: Session, pending: list[PushEvent]) -> None:
+    """The events, their ids in commit order and the NOTIFY, in one statement.
+
+    Every other lock this transaction needs is taken by this flush, before the
+    advisory lock: the advisory lock is always the last one, so it cannot deadlock.
+    """
+    session.flush()
+    events = json.dumps(
+        [
+            {"at": r.at.isoformat(), "kind": r.kind, "topics": r.topics, "payload": r.payload}
+            for r in pending
+        ]
+    )
+    written = session.connection().execute(
+        _WRITE_EVENTS_POSTGRES,
+        {
+            "key": _ID_LOCK_KEY,
+            "events": events,
+            "channel": CHANNEL,
+            "topics": json.dumps(_topics_of(pending), ensure_ascii=False),
+        },
+    )
+    for row, event_id in zip(pending, written.scalars(), strict=True):
+        row.id = event_id
 
 
 def _topics_of(events: Sequence[PushEvent]) -> list[str]:

@@ -1,11 +1,13 @@
 """The push bus wakes only the streams an event is for (DOMAIN: displays, panels, tablets)."""
 
+import json
 import os
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -13,6 +15,7 @@ from tests.conftest import Database
 from visits.db import make_sessionmaker, write_transaction
 from visits.models import PushEvent
 from visits.push import (
+    CHANNEL,
     InProcessBus,
     SqlitePollBus,
     notice_parse,
@@ -172,3 +175,37 @@ def test_a_worker_s_commit_pokes_the_other_workers_buses_at_once(fresh_db: Datab
         writer.close()
         reader.close()
     assert os.listdir(f"{path}-push") == []  # each bus took its socket away
+
+
+def test_postgres_writes_a_commit_s_events_in_order_with_one_notice(fresh_db: Database) -> None:
+    """PostgreSQL: the lock, the rows and the NOTIFY go in one statement; the rows keep
+    push_emit()'s order and their payloads' text, and the notice names the newest id."""
+    if fresh_db.backend != "postgres":
+        pytest.skip("SQLite has one writer at a time and no NOTIFY")
+    import psycopg
+
+    listener = psycopg.connect(fresh_db.url.replace("+psycopg", ""), autocommit=True)
+    try:
+        listener.execute(f"LISTEN {CHANNEL}")
+        with make_sessionmaker(fresh_db.engine)() as session, write_transaction(session):
+            events = [
+                push_emit(session, "ticket.called", ["displays", "room:3"], ticket_id=7),
+                push_emit(session, "queue.changed", ["staff:2"], note="Очередь «А»", n=[1, 2]),
+                push_emit(session, "invite", ["room:3"], ticket_id=7),
+            ]
+        ids = [event.id for event in events]
+        assert all(ids) and ids == sorted(ids)
+        with make_sessionmaker(fresh_db.engine)() as session:
+            rows = session.execute(
+                text("SELECT id, kind, topics::text, payload::text FROM pushevent ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows[-3:]] == [
+            (event.id, event.kind, json.dumps(event.topics), json.dumps(event.payload))
+            for event in events
+        ]
+        notices = [note.payload for note in listener.notifies(timeout=5, stop_after=1)]
+        assert [notice_parse(note) for note in notices] == [
+            (ids[-1], ["displays", "room:3", "staff:2"])
+        ]
+    finally:
+        listener.close()

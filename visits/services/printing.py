@@ -212,7 +212,9 @@ def _claim_statement(*, own_device_only: bool) -> Any:
         .where(
             col(PrintJob.id) == bindparam("job_id"),
             or_(
-                col(PrintJob.status).in_([PrintJobStatus.PENDING, PrintJobStatus.FAILED]),
+                # Not IN (...): an IN list is rewritten into the SQL text at every execution.
+                col(PrintJob.status) == PrintJobStatus.PENDING,
+                col(PrintJob.status) == PrintJobStatus.FAILED,
                 and_(
                     col(PrintJob.status) == PrintJobStatus.PRINTING,
                     col(PrintJob.claimed_at) < bindparam("stale_before"),
@@ -239,11 +241,34 @@ def _claim_statement(*, own_device_only: bool) -> Any:
     return statement
 
 
+_PRINTED_TICKET_COLUMNS: tuple[Any, ...] = (
+    col(Ticket.client_id).label("client_id"),
+    col(Ticket.booking_id).label("booking_id"),
+)
+
+
+def _claim_with_ticket(claim: Any) -> Any:
+    """PostgreSQL: the claim and its ticket's words (ticket_info_select) in one statement.
+
+    The claim runs as a data-modifying WITH clause; its row is joined to the ticket's,
+    so one row serves as the job and as the ticket (the labels do not overlap).
+    """
+    claimed = claim.cte("claimed")
+    return ticket_info_select(
+        claimed.c.id,
+        claimed.c.device_id,
+        claimed.c.attempts,
+        claimed.c.reprint,
+        *_PRINTED_TICKET_COLUMNS,
+    ).join(claimed, claimed.c.ticket_id == col(Ticket.id))
+
+
 # Built once: a statement made per call costs more Python than the database's work.
 _CLAIM = {own: _claim_statement(own_device_only=own) for own in (False, True)}
-_PRINTED_TICKET = ticket_info_select(
-    col(Ticket.client_id).label("client_id"), col(Ticket.booking_id).label("booking_id")
-).where(col(Ticket.id) == bindparam("ticket_id"))
+_PRINTED_TICKET = ticket_info_select(*_PRINTED_TICKET_COLUMNS).where(
+    col(Ticket.id) == bindparam("ticket_id")
+)
+_CLAIM_WITH_TICKET = {own: _claim_with_ticket(_CLAIM[own]) for own in (False, True)}
 
 
 _JOBS = PrintJob.__table__  # type: ignore[attr-defined]
@@ -287,21 +312,25 @@ def _claim(
 
     Return the job, its ticket's row (ticket_info_select) and the printer's device.
     """
+    claim = {
+        "job_id": job_id,
+        "stale_before": now - STALE_CLAIM,
+        "worker": worker,
+        "now": now,
+        "printer_device_id": device_id,
+    }
     with write_transaction(session):
         connection = session.connection()
-        job = connection.execute(
-            _CLAIM[device_id is not None],
-            {
-                "job_id": job_id,
-                "stale_before": now - STALE_CLAIM,
-                "worker": worker,
-                "now": now,
-                "printer_device_id": device_id,
-            },
-        ).first()
-        if job is None:
+        own = device_id is not None
+        ticket: Row[Any] | None = None
+        if connection.dialect.name == "postgresql":
+            job = ticket = connection.execute(_CLAIM_WITH_TICKET[own], claim).first()
+        else:
+            job = connection.execute(_CLAIM[own], claim).first()
+            if job is not None:
+                ticket = connection.execute(_PRINTED_TICKET, {"ticket_id": job.ticket_id}).one()
+        if job is None or ticket is None:
             return None
-        ticket = connection.execute(_PRINTED_TICKET, {"ticket_id": job.ticket_id}).one()
         device = session.get(Device, job.device_id)
         assert device is not None
     orm_synced(

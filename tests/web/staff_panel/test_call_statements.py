@@ -27,18 +27,19 @@ _CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGN
 
 # Data statements of a call, a start and a finish, by database:
 # every request: the staff session and its staff member (visits/web/auth.py);
-# call: (PostgreSQL: the specialist's row locked) the current ticket's number (none), the
-#   next waiting ticket with its room and client, the history and audit entries, the push
-#   event, the ticket; the answer: its booking, client, service, reservation and the count;
+# call: the next waiting ticket with its room, its client and her current ticket's number
+#   (none), the ticket's update, the history and audit entries, the push event; the answer:
+#   the booking, client, service, reservation and the count in one read;
 # start: the ticket, its update, its room, history, audit, push event; the answer as a call's;
-# finish: the ticket and its booking (each read and updated), the client, the service,
+# finish: the ticket (read, updated), its booking (read, updated), the client, the service,
 #   history, audit, the rating prompt (read and added), the open reservations, the final
 #   message and its history entry, the push events (the displays', the tablet's); the
-#   answer: the finished row and those who wait, in one statement.
-# PostgreSQL adds the push events' advisory lock and NOTIFY, and writes the events together.
+#   answer: the finished row and those who wait, in one read.
+# PostgreSQL: a call locks the specialist's row first; a commit's push events are one
+# statement (with their advisory lock and NOTIFY).
 STATEMENTS = {
-    "sqlite": {"call": 9, "start": 9, "finish": 18},
-    "postgres": {"call": 12, "start": 11, "finish": 19},
+    "sqlite": {"call": 8, "start": 9, "finish": 18},
+    "postgres": {"call": 9, "start": 9, "finish": 17},
 }
 # The session's read, the action's write transaction (on PostgreSQL the same one: the
 # write goes on in the transaction the request's reads began), the answer's read.

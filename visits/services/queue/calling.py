@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlalchemy import Select, bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
@@ -19,12 +19,15 @@ from visits.rules import apology_due, apology_text, day_window
 from visits.services.history import ticket_event_record
 from visits.services.queue.common import (
     TicketChange,
+    active_number_of_staff,
     own_ticket,
     room_of,
+    staff_busy,
     staff_ensure_free,
     staff_locked,
     ticket_client,
     ticket_push,
+    ticket_write,
 )
 
 log = logging.getLogger(__name__)
@@ -60,15 +63,16 @@ def lateness(
     return max(minutes, 0)
 
 
-def _next_waiting(*, locking: bool) -> Select[Ticket, Room, Client]:
-    """The specialist's first waiting ticket of the day, with its room and client."""
+def _next_waiting(*, locking: bool) -> Select[Ticket, Room, Client, str | None]:
+    """The specialist's first waiting ticket of the day, with its room and client, and the
+    number of her current (called or served) ticket if she has one: she must be free."""
     stmt = (
-        select(Ticket, Room, Client)
+        sa_select(Ticket, Room, Client, active_number_of_staff())
         .join(Room, col(Room.id) == Ticket.room_id)
         .join(Client, col(Client.id) == Ticket.client_id)
         .where(
-            Ticket.staff_id == bindparam("staff_id"),
-            Ticket.status == TicketStatus.WAITING,
+            col(Ticket.staff_id) == bindparam("staff_id"),
+            col(Ticket.status) == TicketStatus.WAITING,
             col(Ticket.booked_at) >= bindparam("day_start"),
             col(Ticket.booked_at) < bindparam("day_end"),
         )
@@ -92,16 +96,19 @@ def ticket_call_next(
     now = now or utcnow()
     with write_transaction(session):
         staff_locked(session, staff)
-        staff_ensure_free(session, staff)
         start, end = day_window(calendar, now)
-        # The ticket with its room and client in one read: the call's record names both.
-        found = session.exec(
+        # The ticket with its room and client in one read (the call's record names both),
+        # and whether she is still busy: one statement where there were two.
+        found = session.execute(
             _NEXT_WAITING[for_update(session)],
             params={"staff_id": staff.id, "day_start": start, "day_end": end},
         ).first()
         if found is None:
+            staff_ensure_free(session, staff)  # busy says more than an empty queue
             raise Conflict("Сейчас никто не ждёт вызова. Список обновлён.", code="queue_empty")
-        ticket, room, client = found
+        ticket, room, client, busy = found
+        if busy is not None:
+            raise staff_busy(busy)
         return _call(session, calendar, staff, ticket, now, room=room, client=client)
 
 
@@ -134,22 +141,26 @@ def _call(
     client: Client,
 ) -> CallResult:
     """Mark the ticket called, record it, tell the displays, and prompt an apology if late."""
-    ticket.status = TicketStatus.CALLED
-    ticket.called_at = now
-    ticket.called_by_staff_id = staff.id
-    ticket.recall_count = 0
-    ticket.started_at = None
     first_call = ticket.late_start_minutes is None
+    late = ticket.late_start_minutes or 0
     if first_call:
         # §34.4: lateness is measured at the first call and kept per specialist.
-        ticket.late_start_minutes = lateness(
+        late = lateness(
             booked_at=ticket.booked_at,
             checked_in_at=ticket.checked_in_at,
             called_at=now,
             transferred_at=ticket.transferred_at,
         )
-    session.add(ticket)
-    late = ticket.late_start_minutes or 0
+    ticket_write(
+        session,
+        ticket,
+        status=TicketStatus.CALLED,
+        called_at=now,
+        called_by_staff_id=staff.id,
+        recall_count=0,
+        started_at=None,
+        late_start_minutes=late if first_call else ticket.late_start_minutes,
+    )
     summary = f"Талон {ticket.number} вызван: {room.place}. Специалист {staff.full_name}."
     if first_call and late > 0:
         summary += f" Вызов на {minutes_phrase(late)} позже записи."
@@ -206,9 +217,7 @@ def ticket_start_change(
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED)
-        ticket.status = TicketStatus.IN_SERVICE
-        ticket.started_at = now
-        session.add(ticket)
+        ticket_write(session, ticket, status=TicketStatus.IN_SERVICE, started_at=now)
         room = room_of(session, ticket.room_id)
         ticket_event_record(
             session,

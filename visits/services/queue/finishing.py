@@ -33,6 +33,7 @@ from visits.services.queue.common import (
     ticket_booking,
     ticket_client,
     ticket_push,
+    ticket_write,
 )
 from visits.services.rating import rating_prompt_open
 
@@ -98,17 +99,17 @@ def ticket_finish_change(
     now = now or utcnow()
     with write_transaction(session):
         ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
-        ticket.status = TicketStatus.DONE
-        ticket.started_at = ticket.started_at or now
-        ticket.finished_at = now
-        session.add(ticket)
+        started_at = ticket.started_at or now
+        ticket_write(
+            session, ticket, status=TicketStatus.DONE, started_at=started_at, finished_at=now
+        )
         booking = ticket_booking(session, ticket)
         booking.status = BookingStatus.COMPLETED
         session.add(booking)
         client = ticket_client(session, ticket)
         service = session.get(Service, ticket.service_id)
         assert service is not None
-        served_minutes = max(1, round((now - ticket.started_at).total_seconds() / 60))
+        served_minutes = max(1, round((now - started_at).total_seconds() / 60))
         ticket_event_record(
             session,
             ticket=ticket,

@@ -303,6 +303,30 @@ _JOB_PRINTED = (
 
 # SET takes the columns the parameters name (the roll's answer, an error cleared).
 _DEVICE_ANSWERED = update(Device).where(col(Device.id) == bindparam("answered_device_id"))
+# What _device_answered may write: the error cleared, the roll's answer, or both.
+_ANSWERS = (
+    frozenset({"printer_error", "printer_error_at"}),
+    frozenset({"printer_paper", "printer_paper_at"}),
+    frozenset({"printer_error", "printer_error_at", "printer_paper", "printer_paper_at"}),
+)
+
+
+def _job_printed_answered(names: frozenset[str]) -> Any:
+    """PostgreSQL: the printed job and the printer's answer on its device in one statement.
+
+    The device's UPDATE is a data-modifying WITH clause of the job's (it runs once,
+    unreferenced); its parameters are named answered_<column>.
+    """
+    answered = (
+        update(Device)
+        .where(col(Device.id) == bindparam("answered_device_id"))
+        .values({name: bindparam(f"answered_{name}") for name in sorted(names)})
+        .cte("answered")
+    )
+    return _JOB_PRINTED.add_cte(answered)
+
+
+_JOB_PRINTED_ANSWERED = {names: _job_printed_answered(names) for names in _ANSWERS}
 
 
 def _claim(
@@ -377,19 +401,7 @@ def _mark_done(
     written = {"status": status, "printed_at": now, "last_error": "", "sent_data": printed.data}
     device_values = _device_answered(session, device, printed.status.paper, now)
     with write_transaction(session):
-        connection = session.connection()
-        connection.execute(
-            _JOB_PRINTED,
-            {
-                "job_id": job.id,
-                "printer_device_id": device.id,
-                "job_status": status,
-                "printed_at": now,
-                "data": printed.data,
-            },
-        )
-        if device_values:
-            connection.execute(_DEVICE_ANSWERED, {"answered_device_id": device.id, **device_values})
+        _job_printed(session, job.id, device.id, status, printed.data, now, device_values)
         history_insert(
             session,
             client_id=ticket.client_id,
@@ -402,6 +414,34 @@ def _mark_done(
         )
     orm_synced(session, PrintJob, job.id, **written)
     orm_synced(session, Device, device.id, **device_values)
+
+
+def _job_printed(
+    session: Session,
+    job_id: int,
+    device_id: int,
+    status: PrintJobStatus,
+    data: bytes,
+    now: datetime,
+    device_values: dict[str, Any],
+) -> None:
+    """Write the printed job and what the printer's answer changes on its device."""
+    connection = session.connection()
+    printed = {
+        "job_id": job_id,
+        "printer_device_id": device_id,
+        "job_status": status,
+        "printed_at": now,
+        "data": data,
+    }
+    if device_values and connection.dialect.name == "postgresql":
+        answered = {f"answered_{name}": value for name, value in device_values.items()}
+        statement = _JOB_PRINTED_ANSWERED[frozenset(device_values)]
+        connection.execute(statement, {**printed, "answered_device_id": device_id, **answered})
+        return
+    connection.execute(_JOB_PRINTED, printed)
+    if device_values:
+        connection.execute(_DEVICE_ANSWERED, {"answered_device_id": device_id, **device_values})
 
 
 def _printed_summary(number: str, status: PrintJobStatus, reprint: bool, attempts: int) -> str:

@@ -34,8 +34,9 @@ CHECKIN_STATEMENTS = 9
 # PostgreSQL files the ticket, the booking's status and the print job in one statement.
 POSTGRES_CHECKIN_STATEMENTS = 7
 PRINT_STATEMENTS = 6
-# PostgreSQL claims the job and reads its ticket's words in one statement.
-POSTGRES_PRINT_STATEMENTS = 5
+# PostgreSQL claims the job and reads its ticket's words in one statement, and writes the
+# printed job with the printer's answer in another.
+POSTGRES_PRINT_STATEMENTS = 4
 # PostgreSQL: the push event's advisory lock and its NOTIFY.
 POSTGRES_PUSH_STATEMENTS = 2
 # Transactions of each request (each is a SAVEPOINT in the tests' shared connection):

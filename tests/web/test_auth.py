@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import time_machine
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from tests.conftest import TEST_PASSWORD, csrf_of, htmx_headers, login_as
+from tests.conftest import TEST_PASSWORD, Database, csrf_of, htmx_headers, login_as
 from visits.calendar import utcnow
 from visits.models import AuditEntry, Staff, StaffSession
 
@@ -155,6 +157,61 @@ def test_a_session_ends_a_working_day_after_the_login_however_busy(
     row.created_at = utcnow() - timedelta(hours=12, minutes=1)
     row.last_seen_at = utcnow() - timedelta(minutes=5)  # used a moment ago
     session.add(row)
+    session.commit()
+    response = client.get("/staff/desk")
+    assert response.status_code == 303 and "/login" in response.headers["Location"]
+
+
+def _staff_reads(database: Database, client: FlaskClient) -> list[str]:
+    """The statements of one staff request that only resumes its login (GET /staff/, htmx)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", statement, re.I):
+            seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/staff/", headers={"HX-Request": "true"})
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    return seen
+
+
+def test_a_staff_request_resumes_its_login_with_one_statement(
+    client: FlaskClient, session: Session, database: Database
+) -> None:
+    """The login and its staff member in one read; its last use noted at most once a minute."""
+    login_as(client, "operator")
+    assert len(_staff_reads(database, client)) == 1
+    row = session.exec(select(StaffSession).where(col(StaffSession.ended_at).is_(None))).one()
+    seen = utcnow() - timedelta(minutes=2)
+    row.last_seen_at = seen
+    session.add(row)
+    session.commit()
+    assert len(_staff_reads(database, client)) == 2  # the read and the note of its use
+    session.refresh(row)
+    assert row.last_seen_at > seen + timedelta(minutes=1)
+    assert len(_staff_reads(database, client)) == 1
+
+
+def test_an_expired_login_is_ended_and_a_deactivated_one_opens_nothing(
+    client: FlaskClient, session: Session
+) -> None:
+    login_as(client, "operator")
+    row = session.exec(select(StaffSession).where(col(StaffSession.ended_at).is_(None))).one()
+    row.last_seen_at = utcnow() - timedelta(minutes=31)
+    session.add(row)
+    session.commit()
+    assert client.get("/staff/desk").status_code == 303
+    session.refresh(row)
+    assert row.ended_at is not None
+    login_as(client, "operator")
+    assert client.get("/staff/desk").status_code == 200
+    staff = session.exec(select(Staff).where(Staff.login == "operator")).one()
+    staff.active = False
+    session.add(staff)
     session.commit()
     response = client.get("/staff/desk")
     assert response.status_code == 303 and "/login" in response.headers["Location"]

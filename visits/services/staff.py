@@ -7,14 +7,15 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Update, bindparam, update
 from sqlmodel import Session, col, select
 
 from visits.calendar import utcnow
-from visits.db import write_transaction
+from visits.db import orm_synced, write_transaction
 from visits.errors import InvalidInput, NotFound
 from visits.models import Staff, StaffSession
 from visits.queries.security import LOGIN_BURST_ACTION
@@ -141,36 +142,65 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+# Built once: every staff request resumes its login with it, the staff member and the
+# login's times in one read (two statements, built anew on every request, before).
+_RESUME = (
+    select(
+        Staff, col(StaffSession.id), col(StaffSession.created_at), col(StaffSession.last_seen_at)
+    )
+    .join(StaffSession, col(StaffSession.staff_id) == col(Staff.id))
+    .where(
+        col(StaffSession.token_hash) == bindparam("resume_token_hash"),
+        col(StaffSession.ended_at).is_(None),
+    )
+)
+_SESSION_ENDED = (
+    update(StaffSession)
+    .where(col(StaffSession.id) == bindparam("resume_session_id"))
+    .values(ended_at=bindparam("resume_at"))
+)
+_SESSION_SEEN = (
+    update(StaffSession)
+    .where(col(StaffSession.id) == bindparam("resume_session_id"))
+    .values(last_seen_at=bindparam("resume_at"))
+)
+
+
 def staff_session_resume(
     *, session: Session, token: str, lifetime: timedelta = SESSION_LIFETIME
-) -> tuple[Staff, StaffSession] | None:
-    """Return the staff and session for a cookie token, or None if ended, idle or too old.
+) -> Staff | None:
+    """Return the staff member of a cookie token, or None if ended, idle, too old or inactive.
 
     `lifetime` is absolute: a session used all the time still ends a working day
     after the login (a stolen cookie does not live for ever).
     """
-    row = session.exec(
-        select(StaffSession).where(
-            StaffSession.token_hash == token_hash(token), col(StaffSession.ended_at).is_(None)
-        )
-    ).first()
-    if row is None:
+    found = session.execute(_RESUME, {"resume_token_hash": token_hash(token)}).first()
+    if found is None:
         return None
+    staff, session_id, created_at, last_seen_at = found
     now = utcnow()
-    if now - row.last_seen_at > IDLE_TIMEOUT or now - row.created_at > lifetime:
-        with write_transaction(session):
-            row.ended_at = now
-            session.add(row)
+    if now - last_seen_at > IDLE_TIMEOUT or now - created_at > lifetime:
+        _session_write(session, _SESSION_ENDED, session_id, ended_at=now)
         return None
-    staff = session.get(Staff, row.staff_id)
-    if staff is None or not staff.active:
+    if not staff.active:
         return None
-    if now - row.last_seen_at > timedelta(minutes=1):
+    if now - last_seen_at > timedelta(minutes=1):
         # Touch at most once a minute: no write on every request.
-        with write_transaction(session):
-            row.last_seen_at = now
-            session.add(row)
-    return staff, row
+        _session_write(session, _SESSION_SEEN, session_id, last_seen_at=now)
+    resumed: Staff = staff
+    return resumed
+
+
+def _session_write(
+    session: Session, statement: Update, session_id: int, **column: datetime
+) -> None:
+    """Write a login's one time column (`statement`, built once); a loaded copy gets it too."""
+    (moment,) = column.values()
+    with write_transaction(session):
+        session.connection().execute(
+            statement, {"resume_session_id": session_id, "resume_at": moment}
+        )
+    orm_synced(session, StaffSession, session_id, **column)
 
 
 def staff_logout(*, session: Session, token: str) -> None:

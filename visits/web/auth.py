@@ -79,11 +79,9 @@ def current_staff() -> Staff | None:
         g.staff = None
         token = session.get("sid")
         if token:
-            found = staff_session_resume(session=db(), token=token, lifetime=session_lifetime())
-            if found is None:
+            g.staff = staff_session_resume(session=db(), token=token, lifetime=session_lifetime())
+            if g.staff is None:
                 session.pop("sid", None)
-            else:
-                g.staff = found[0]
     staff: Staff | None = g.staff
     return staff
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, request
-from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from staff_panel import bp
 from staff_panel.nav import nav_item
-from visits.calendar import WorkCalendar
 from visits.errors import InvalidInput, PriyomError
-from visits.models import Role, Staff, Ticket
+from visits.models import Role, Staff
 from visits.queries.client_card import client_card
 from visits.queries.today import (
     TodayBoard,
@@ -66,6 +64,8 @@ PAGE = "staff_panel/pages/today.html"
 SIDE_CLEARED = {"today-side-clear": True}
 # The pushed event of the panel's own call: its echo on the panel's stream needs no reload.
 OWN_EVENT = "today-own-event"
+# A call's, a start's or a finish's result: the ticket and the pushed event.
+Changed = TypeVar("Changed", CallResult, TicketChange)
 
 
 def _me() -> Staff:
@@ -108,8 +108,8 @@ def _act(action: Callable[[], object], notice: str | None = None, **extra: Any) 
 
 
 def _changed(
-    action: Callable[[], CallResult | TicketChange],
-    read: Callable[[Session, WorkCalendar, Staff, Ticket], TodayBoard],
+    action: Callable[[], Changed],
+    read: Callable[[Changed], TodayBoard],
     partial: str,
     *,
     notice: str | None = None,
@@ -129,7 +129,7 @@ def _changed(
         return _board(error=exc.message, status=exc.status)
     if not is_fragment_request():
         return _board(notice=notice, action=True)
-    board = read(db(), priyom().calendar, _me(), result.ticket)
+    board = read(result)
     return render(
         partial,
         partial,
@@ -141,9 +141,25 @@ def _changed(
     )
 
 
+def _called_day(result: CallResult) -> TodayBoard:
+    """The called row as the day shows it: read by the call itself when it could."""
+    calendar, staff = priyom().calendar, _me()
+    return today_called(
+        db(), calendar, staff, result.ticket, client=result.client, read=result.read
+    )
+
+
+def _started_day(change: TicketChange) -> TodayBoard:
+    return today_called(db(), priyom().calendar, _me(), change.ticket)
+
+
+def _finished_day(change: TicketChange) -> TodayBoard:
+    return today_freed(db(), priyom().calendar, _me(), change.ticket)
+
+
 def _call(action: Callable[[], CallResult]) -> Response:
     """Call a ticket: a busy specialist calls nobody out of turn, so those buttons go."""
-    return _changed(action, today_called, CHANGED, closes_calls=True)
+    return _changed(action, _called_day, CHANGED, closes_calls=True)
 
 
 def _int(name: str) -> int:
@@ -178,7 +194,7 @@ def today_ticket_action(ticket_id: int, action: str) -> Response:
     if action == "start":
         return _changed(
             lambda: ticket_start_change(session=session, staff=staff, ticket_id=ticket_id),
-            today_called,
+            _started_day,
             CHANGED,
         )
     if action == "finish":
@@ -186,7 +202,7 @@ def today_ticket_action(ticket_id: int, action: str) -> Response:
             lambda: ticket_finish_change(
                 session=session, calendar=calendar, staff=staff, ticket_id=ticket_id
             ),
-            today_freed,
+            _finished_day,
             FINISHED,
             notice=FINISHED_NOTICE,
         )

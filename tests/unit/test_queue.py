@@ -412,13 +412,22 @@ def test_what_a_call_changes_reads_as_the_whole_day_shows_it(
     result = ticket_call_next(session=session, calendar=calendar, staff=ivanova, now=late)
     assert result.ticket.id == called.id and result.event.id is not None
 
+    # Read by the call itself (call next), and read afterwards (a call out of turn).
+    assert result.read is not None
+    own = today_called(
+        session, calendar, ivanova, result.ticket, now=late, client=result.client, read=result.read
+    )
     part = today_called(session, calendar, ivanova, result.ticket, now=late)
     whole = today_board(session, calendar, ivanova, now=late)
-    assert part.active == whole.active and part.rows == [whole.active]
-    assert part.waiting_count == whole.waiting_count == 2
-    assert part.apology == whole.apology == result.apology and part.apology
-    assert (part.no_show_allowed, part.no_show_hint) == (whole.no_show_allowed, whole.no_show_hint)
-    assert part.reservation is None and whole.reservation is None
+    for shown in (own, part):
+        assert shown.active == whole.active and shown.rows == [whole.active]
+        assert shown.waiting_count == whole.waiting_count == 2
+        assert shown.apology == whole.apology == result.apology and shown.apology
+        assert (shown.no_show_allowed, shown.no_show_hint) == (
+            whole.no_show_allowed,
+            whole.no_show_hint,
+        )
+        assert shown.reservation is None and whole.reservation is None
 
 
 def test_what_a_start_and_a_finish_change_read_as_the_whole_day_shows_it(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import ScalarSelect, bindparam
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, func, or_, select
 
 from visits.calendar import WorkCalendar, utcnow
@@ -166,25 +167,41 @@ def _row(
     )
 
 
+def waiting_count_of_staff() -> ScalarSelect[int]:
+    """How many of the specialist's (`staff_id`) tickets of the day (`day_start`, `day_end`)
+    wait; on its own alias of the ticket table, so it also counts inside a read of tickets."""
+    waiting = aliased(Ticket)
+    return (
+        sa_select(func.count())
+        .select_from(waiting)
+        .where(
+            col(waiting.staff_id) == bindparam("staff_id"),
+            col(waiting.status) == TicketStatus.WAITING,
+            col(waiting.booked_at) >= bindparam("day_start"),
+            col(waiting.booked_at) < bindparam("day_end"),
+        )
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class CalledRead:
+    """What the day shows of a called ticket besides its room and client, read by the call
+    itself (`visits.services.queue.calling`): the answer then needs no read of its own."""
+
+    booking: Booking
+    service: Service
+    # The ticket's open meeting-room reservation (§35), if any.
+    reservation: RoomReservation | None
+    # How many still wait after the call.
+    waiting: int
+
+
 # The called row's booking, client and service, its open meeting-room reservation (§35) and
-# how many still wait, in one statement built once (every call runs it).
+# how many still wait, in one statement built once (every call out of turn runs it).
 _CALLED_ROW = (
     # SQLAlchemy's select: SQLModel's types at most four columns.
-    sa_select(
-        Booking,
-        Client,
-        Service,
-        RoomReservation,
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.staff_id == bindparam("staff_id"),
-            Ticket.status == TicketStatus.WAITING,
-            col(Ticket.booked_at) >= bindparam("day_start"),
-            col(Ticket.booked_at) < bindparam("day_end"),
-        )
-        .scalar_subquery(),
-    )
+    sa_select(Booking, Client, Service, RoomReservation, waiting_count_of_staff())
     .join(Client, col(Client.id) == Booking.client_id)
     .join(Service, col(Service.id) == bindparam("service_id"))
     .outerjoin(
@@ -204,38 +221,43 @@ def today_called(
     staff: Staff,
     ticket: Ticket,
     now: datetime | None = None,
+    *,
+    client: Client | None = None,
+    read: CalledRead | None = None,
 ) -> TodayBoard:
     """What a call or a start changes on the day: the ticket as the current row, who still waits.
 
     The rest of the list is not read: a call or a start changes no other row, and a
     specialist with a current ticket calls nobody out of turn, which the page knows
-    without it.
+    without it. When the call read its row already (`client`, `read`), nothing is read.
     """
     now = now or utcnow()
-    start, end = day_window(calendar, now)
-    found = session.execute(
-        _CALLED_ROW,
-        params={
-            "booking_id": ticket.booking_id,
-            "service_id": ticket.service_id,
-            "ticket_id": ticket.id,
-            "staff_id": staff.id,
-            "day_start": start,
-            "day_end": end,
-        },
-    ).first()
-    assert found is not None  # the called ticket's booking, client and service exist
-    booking, client, service, reservation, waiting = found
-    row = _row(calendar, staff, booking, ticket, client, service)
+    if client is None or read is None:
+        start, end = day_window(calendar, now)
+        found = session.execute(
+            _CALLED_ROW,
+            params={
+                "booking_id": ticket.booking_id,
+                "service_id": ticket.service_id,
+                "ticket_id": ticket.id,
+                "staff_id": staff.id,
+                "day_start": start,
+                "day_end": end,
+            },
+        ).first()
+        assert found is not None  # the called ticket's booking, client and service exist
+        booking, client, service, reservation, waiting = found
+        read = CalledRead(booking, service, reservation, waiting)
+    row = _row(calendar, staff, read.booking, ticket, client, read.service)
     board = TodayBoard(
         staff=staff,
         day=calendar.to_local(now).date(),
         now=now,
         rows=[row],
         active=row,
-        waiting_count=waiting,
+        waiting_count=read.waiting,
     )
-    _describe_active(session, calendar, board, ticket, now, reservation=reservation)
+    _describe_active(session, calendar, board, ticket, now, reservation=read.reservation)
     return board
 
 

@@ -6,14 +6,26 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, and_, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import for_update, write_transaction
 from visits.errors import Conflict
-from visits.models import Client, HistoryKind, PushEvent, Room, Staff, Ticket, TicketStatus
+from visits.models import (
+    Booking,
+    Client,
+    HistoryKind,
+    PushEvent,
+    Room,
+    RoomReservation,
+    Service,
+    Staff,
+    Ticket,
+    TicketStatus,
+)
+from visits.queries.today import CalledRead, waiting_count_of_staff
 from visits.ru import minutes_phrase
 from visits.rules import apology_due, apology_text, day_window
 from visits.services.history import ticket_event_record
@@ -42,6 +54,9 @@ class CallResult:
     apology: str | None
     # Its id, set at commit, lets the caller's own screen know the event's echo.
     event: PushEvent
+    client: Client
+    # What the day shows of the called row, when the call read it (call next).
+    read: CalledRead | None = None
 
 
 def lateness(
@@ -63,13 +78,42 @@ def lateness(
     return max(minutes, 0)
 
 
-def _next_waiting(*, locking: bool) -> Select[Ticket, Room, Client, str | None]:
+# The row that follows the call's first read (SQLAlchemy's select types its columns).
+_NextWaiting = tuple[
+    Ticket, Room, Client, Booking, Service, RoomReservation | None, str | None, int
+]
+
+
+def _next_waiting(*, locking: bool) -> Select[*_NextWaiting]:
     """The specialist's first waiting ticket of the day, with its room and client, and the
-    number of her current (called or served) ticket if she has one: she must be free."""
+    number of her current (called or served) ticket if she has one: she must be free.
+
+    With it, what the panel shows of the called row (its booking, service, open meeting-room
+    reservation, and how many wait, this ticket still among them): the answer to the call
+    then reads nothing more.
+    """
     stmt = (
-        sa_select(Ticket, Room, Client, active_number_of_staff())
+        sa_select(
+            Ticket,
+            Room,
+            Client,
+            Booking,
+            Service,
+            RoomReservation,
+            active_number_of_staff(),
+            waiting_count_of_staff(),
+        )
         .join(Room, col(Room.id) == Ticket.room_id)
         .join(Client, col(Client.id) == Ticket.client_id)
+        .join(Booking, col(Booking.id) == Ticket.booking_id)
+        .join(Service, col(Service.id) == Ticket.service_id)
+        .outerjoin(
+            RoomReservation,
+            and_(
+                col(RoomReservation.ticket_id) == Ticket.id,
+                col(RoomReservation.released_at).is_(None),
+            ),
+        )
         .where(
             col(Ticket.staff_id) == bindparam("staff_id"),
             col(Ticket.status) == TicketStatus.WAITING,
@@ -98,7 +142,7 @@ def ticket_call_next(
         staff_locked(session, staff)
         start, end = day_window(calendar, now)
         # The ticket with its room and client in one read (the call's record names both),
-        # and whether she is still busy: one statement where there were two.
+        # whether she is still busy, and its row as the panel shows it.
         found = session.execute(
             _NEXT_WAITING[for_update(session)],
             params={"staff_id": staff.id, "day_start": start, "day_end": end},
@@ -106,10 +150,11 @@ def ticket_call_next(
         if found is None:
             staff_ensure_free(session, staff)  # busy says more than an empty queue
             raise Conflict("Сейчас никто не ждёт вызова. Список обновлён.", code="queue_empty")
-        ticket, room, client, busy = found
+        ticket, room, client, booking, service, reservation, busy, waiting = found
         if busy is not None:
             raise staff_busy(busy)
-        return _call(session, calendar, staff, ticket, now, room=room, client=client)
+        read = CalledRead(booking, service, reservation, waiting - 1)
+        return _call(session, calendar, staff, ticket, now, room=room, client=client, read=read)
 
 
 def ticket_call(
@@ -139,6 +184,7 @@ def _call(
     *,
     room: Room,
     client: Client,
+    read: CalledRead | None = None,
 ) -> CallResult:
     """Mark the ticket called, record it, tell the displays, and prompt an apology if late."""
     first_call = ticket.late_start_minutes is None
@@ -178,7 +224,7 @@ def _call(
     if apology_due(ticket, calendar.config.office.apology_after_minutes):
         apology = apology_text(minutes=late, client=client)
     log.info("ticket %s called by %s (late %s min)", ticket.number, staff.login, late)
-    return CallResult(ticket=ticket, apology=apology, event=event)
+    return CallResult(ticket=ticket, apology=apology, event=event, client=client, read=read)
 
 
 def ticket_recall(

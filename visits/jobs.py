@@ -121,12 +121,14 @@ class JobArgs:
 
 @functools.lru_cache(maxsize=4)
 def _job_engine(database_url: str) -> Engine:
-    """One small engine per database for this process's job runs (one connection).
+    """One small engine per database for this process's job runs and its lease.
 
     A new engine each run compiled its statements anew and left the garbage of the
-    last: a server's workers, idle but for their jobs, grew by megabytes each.
+    last: a server's workers, idle but for their jobs, grew by megabytes each. One
+    connection is kept; a second opens only while a job and the lease's renewal
+    both need one (it must not wait behind a long job and let the lease expire).
     """
-    return make_engine(database_url, pool_size=1, max_overflow=0)
+    return make_engine(database_url, pool_size=1, max_overflow=1)
 
 
 # The office's calendar by its settings: built once, not at every job run.
@@ -383,7 +385,8 @@ class SchedulerRunner:
         turn = self._wait_turn()
         try:
             if turn is not None:
-                engine = make_engine(self.args.database_url, pool_size=1, max_overflow=0)
+                # The jobs' engine (a second engine of its own cost 1-2 MiB).
+                engine = _job_engine(self.args.database_url)
                 try:
                     self._run(make_sessionmaker(engine))
                 finally:

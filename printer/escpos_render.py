@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final
 
 import qrcode
@@ -36,7 +37,10 @@ def render_ticket(layout: TicketLayout, settings: PrinterSettings) -> bytes:
         printer.charcode(CODEPAGE)
     for block in ticket_blocks(layout, settings):
         if isinstance(block, TextBlock):
-            _text(printer, block, encoded=forced)
+            if forced:
+                printer._raw(_encoded_block(block))
+            else:
+                _text(printer, block, encoded=False)
         elif isinstance(block, QrBlock):
             _qr(printer, block.url, settings)
         elif isinstance(block, FeedBlock):
@@ -52,6 +56,20 @@ def _dummy(profile: str) -> Any:
         return Dummy(profile=profile)
     except KeyError:
         raise ValueError(f"unknown python-escpos printer profile: {profile!r}") from None
+
+
+@lru_cache(maxsize=512)
+def _encoded_block(block: TextBlock) -> bytes:
+    """A text block's bytes on a CP866 page: its style commands and its lines.
+
+    Cached: most blocks repeat from ticket to ticket (the office, the rules, the phones,
+    a room's route, a service). Style commands do not depend on the profile and the
+    code page is fixed, so the bytes depend on the block alone (no encoder state).
+    """
+    scratch = Dummy()
+    _text(scratch, block, encoded=True)
+    output: bytes = scratch.output
+    return output
 
 
 def _text(printer: Any, block: TextBlock, *, encoded: bool) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 from PIL import Image
 
@@ -22,7 +23,16 @@ from printer import (
     render_ticket,
 )
 from printer import preview as preview_module
-from printer.layout import number_scale, plain_text, wrap
+from printer.escpos_render import QR_SIZE, raster_qr
+from printer.layout import (
+    FeedBlock,
+    QrBlock,
+    TextBlock,
+    number_scale,
+    plain_text,
+    ticket_blocks,
+    wrap,
+)
 
 ROUTE = (
     "Поднимитесь на лифте на третий этаж, поверните направо и пройдите "
@@ -86,6 +96,49 @@ def test_text_sent_as_cp866_is_what_python_escpos_would_send(profile: str) -> No
     printer.textln(every)
 
     assert printer.output[before:] == every.encode("cp866") + b"\n"
+
+
+def _ticket_by_python_escpos(layout: TicketLayout, settings: PrinterSettings) -> bytes:
+    """The ticket drawn with python-escpos's own calls only: what render_ticket must send."""
+    printer = Dummy(profile=settings.profile)
+    printer.hw("INIT")
+    if "CP866" in printer.profile.get_code_pages():
+        printer.charcode("CP866")
+    for block in ticket_blocks(layout, settings):
+        if isinstance(block, TextBlock):
+            printer.set(align=block.align, bold=block.bold)
+            if block.scale > 1:
+                printer.set(custom_size=True, width=block.scale, height=block.scale, smooth=True)
+            for line in block.lines:
+                printer.textln(line)
+            if block.scale > 1:
+                printer.set(custom_size=True, width=1, height=1, smooth=False)
+        elif isinstance(block, QrBlock):
+            if settings.native_qr:
+                printer.set(align="center")
+                printer.qr(block.url, native=True, size=QR_SIZE, ec=QR_ECLEVEL_M)
+                printer.set(align="left")
+            else:
+                printer.image(raster_qr(block.url, settings.paper_width_px), center=False)
+        elif isinstance(block, FeedBlock):
+            printer.ln(block.count)
+    printer.set(align="left")
+    printer.cut()
+    output: bytes = printer.output
+    return output
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+@pytest.mark.parametrize("native_qr", [True, False])
+def test_the_ticket_is_the_bytes_python_escpos_makes(profile: str, native_qr: bool) -> None:
+    # render_ticket writes the lines itself and caches a text block's bytes: the whole
+    # ticket stays byte for byte what python-escpos's own calls send, the second time too.
+    settings = settings_for(profile, native_qr=native_qr)
+    for layout in (make_layout(), make_layout(specialist="", booked_time="", number="Б-1024")):
+        expected = _ticket_by_python_escpos(layout, settings)
+
+        assert render_ticket(layout, settings) == expected
+        assert render_ticket(layout, settings) == expected
 
 
 @pytest.mark.parametrize(

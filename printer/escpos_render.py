@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Final
 
 import qrcode
@@ -38,7 +37,7 @@ def render_ticket(layout: TicketLayout, settings: PrinterSettings) -> bytes:
     for block in ticket_blocks(layout, settings):
         if isinstance(block, TextBlock):
             if forced:
-                printer._raw(_encoded_block(block))
+                _encoded_block(printer, block)
             else:
                 _text(printer, block, encoded=False)
         elif isinstance(block, QrBlock):
@@ -58,18 +57,28 @@ def _dummy(profile: str) -> Any:
         raise ValueError(f"unknown python-escpos printer profile: {profile!r}") from None
 
 
-@lru_cache(maxsize=512)
-def _encoded_block(block: TextBlock) -> bytes:
-    """A text block's bytes on a CP866 page: its style commands and its lines.
+# A text block's bytes on a CP866 page, by block (see _encoded_block).
+_BLOCK_BYTES: dict[TextBlock, bytes] = {}
+_BLOCK_BYTES_KEPT: Final = 512
+
+
+def _encoded_block(printer: Any, block: TextBlock) -> None:
+    """Send a text block on a CP866 page: its style commands and its lines.
 
     Cached: most blocks repeat from ticket to ticket (the office, the rules, the phones,
     a room's route, a service). Style commands do not depend on the profile and the
-    code page is fixed, so the bytes depend on the block alone (no encoder state).
+    code page is fixed, so the bytes depend on the block alone (no encoder state); a
+    new block is drawn on the ticket's own printer and its bytes are kept.
     """
-    scratch = Dummy()
-    _text(scratch, block, encoded=True)
-    output: bytes = scratch.output
-    return output
+    cached = _BLOCK_BYTES.get(block)
+    if cached is not None:
+        printer._raw(cached)
+        return
+    start = len(printer._output_list)
+    _text(printer, block, encoded=True)
+    if len(_BLOCK_BYTES) >= _BLOCK_BYTES_KEPT:
+        _BLOCK_BYTES.clear()
+    _BLOCK_BYTES[block] = b"".join(printer._output_list[start:])
 
 
 def _text(printer: Any, block: TextBlock, *, encoded: bool) -> None:

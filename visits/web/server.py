@@ -5,8 +5,9 @@ keeps one Server-Sent Events stream open for half an hour; once its response is
 decided, the worker hands the connection to the app's stream hub
 (visits/web/stream_hub.py), whose one thread writes every stream, and the
 request's thread goes back to the pool. Several workers use every core: on
-PostgreSQL LISTEN/NOTIFY carries push events between them, on SQLite each worker
-reads the event table's newest rows every few milliseconds.
+PostgreSQL LISTEN/NOTIFY carries push events between them; on SQLite a commit
+pokes the other workers, which read the event table's newest rows (and look
+every 20 ms anyway), and their writers queue on a file lock (visits/db.py).
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ def _sqlite_push_between_workers(settings: Settings) -> PushBus | None:
     if settings.push_bus == "memory":
         return None
     path = make_url(settings.database_url).database or ""
-    log.info("push bus: SQLite, the event table read every 20 ms by each worker")
+    log.info("push bus: SQLite, each worker poked at the others' commits (and polls every 20 ms)")
     return SqlitePollBus(path)
 
 

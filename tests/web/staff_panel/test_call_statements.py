@@ -30,17 +30,17 @@ _CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGN
 # call: the next waiting ticket with its room, client, booking, service, open reservation,
 #   her current ticket's number (none) and the count of those who wait, the ticket's
 #   update, the history and audit entries, the push event; the answer reads nothing more;
-# start: the ticket, its update, its room, history, audit, push event; the answer: its
-#   booking, client, service, reservation and the count in one read;
-# finish: the ticket (read, updated), its booking (read, updated), the client, the service,
-#   history, audit, the rating prompt (read and added), the open reservations, the final
-#   message and its history entry, the push events (the displays', the tablet's); the
-#   answer: the finished row and those who wait, in one read.
+# start: the ticket with its room, its update, history, audit, push event; the answer:
+#   its booking, client, service, reservation and the count in one read;
+# finish: the ticket with its booking, client and service, the ticket's and the booking's
+#   updates, history, audit, the rating prompt (read and added), the open reservations,
+#   the final message and its history entry, the push events (the displays', the
+#   tablet's); the answer: the finished row and those who wait, in one read.
 # PostgreSQL: a call locks the specialist's row first; a commit's push events are one
 # statement (with their advisory lock and NOTIFY).
 STATEMENTS = {
-    "sqlite": {"call": 6, "start": 8, "finish": 17},
-    "postgres": {"call": 7, "start": 8, "finish": 16},
+    "sqlite": {"call": 6, "start": 7, "finish": 14},
+    "postgres": {"call": 7, "start": 7, "finish": 13},
 }
 # The session's read, the action's write transaction (on PostgreSQL the same one: the
 # write goes on in the transaction the request's reads began), the answer's read (none

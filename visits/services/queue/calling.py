@@ -33,13 +33,15 @@ from visits.services.queue.common import (
     TicketChange,
     active_number_of_staff,
     own_ticket,
+    own_ticket_with,
     room_of,
+    row_write,
     staff_busy,
     staff_ensure_free,
     staff_locked,
     ticket_client,
     ticket_push,
-    ticket_write,
+    ticket_reads,
 )
 
 log = logging.getLogger(__name__)
@@ -197,7 +199,7 @@ def _call(
             called_at=now,
             transferred_at=ticket.transferred_at,
         )
-    ticket_write(
+    row_write(
         session,
         ticket,
         status=TicketStatus.CALLED,
@@ -249,6 +251,10 @@ def ticket_recall(
     return ticket
 
 
+# The ticket to start with its room (its record names the room), built once.
+_STARTING = ticket_reads((Room, col(Room.id) == Ticket.room_id))
+
+
 def ticket_start(
     *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
 ) -> Ticket:
@@ -262,9 +268,8 @@ def ticket_start_change(
     """Begin the service: the visitor came in; with the event pushed, for the panel's answer."""
     now = now or utcnow()
     with write_transaction(session):
-        ticket = own_ticket(session, staff, ticket_id, TicketStatus.CALLED)
-        ticket_write(session, ticket, status=TicketStatus.IN_SERVICE, started_at=now)
-        room = room_of(session, ticket.room_id)
+        ticket, room = own_ticket_with(session, staff, ticket_id, _STARTING, TicketStatus.CALLED)
+        row_write(session, ticket, status=TicketStatus.IN_SERVICE, started_at=now)
         ticket_event_record(
             session,
             ticket=ticket,

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, bindparam, update
+from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, Update, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from visits.db import for_update
 from visits.errors import Conflict, NotFound
@@ -92,19 +92,23 @@ _STAFF_ROW_LOCK = select(Staff.id).where(Staff.id == bindparam("staff_id")).with
 _ACTIVE_NUMBER = sa_select(active_number_of_staff())
 
 
-_TICKET = Ticket.__table__  # type: ignore[attr-defined]
-_TICKET_UPDATE = update(_TICKET).where(_TICKET.c.id == bindparam("ticket_key"))
+# UPDATE ... WHERE id = :row_key, built once per table (row_write()).
+_UPDATES: dict[str, Update] = {}
 
 
-def ticket_write(session: Session, ticket: Ticket, **values: Any) -> None:
-    """Set a locked ticket's columns now, by one Core UPDATE, and the object as the row is.
+def row_write(session: Session, row: Ticket | Booking, **values: Any) -> None:
+    """Set a locked row's columns now, by one Core UPDATE, and the object as the row is.
 
     The ORM's unit of work for one changed ticket at commit cost a call about a tenth of
     its Python; the object keeps the values as committed, so nothing is flushed again.
     """
-    session.connection().execute(_TICKET_UPDATE, {"ticket_key": ticket.id, **values})
+    table = type(row).__table__  # type: ignore[union-attr]
+    statement = _UPDATES.get(table.name)
+    if statement is None:
+        statement = _UPDATES[table.name] = update(table).where(table.c.id == bindparam("row_key"))
+    session.connection().execute(statement, {"row_key": row.id, **values})
     for key, value in values.items():
-        set_committed_value(ticket, key, value)
+        set_committed_value(row, key, value)
 
 
 def staff_locked(session: Session, staff: Staff) -> None:
@@ -117,15 +121,40 @@ def staff_locked(session: Session, staff: Staff) -> None:
         session.exec(_STAFF_ROW_LOCK, params={"staff_id": staff.id}).one()
 
 
+# A ticket's read for change, by whether the database locks rows (ticket_reads()).
+TicketReads = dict[bool, Select[*tuple[Any, ...]]]
+
+
+def ticket_reads(*joined: tuple[type[SQLModel], ColumnElement[bool]]) -> TicketReads:
+    """A ticket's read for change by its id (`ticket_id`), with the rows `joined` to it (each
+    model and its ON clause), built once: by whether the database locks rows (PostgreSQL:
+    FOR UPDATE of the ticket's row only)."""
+    stmt: Select[*tuple[Any, ...]] = sa_select(Ticket, *(model for model, _on in joined))
+    for model, on in joined:
+        stmt = stmt.join(model, on)
+    stmt = stmt.where(col(Ticket.id) == bindparam("ticket_id")).execution_options(
+        populate_existing=True
+    )
+    return {False: stmt, True: stmt.with_for_update(of=Ticket)}
+
+
+_TICKET_READS = ticket_reads()
+
+
 def ticket_locked(session: Session, ticket_id: int) -> Ticket:
     """Read a ticket for change, locked where the database can (PostgreSQL: FOR UPDATE)."""
-    stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
-    if for_update(session):
-        stmt = stmt.with_for_update()
-    ticket = session.exec(stmt).first()
-    if ticket is None:
-        raise NotFound("Талон не найден. Список обновлён.")
+    ticket: Ticket = ticket_locked_with(session, ticket_id, _TICKET_READS)[0]
     return ticket
+
+
+def ticket_locked_with(
+    session: Session, ticket_id: int, reads: TicketReads
+) -> Row[*tuple[Any, ...]]:
+    """Read a ticket for change with the rows its `reads` (ticket_reads()) join to it."""
+    found = session.execute(reads[for_update(session)], {"ticket_id": ticket_id}).first()
+    if found is None:
+        raise NotFound("Талон не найден. Список обновлён.")
+    return found
 
 
 def ticket_changed(ticket: Ticket) -> Conflict:
@@ -136,7 +165,20 @@ def ticket_changed(ticket: Ticket) -> Conflict:
 
 def own_ticket(session: Session, staff: Staff, ticket_id: int, *statuses: str) -> Ticket:
     """Lock a ticket of this specialist in one of `statuses`, or explain what changed."""
-    ticket = ticket_locked(session, ticket_id)
+    ticket: Ticket = own_ticket_with(session, staff, ticket_id, _TICKET_READS, *statuses)[0]
+    return ticket
+
+
+def own_ticket_with(
+    session: Session,
+    staff: Staff,
+    ticket_id: int,
+    reads: TicketReads,
+    *statuses: str,
+) -> Row[*tuple[Any, ...]]:
+    """As own_ticket(), with the rows its `reads` (ticket_reads()) join to the ticket."""
+    found = ticket_locked_with(session, ticket_id, reads)
+    ticket: Ticket = found[0]
     if ticket.staff_id != staff.id:
         raise Conflict(
             f"Талон {ticket.number} передан другому специалисту. Список обновлён.",
@@ -144,7 +186,7 @@ def own_ticket(session: Session, staff: Staff, ticket_id: int, *statuses: str) -
         )
     if statuses and ticket.status not in statuses:
         raise ticket_changed(ticket)
-    return ticket
+    return found
 
 
 def staff_busy(number: str) -> Conflict:

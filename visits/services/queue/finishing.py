@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from visits.calendar import WorkCalendar, utcnow
 from visits.db import write_transaction
 from visits.errors import RuleViolation
 from visits.models import (
+    Booking,
     BookingStatus,
     Client,
     HistoryKind,
@@ -28,12 +29,13 @@ from visits.services.history import ticket_event_record
 from visits.services.queue.common import (
     TicketChange,
     own_ticket,
+    own_ticket_with,
     reservations_release,
+    row_write,
     ticket_back_to_waiting,
     ticket_booking,
-    ticket_client,
     ticket_push,
-    ticket_write,
+    ticket_reads,
 )
 from visits.services.rating import rating_prompt_open
 
@@ -73,6 +75,15 @@ def ticket_no_show(
     return ticket
 
 
+# The ticket to finish with its booking, client and service (its record and final message
+# name them), built once.
+_FINISHING = ticket_reads(
+    (Booking, col(Booking.id) == Ticket.booking_id),
+    (Client, col(Client.id) == Ticket.client_id),
+    (Service, col(Service.id) == Ticket.service_id),
+)
+
+
 def ticket_finish(
     *,
     session: Session,
@@ -98,17 +109,12 @@ def ticket_finish_change(
     """Close the visit as ticket_finish() does; with the event pushed, for the panel's answer."""
     now = now or utcnow()
     with write_transaction(session):
-        ticket = own_ticket(session, staff, ticket_id, *ACTIVE)
-        started_at = ticket.started_at or now
-        ticket_write(
-            session, ticket, status=TicketStatus.DONE, started_at=started_at, finished_at=now
+        ticket, booking, client, service = own_ticket_with(
+            session, staff, ticket_id, _FINISHING, *ACTIVE
         )
-        booking = ticket_booking(session, ticket)
-        booking.status = BookingStatus.COMPLETED
-        session.add(booking)
-        client = ticket_client(session, ticket)
-        service = session.get(Service, ticket.service_id)
-        assert service is not None
+        started_at = ticket.started_at or now
+        row_write(session, ticket, status=TicketStatus.DONE, started_at=started_at, finished_at=now)
+        row_write(session, booking, status=BookingStatus.COMPLETED)
         served_minutes = max(1, round((now - started_at).total_seconds() / 60))
         ticket_event_record(
             session,

@@ -11,6 +11,7 @@ On PostgreSQL the services take row locks (FOR UPDATE / SKIP LOCKED).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -31,6 +32,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
 
 from visits.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # PostgreSQL connections per worker process (PRIYOM_DB_POOL_SIZE, PRIYOM_DB_MAX_OVERFLOW).
 DEFAULT_POOL_SIZE = 10
@@ -76,6 +79,13 @@ class SqliteWriteLock:
             return
         try:
             fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+        except OSError as exc:
+            # A lock file this process may not open (created by another user, say):
+            # SQLite's own lock still keeps writers apart, in its busy handler.
+            log.warning(
+                "SQLite write lock %s unusable (%s): processes wait in SQLite", self._path, exc
+            )
+            self._path = None
         except BaseException:
             self._threads.release()
             raise

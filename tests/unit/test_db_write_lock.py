@@ -5,11 +5,12 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Database
-from visits.db import _sqlite_writers, make_sessionmaker, write_transaction
+from visits.db import SqliteWriteLock, _sqlite_writers, make_sessionmaker, write_transaction
 
 
 def test_a_second_writer_waits_on_the_process_lock_not_in_sqlite(fresh_db: Database) -> None:
@@ -106,3 +107,15 @@ def test_a_forked_process_takes_the_file_lock_through_a_file_of_its_own(
         os.waitpid(pid, 0)
     os.close(read_end)
     assert answer == b"waits"
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_the_thread_lock(tmp_path: Path) -> None:
+    """A lock file another user made (or a directory gone): writers of this process still
+    take turns, and SQLite's own lock keeps processes apart as before."""
+    lock = SqliteWriteLock(str(tmp_path / "missing" / "priyom.sqlite3-writer.lock"))
+    lock.acquire()
+    assert lock.locked() and lock.path is None
+    lock.release()
+    assert not lock.locked()
+    lock.acquire()  # and again, without the file
+    lock.release()

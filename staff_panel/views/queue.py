@@ -150,7 +150,11 @@ def _called_day(result: CallResult) -> TodayBoard:
 
 
 def _started_day(change: TicketChange) -> TodayBoard:
-    return today_called(db(), priyom().calendar, _me(), change.ticket)
+    """The started row as the day shows it, read by the start itself."""
+    calendar, staff = priyom().calendar, _me()
+    return today_called(
+        db(), calendar, staff, change.ticket, client=change.client, read=change.read
+    )
 
 
 def _finished_day(change: TicketChange) -> TodayBoard:
@@ -193,7 +197,9 @@ def today_ticket_action(ticket_id: int, action: str) -> Response:
         )
     if action == "start":
         return _changed(
-            lambda: ticket_start_change(session=session, staff=staff, ticket_id=ticket_id),
+            lambda: ticket_start_change(
+                session=session, staff=staff, ticket_id=ticket_id, calendar=calendar
+            ),
             _started_day,
             CHANGED,
         )

@@ -450,13 +450,22 @@ def test_what_a_start_and_a_finish_change_read_as_the_whole_day_shows_it(
         now=day,
     )
     at = day + timedelta(minutes=3)
-    started = ticket_start_change(session=session, staff=ivanova, ticket_id=served.id or 0, now=at)
+    started = ticket_start_change(
+        session=session, staff=ivanova, ticket_id=served.id or 0, now=at, calendar=calendar
+    )
     assert started.ticket.id == served.id and started.event.id is not None
+    # Read by the start itself, and read afterwards.
+    assert started.read is not None and started.client is not None
+    own = today_called(
+        session, calendar, ivanova, started.ticket, now=at, client=started.client, read=started.read
+    )
     part = today_called(session, calendar, ivanova, started.ticket, now=at)
     whole = today_board(session, calendar, ivanova, now=at)
-    assert part.active == whole.active and part.rows == [whole.active]
-    assert part.active is not None and part.active.state == "in_service"
-    assert part.waiting_count == whole.waiting_count == 2
+    for shown in (own, part):
+        assert shown.active == whole.active and shown.rows == [whole.active]
+        assert shown.active is not None and shown.active.state == "in_service"
+        assert shown.waiting_count == whole.waiting_count == 2
+        assert shown.no_show_hint == whole.no_show_hint and shown.reservation is None
 
     at += timedelta(minutes=20)
     finished = ticket_finish_change(

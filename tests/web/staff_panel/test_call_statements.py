@@ -30,8 +30,9 @@ _CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGN
 # call: the next waiting ticket with its room, client, booking, service, open reservation,
 #   her current ticket's number (none) and the count of those who wait, the ticket's
 #   update, the history and audit entries, the push event; the answer reads nothing more;
-# start: the ticket with its room, its update, history, audit, push event; the answer:
-#   its booking, client, service, reservation and the count in one read;
+# start: the ticket with its room, client, booking, service, open reservation and the
+#   count of those who wait, its update, history, audit, push event; the answer reads
+#   nothing more;
 # finish: the ticket with its booking, client and service, the ticket's and the booking's
 #   updates, history, audit, the rating prompt (read and added), the open reservations,
 #   the final message and its history entry, the push events (the displays', the
@@ -39,15 +40,15 @@ _CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGN
 # PostgreSQL: a call locks the specialist's row first; a commit's push events are one
 # statement (with their advisory lock and NOTIFY).
 STATEMENTS = {
-    "sqlite": {"call": 6, "start": 7, "finish": 14},
-    "postgres": {"call": 7, "start": 7, "finish": 13},
+    "sqlite": {"call": 6, "start": 6, "finish": 14},
+    "postgres": {"call": 7, "start": 6, "finish": 13},
 }
 # The session's read, the action's write transaction (on PostgreSQL the same one: the
 # write goes on in the transaction the request's reads began), the answer's read (none
-# after a call).
+# after a call or a start).
 TRANSACTIONS = {
-    "sqlite": {"call": 2, "start": 3, "finish": 3},
-    "postgres": {"call": 1, "start": 2, "finish": 2},
+    "sqlite": {"call": 2, "start": 2, "finish": 3},
+    "postgres": {"call": 1, "start": 1, "finish": 2},
 }
 
 

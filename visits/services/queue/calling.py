@@ -251,24 +251,61 @@ def ticket_recall(
     return ticket
 
 
-# The ticket to start with its room (its record names the room), built once.
-_STARTING = ticket_reads((Room, col(Room.id) == Ticket.room_id))
+# The ticket to start with its room (its record names the room), and what the day shows of
+# its row (client, booking, service, open meeting-room reservation, how many wait), built once.
+_STARTING = ticket_reads(
+    (Room, col(Room.id) == Ticket.room_id),
+    (Client, col(Client.id) == Ticket.client_id),
+    (Booking, col(Booking.id) == Ticket.booking_id),
+    (Service, col(Service.id) == Ticket.service_id),
+    outer=(
+        RoomReservation,
+        and_(
+            col(RoomReservation.ticket_id) == Ticket.id,
+            col(RoomReservation.released_at).is_(None),
+        ),
+    ),
+    columns=(waiting_count_of_staff(),),
+)
 
 
 def ticket_start(
-    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+    *,
+    session: Session,
+    staff: Staff,
+    ticket_id: int,
+    now: datetime | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> Ticket:
     """Begin the service: the visitor came in."""
-    return ticket_start_change(session=session, staff=staff, ticket_id=ticket_id, now=now).ticket
+    return ticket_start_change(
+        session=session, staff=staff, ticket_id=ticket_id, now=now, calendar=calendar
+    ).ticket
 
 
 def ticket_start_change(
-    *, session: Session, staff: Staff, ticket_id: int, now: datetime | None = None
+    *,
+    session: Session,
+    staff: Staff,
+    ticket_id: int,
+    now: datetime | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> TicketChange:
-    """Begin the service: the visitor came in; with the event pushed, for the panel's answer."""
+    """Begin the service: the visitor came in; with the event pushed and, given the office's
+    `calendar` (its day), what the day shows of the row, for the panel's answer."""
     now = now or utcnow()
     with write_transaction(session):
-        ticket, room = own_ticket_with(session, staff, ticket_id, _STARTING, TicketStatus.CALLED)
+        start, end = day_window(calendar, now) if calendar else (now, now)
+        ticket, room, client, booking, service, reservation, waiting = own_ticket_with(
+            session,
+            staff,
+            ticket_id,
+            _STARTING,
+            TicketStatus.CALLED,
+            staff_id=staff.id,
+            day_start=start,
+            day_end=end,
+        )
         row_write(session, ticket, status=TicketStatus.IN_SERVICE, started_at=now)
         ticket_event_record(
             session,
@@ -280,4 +317,5 @@ def ticket_start_change(
             action="ticket.start",
         )
         event = ticket_push(session, "queue.changed", ticket)
-    return TicketChange(ticket=ticket, event=event)
+    read = CalledRead(booking, service, reservation, waiting) if calendar else None
+    return TicketChange(ticket=ticket, event=event, client=client, read=read)

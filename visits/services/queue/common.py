@@ -25,6 +25,7 @@ from visits.models import (
     TicketStatus,
 )
 from visits.push import push_emit
+from visits.queries.today import CalledRead
 from visits.rules import ACTIVE
 
 STATUS_PHRASES = {
@@ -45,6 +46,9 @@ class TicketChange:
 
     ticket: Ticket
     event: PushEvent
+    # A start: the ticket's client and what the day shows of its row, read with the start.
+    client: Client | None = None
+    read: CalledRead | None = None
 
 
 def ticket_topics(ticket: Ticket, *extra: str) -> list[str]:
@@ -125,13 +129,20 @@ def staff_locked(session: Session, staff: Staff) -> None:
 TicketReads = dict[bool, Select[*tuple[Any, ...]]]
 
 
-def ticket_reads(*joined: tuple[type[SQLModel], ColumnElement[bool]]) -> TicketReads:
+def ticket_reads(
+    *joined: tuple[type[SQLModel], ColumnElement[bool]],
+    outer: tuple[type[SQLModel], ColumnElement[bool]] | None = None,
+    columns: tuple[ColumnElement[Any], ...] = (),
+) -> TicketReads:
     """A ticket's read for change by its id (`ticket_id`), with the rows `joined` to it (each
-    model and its ON clause), built once: by whether the database locks rows (PostgreSQL:
-    FOR UPDATE of the ticket's row only)."""
-    stmt: Select[*tuple[Any, ...]] = sa_select(Ticket, *(model for model, _on in joined))
+    model and its ON clause), the `outer` one if any, and more `columns`, built once: by
+    whether the database locks rows (PostgreSQL: FOR UPDATE of the ticket's row only)."""
+    models = [model for model, _on in (*joined, *([outer] if outer else []))]
+    stmt: Select[*tuple[Any, ...]] = sa_select(Ticket, *models, *columns)
     for model, on in joined:
         stmt = stmt.join(model, on)
+    if outer is not None:
+        stmt = stmt.outerjoin(*outer)
     stmt = stmt.where(col(Ticket.id) == bindparam("ticket_id")).execution_options(
         populate_existing=True
     )
@@ -148,10 +159,11 @@ def ticket_locked(session: Session, ticket_id: int) -> Ticket:
 
 
 def ticket_locked_with(
-    session: Session, ticket_id: int, reads: TicketReads
+    session: Session, ticket_id: int, reads: TicketReads, **params: Any
 ) -> Row[*tuple[Any, ...]]:
-    """Read a ticket for change with the rows its `reads` (ticket_reads()) join to it."""
-    found = session.execute(reads[for_update(session)], {"ticket_id": ticket_id}).first()
+    """Read a ticket for change with the rows its `reads` (ticket_reads()) join to it;
+    `params` are the other parameters of the read."""
+    found = session.execute(reads[for_update(session)], {"ticket_id": ticket_id, **params}).first()
     if found is None:
         raise NotFound("Талон не найден. Список обновлён.")
     return found
@@ -175,9 +187,10 @@ def own_ticket_with(
     ticket_id: int,
     reads: TicketReads,
     *statuses: str,
+    **params: Any,
 ) -> Row[*tuple[Any, ...]]:
     """As own_ticket(), with the rows its `reads` (ticket_reads()) join to the ticket."""
-    found = ticket_locked_with(session, ticket_id, reads)
+    found = ticket_locked_with(session, ticket_id, reads, **params)
     ticket: Ticket = found[0]
     if ticket.staff_id != staff.id:
         raise Conflict(

@@ -249,3 +249,31 @@ def test_call_line_carries_what_the_display_draws(
     with write_transaction(session):
         other = push_emit(session, "ticket.called", ["staff:1"], ticket_id=staff_only.id)
     assert called_ticket(session, event_id=other.id or 0) is None
+
+
+def test_a_call_events_facts_read_alone_are_what_the_board_reads(
+    session: Session, calendar: WorkCalendar
+) -> None:
+    """called_ticket (each process, once per call event) reads by Core statements of its own:
+    it gives what the board's read gives, with the event's room or else the ticket's."""
+    from sqlmodel import select
+
+    from visits.models import PushEvent, Room
+    from visits.queries.signage import _called_tickets
+
+    ticket = _ticket(session, calendar, "lebedev")
+    event = make_call_event(session, ticket)
+    meeting = session.exec(select(Room).where(Room.kind == "meeting")).first()
+    assert meeting is not None and meeting.id != ticket.room_id
+    with write_transaction(session):
+        moved = push_emit(
+            session, "ticket.moved", ["displays"], ticket_id=ticket.id, room_id=meeting.id
+        )
+        without_room = push_emit(session, "ticket.recalled", ["displays"], ticket_id=ticket.id)
+    for sent in (event, moved, without_room):
+        row = session.get(PushEvent, sent.id)
+        assert row is not None
+        alone = called_ticket(session, event_id=sent.id)
+        assert alone is not None and [alone] == _called_tickets(session, [row])
+    assert called_ticket(session, event_id=moved.id).room_number == meeting.number  # type: ignore[union-attr]
+    assert called_ticket(session, event_id=10**9) is None

@@ -11,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from visits.calendar import WorkCalendar, utcnow
@@ -347,15 +348,57 @@ def _called_tickets(session: Session, events: list[PushEvent]) -> list[CalledTic
     return found
 
 
+# One call event and then its ticket with the room it sends to (the event's room, else the
+# ticket's), as plain rows by Core statements built once: every process reads this once per
+# call event for its streams, under the hub's lock (ORM objects cost that read most of it).
+_EVENTS = PushEvent.__table__  # type: ignore[attr-defined]
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_ROOMS = Room.__table__  # type: ignore[attr-defined]
+_CALL_EVENT = sa_select(_EVENTS.c.kind, _EVENTS.c.topics, _EVENTS.c.payload, _EVENTS.c.at).where(
+    _EVENTS.c.id == bindparam("event_id")
+)
+_CALLED_TICKET = (
+    sa_select(_TICKETS.c.number, _TICKETS.c.status, _ROOMS.c.number, _ROOMS.c.kind, _ROOMS.c.floor)
+    .select_from(
+        _TICKETS.join(
+            _ROOMS,
+            _ROOMS.c.id == func.coalesce(bindparam("room_id", type_=Integer), _TICKETS.c.room_id),
+        )
+    )
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
+)
+
+
 def called_ticket(session: Session, *, event_id: int) -> CalledTicket | None:
     """The public facts of one call event addressed to displays, or None if it is not one."""
-    event = session.get(PushEvent, event_id)
-    if event is None or event.kind not in CALL_KINDS or DISPLAYS_TOPIC not in event.topics:
+    connection = session.connection()
+    event = connection.execute(_CALL_EVENT, {"event_id": event_id}).first()
+    if event is None:
         return None
-    if not isinstance(event.payload.get("ticket_id"), int):
+    kind, topics, payload, at = event
+    if kind not in CALL_KINDS or DISPLAYS_TOPIC not in topics:
         return None
-    found = _called_tickets(session, [event])
-    return found[0] if found else None
+    ticket_id, room_id = payload.get("ticket_id"), payload.get("room_id")
+    if not isinstance(ticket_id, int):
+        return None
+    found = connection.execute(
+        _CALLED_TICKET,
+        {"ticket_id": ticket_id, "room_id": room_id if isinstance(room_id, int) else None},
+    ).first()
+    if found is None:
+        return None
+    number, status, room_number, room_kind, floor = found
+    return CalledTicket(
+        event_id=event_id,
+        kind=kind,
+        at=at,
+        ticket_id=ticket_id,
+        ticket_number=number,
+        status=TicketStatus(status),
+        room_number=room_number,
+        room_kind=room_kind,
+        floor=floor,
+    )
 
 
 def board_call(

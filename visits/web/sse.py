@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from visits.models import PushEvent
 from visits.push import PushBus, push_events_after, push_latest_id
-from visits.web.context import priyom
+from visits.web.context import db, priyom
 from visits.web.stream_hub import (
     DB_RETRY_SECONDS,
     HubStream,
@@ -157,16 +157,16 @@ def remember_push_position() -> None:
     """
     navigation = "text/html" in request.headers.get("Accept", "")  # not a stream, not a file
     if request.method == "GET" and navigation and not request.headers.get("HX-Request"):
-        with priyom().session_factory() as session:
-            g.priyom_push_after = push_latest_id(session)
+        # On the request's own session, which the page then reads on: no second session
+        # and connection checkout (SQLite: the page's reads see this snapshot or a later one).
+        g.priyom_push_after = push_latest_id(db())
 
 
 def push_stream_url(endpoint: str) -> str:
     """The address of a page's stream, starting after the position read before the page."""
     after = g.get("priyom_push_after")
-    if after is None:  # a fragment that opens a stream: now is the best it knows
-        with priyom().session_factory() as session:
-            after = g.priyom_push_after = push_latest_id(session)
+    if after is None:  # a fragment that opens a stream: now (its own reads') is the best it knows
+        after = g.priyom_push_after = push_latest_id(db())
     return url_for(endpoint, after=after)
 
 

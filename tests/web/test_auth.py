@@ -6,8 +6,11 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import time_machine
+from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import BadSignature
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
@@ -215,3 +218,16 @@ def test_an_expired_login_is_ended_and_a_deactivated_one_opens_nothing(
     session.commit()
     response = client.get("/staff/desk")
     assert response.status_code == 303 and "/login" in response.headers["Location"]
+
+
+def test_the_session_serializer_is_built_once_per_key(app: Flask) -> None:
+    """Built once, not per request; a changed secret key gets its own (old cookies then fail)."""
+    cookies = app.session_interface
+    first = cookies.get_signing_serializer(app)
+    assert first is not None and cookies.get_signing_serializer(app) is first
+    signed = first.dumps({"csrf": "x"})
+    app.secret_key = "another-secret-key-for-this-test"
+    second = cookies.get_signing_serializer(app)
+    assert second is not None and second is not first
+    with pytest.raises(BadSignature):
+        second.loads(signed)
